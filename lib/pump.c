@@ -1,0 +1,194 @@
+/* pump: reader and writer threads.
+ *
+ * Pipe ends are non-blocking, so a thread tries the syscall first and sleeps
+ * in poll() only when the pipe is empty (or full): a busy stream costs one
+ * read or write per chunk, not a poll too.  Readers poll their wake
+ * descriptor beside the pipe, so closing fromchild or freeing the object
+ * interrupts them at once even while the child writes nothing.
+ *
+ * Every library thread runs with all signals blocked: the caller's handlers
+ * never run on our threads, and the SIGPIPE a write to a closed pipe raises
+ * stays pending on the writer thread, which consumes it (sigtimedwait with a
+ * zero timeout).  The process-wide SIGPIPE disposition is never touched.
+ */
+#include "config.h"
+
+#include "pump.h"
+#include "proc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Small explicit stacks: the pump loops need a few hundred bytes, and 1000
+ * live objects with default 8 MiB stacks would reserve 24 GiB of address
+ * space.  Sanitizers need more room for their own frames. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define PUMP_STACK (1024 * 1024)
+#else
+#define PUMP_STACK (64 * 1024)
+#endif
+
+/* A reader asks for at least this much contiguous room per read(): a ring
+ * with less free space doubles instead of doing tiny reads. */
+#define READ_MIN (16 * 1024)
+
+/* After this many bytes a stream counts as bulk and its pipe is enlarged.
+ * Small chatty children never spend the user's pipe-user-pages-soft quota. */
+#define BULK_BYTES (1024 * 1024)
+
+static void *reader_main(void *arg)
+{
+    struct channel *ch = arg;
+    struct pollfd pfd[2];
+    unsigned long long moved = 0;
+    bool grown = false;
+    void *space;
+    size_t n;
+    ssize_t k;
+    int err = 0;
+
+    pfd[0].fd = ch->fd;
+    pfd[0].events = POLLIN;
+    pfd[1].fd = ch->wake.rfd;
+    pfd[1].events = POLLIN;
+    for (;;) {
+        if (ringbuf_reserve(&ch->ring, READ_MIN, &space, &n) < 0)
+            break; /* the caller closed the FILE */
+        k = read(ch->fd, space, n);
+        if (k > 0) {
+            if (ringbuf_commit(&ch->ring, (size_t)k) < 0)
+                break;
+            moved += (unsigned long long)k;
+            if (!grown && moved >= BULK_BYTES) {
+                fd_grow_pipe(ch->fd);
+                grown = true;
+            }
+            continue;
+        }
+        if (k == 0)
+            break; /* EOF: every writer of the pipe has closed it */
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            err = errno;
+            break;
+        }
+        if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
+            err = errno;
+            break;
+        }
+        if (pfd[1].revents)
+            break; /* woken: the FILE was closed */
+    }
+    ringbuf_close_producer(&ch->ring, err);
+    /* Closing our end now gives a child still writing EPIPE, as closing a
+     * Python file object does. */
+    ch->fd = fd_close(ch->fd);
+    return NULL;
+}
+
+/* Consumes the SIGPIPE our failed write() left pending on this thread. */
+static void eat_sigpipe(void)
+{
+    static const struct timespec zero = {0, 0};
+    sigset_t pipe_only, pending;
+
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+        while (sigtimedwait(&pipe_only, NULL, &zero) < 0 && errno == EINTR)
+            ;
+}
+
+static void *writer_main(void *arg)
+{
+    struct channel *ch = arg;
+    struct popen2_proc *p = ch->proc;
+    struct pollfd pfd = {.fd = ch->fd, .events = POLLOUT};
+    unsigned long long moved = 0;
+    bool grown = false;
+    const void *data;
+    size_t n;
+    ssize_t k;
+    int err = 0;
+
+    for (;;) {
+        ringbuf_peek(&ch->ring, &data, &n);
+        if (n == 0)
+            break; /* tochild closed and everything delivered */
+        k = write(ch->fd, data, n);
+        if (k > 0) {
+            ringbuf_consume(&ch->ring, (size_t)k);
+            moved += (unsigned long long)k;
+            if (!grown && moved >= BULK_BYTES) {
+                fd_grow_pipe(ch->fd);
+                grown = true;
+            }
+            continue;
+        }
+        ringbuf_consume(&ch->ring, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* A child that exits or closes stdin makes this POLLERR, so the
+             * wait ends with the child at the latest. */
+            if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+                err = errno;
+                break;
+            }
+            continue;
+        }
+        err = k < 0 ? errno : EIO;
+        if (err == EPIPE)
+            eat_sigpipe();
+        break;
+    }
+    /* The child stopped reading: what is queued is discarded and later
+     * writes to tochild fail with this errno (EPIPE), as in Python. */
+    if (err)
+        ringbuf_close_consumer(&ch->ring, err);
+    ch->fd = fd_close(ch->fd);
+    proc_unref(p);
+    return NULL;
+}
+
+int pump_start(struct channel *ch)
+{
+    pthread_attr_t attr;
+    sigset_t all, old;
+    size_t stack = PUMP_STACK;
+    int r;
+    bool writer = ch->which == CH_STDIN;
+
+    r = pthread_attr_init(&attr);
+    if (r)
+        return -r;
+#ifdef PTHREAD_STACK_MIN
+    if (stack < (size_t)PTHREAD_STACK_MIN)
+        stack = PTHREAD_STACK_MIN;
+#endif
+    pthread_attr_setstacksize(&attr, stack);
+    if (writer)
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    sigfillset(&all);
+#ifdef HAVE_PTHREAD_ATTR_SETSIGMASK_NP
+    pthread_attr_setsigmask_np(&attr, &all);
+    r = pthread_create(&ch->thread, &attr, writer ? writer_main : reader_main, ch);
+#else
+    /* The new thread inherits the creator's mask; block for the instant of
+     * pthread_create only, then put the caller's mask back unchanged. */
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    r = pthread_create(&ch->thread, &attr, writer ? writer_main : reader_main, ch);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+#endif
+    (void)old;
+    pthread_attr_destroy(&attr);
+    if (r)
+        return -r;
+    ch->thread_started = true;
+    return 0;
+}

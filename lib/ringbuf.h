@@ -1,0 +1,72 @@
+/* ringbuf: a growable byte ring shared by one producer and one consumer.
+ *
+ * Locking: every field is guarded by mu.  The producer may fill the free
+ * space it reserved, and the consumer may read the data it peeked, without
+ * holding mu: only the producer ever moves the buffer (grow or shrink), and a
+ * buffer replaced while the consumer peeks into it is kept alive in `retired`
+ * until the consumer is done with it.
+ */
+#ifndef POPEN2_RINGBUF_H
+#define POPEN2_RINGBUF_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct ringbuf {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;  /* data appended, space freed, or a side closed */
+    char *buf;            /* NULL until the first byte needs room */
+    char *retired;        /* old buffer the consumer still peeks into */
+    size_t cap;           /* bytes allocated at buf */
+    size_t head;          /* offset of the oldest byte */
+    size_t len;           /* bytes buffered */
+    size_t min_cap;       /* first allocation, and what an empty ring shrinks back to */
+    int waiters;          /* threads blocked on cond */
+    bool peeking;         /* consumer holds a pointer from ringbuf_peek */
+    bool producer_done;   /* no byte will be appended any more (EOF) */
+    bool consumer_done;   /* nobody reads any more: appends fail, data is dropped */
+    int error;            /* errno that ended the producer, reported after the data */
+    int consumer_error;   /* errno that ended the consumer, reported to appends */
+    unsigned long long total;   /* bytes ever appended */
+    size_t high_water;          /* most bytes buffered at once */
+};
+
+/* Prepares an empty ring; 0 or -errno. */
+int ringbuf_init(struct ringbuf *rb, size_t min_cap);
+/* Frees the ring; nobody may use it any more. */
+void ringbuf_destroy(struct ringbuf *rb);
+
+/* Producer, zero-copy: finds contiguous free space of at least one byte,
+ * growing the ring (doubling) when less than `want` bytes are free.  Waits
+ * only when the ring is full and cannot grow (out of memory), until the
+ * consumer frees some.  0, or -EPIPE once the consumer has closed. */
+int ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n);
+/* Producer: makes n bytes written into the reserved space readable.  0, or
+ * -EPIPE once the consumer has closed (the bytes are dropped). */
+int ringbuf_commit(struct ringbuf *rb, size_t n);
+/* Producer, copying: appends all n bytes or none.  n, -ENOMEM, or the
+ * consumer's error (-EPIPE by default) once it has closed. */
+ssize_t ringbuf_append(struct ringbuf *rb, const void *src, size_t n);
+/* Producer: no more bytes (err 0 for EOF, else the errno to report after the
+ * buffered bytes). */
+void ringbuf_close_producer(struct ringbuf *rb, int err);
+
+/* Consumer, copying: up to n bytes, as soon as there is at least one.
+ * Blocks while empty if `block`, else returns -EAGAIN.  0 at EOF, -error if
+ * the producer failed. */
+ssize_t ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block);
+/* Consumer, zero-copy: waits for data and points at the oldest contiguous
+ * run of it; *n is 0 at EOF.  The pointer stays valid until ringbuf_consume. */
+void ringbuf_peek(struct ringbuf *rb, const void **data, size_t *n);
+/* Consumer: drops the n oldest bytes and ends a peek (n may be 0). */
+void ringbuf_consume(struct ringbuf *rb, size_t n);
+/* Consumer: reads no more; buffered bytes are dropped and later appends fail
+ * with -err (EPIPE when err is 0). */
+void ringbuf_close_consumer(struct ringbuf *rb, int err);
+
+/* Bytes buffered now. */
+size_t ringbuf_length(struct ringbuf *rb);
+
+#endif
