@@ -1,0 +1,209 @@
+/* tests/child: the helper child program of the test suites, one mode per
+ * behaviour, so tests check exact bytes instead of trusting a shell.
+ *
+ *   child pattern FD NBYTES SEED    write NBYTES of pattern SEED to FD (1 or 2)
+ *   child both NBYTES SEED1 SEED2   NBYTES of SEED1 to stdout and of SEED2 to
+ *                                   stderr, interleaved in 4 KiB pieces
+ *   child doc-example               the popen2 documentation's flow-control
+ *                                   child: 400 lines to stderr, then stdout
+ *   child cat                       copy stdin to stdout with read/write
+ *   child echo                      line by line: read a line, write it back
+ *                                   at once (interactive use)
+ *   child count                     read stdin to EOF, print the byte count
+ *   child fds                       print the open descriptors, one a line
+ *   child sigstate                  print "mask N" (blocked signals) and
+ *                                   "ignored N" for each ignored signal
+ *   child argv                      print each argument as "LEN:BYTES\n"
+ *   child exit N                    exit with status N
+ *   child raise SIG                 die by signal SIG
+ *   child sleep MS                  sleep MS milliseconds, then exit 0
+ *   child yes                       write "y\n" to stdout forever
+ *   child noread-exit N             exit with status N without reading stdin
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TEST_CHILD_ONLY
+#include "common.h"
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static int mode_pattern(int fd, size_t total, unsigned seed)
+{
+    static unsigned char buf[1 << 16];
+    size_t off = 0, n;
+
+    while (off < total) {
+        n = total - off < sizeof buf ? total - off : sizeof buf;
+        pattern_fill(buf, n, seed, off);
+        if (write_all(fd, buf, n) < 0)
+            return 1;
+        off += n;
+    }
+    return 0;
+}
+
+static int mode_both(size_t total, unsigned s1, unsigned s2)
+{
+    static unsigned char buf[4096];
+    size_t off = 0, n;
+
+    while (off < total) {
+        n = total - off < sizeof buf ? total - off : sizeof buf;
+        pattern_fill(buf, n, s1, off);
+        if (write_all(1, buf, n) < 0)
+            return 1;
+        pattern_fill(buf, n, s2, off);
+        if (write_all(2, buf, n) < 0)
+            return 1;
+        off += n;
+    }
+    return 0;
+}
+
+static int mode_cat(void)
+{
+    static char buf[1 << 16];
+    ssize_t k;
+
+    while ((k = read(0, buf, sizeof buf)) != 0) {
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return 1;
+        }
+        if (write_all(1, buf, (size_t)k) < 0)
+            return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "";
+    int i;
+
+    if (!strcmp(mode, "pattern") && argc == 5)
+        return mode_pattern(atoi(argv[2]), strtoull(argv[3], NULL, 0),
+                            (unsigned)strtoul(argv[4], NULL, 0));
+    if (!strcmp(mode, "both") && argc == 5)
+        return mode_both(strtoull(argv[2], NULL, 0), (unsigned)strtoul(argv[3], NULL, 0),
+                         (unsigned)strtoul(argv[4], NULL, 0));
+    if (!strcmp(mode, "doc-example")) {
+        /* The child of the popen2 documentation's flow-control section. */
+        for (i = 0; i < 400; i++)
+            fprintf(stderr, "this is a test %d\n", i);
+        fflush(stderr);
+        for (i = 0; i < 400; i++)
+            printf("this is a test %d\n", i);
+        return 0;
+    }
+    if (!strcmp(mode, "cat"))
+        return mode_cat();
+    if (!strcmp(mode, "echo")) {
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+
+        while ((n = getline(&line, &cap, stdin)) > 0) {
+            fwrite(line, 1, (size_t)n, stdout);
+            fflush(stdout);
+        }
+        free(line);
+        return 0;
+    }
+    if (!strcmp(mode, "count")) {
+        static char buf[1 << 16];
+        unsigned long long total = 0;
+        ssize_t k;
+
+        while ((k = read(0, buf, sizeof buf)) > 0 || (k < 0 && errno == EINTR))
+            if (k > 0)
+                total += (unsigned long long)k;
+        printf("%llu\n", total);
+        return 0;
+    }
+    if (!strcmp(mode, "fds")) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *e;
+        int dfd = d ? dirfd(d) : -1;
+
+        if (!d)
+            return 1;
+        while ((e = readdir(d)) != NULL)
+            if (e->d_name[0] != '.' && atoi(e->d_name) != dfd)
+                printf("%s\n", e->d_name);
+        closedir(d);
+        return 0;
+    }
+    if (!strcmp(mode, "sigstate")) {
+        sigset_t mask;
+        struct sigaction sa;
+        int sig;
+
+        sigprocmask(SIG_SETMASK, NULL, &mask);
+        for (sig = 1; sig < NSIG; sig++) {
+            if (sigismember(&mask, sig) == 1)
+                printf("mask %d\n", sig);
+            if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+                printf("ignored %d\n", sig);
+        }
+        return 0;
+    }
+    if (!strcmp(mode, "argv")) {
+        for (i = 2; i < argc; i++) {
+            printf("%zu:", strlen(argv[i]));
+            fwrite(argv[i], 1, strlen(argv[i]), stdout);
+            putchar('\n');
+        }
+        return 0;
+    }
+    if (!strcmp(mode, "exit") && argc == 3)
+        return atoi(argv[2]);
+    if (!strcmp(mode, "noread-exit") && argc == 3)
+        return atoi(argv[2]);
+    if (!strcmp(mode, "raise") && argc == 3) {
+        int sig = atoi(argv[2]);
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return 99;
+    }
+    if (!strcmp(mode, "sleep") && argc == 3) {
+        long ms = atol(argv[2]);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+        return 0;
+    }
+    if (!strcmp(mode, "yes")) {
+        static char buf[8192];
+        for (i = 0; i + 1 < (int)sizeof buf; i += 2)
+            memcpy(buf + i, "y\n", 2);
+        while (write_all(1, buf, sizeof buf) == 0)
+            ;
+        return 0;
+    }
+    fprintf(stderr, "child: unknown mode '%s'\n", mode);
+    return 2;
+}
