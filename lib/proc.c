@@ -23,9 +23,13 @@
 #include <sys/wait.h>
 
 /* First ring sizes: an output ring that keeps up stays this small; the input
- * ring only holds what the caller wrote ahead of the child. */
+ * ring only holds what the caller wrote ahead of the child.  Both are
+ * allocated at the first byte, and a ring rewinds when empty, so a quiet
+ * stream only ever touches its first pages.  The input ring matches the
+ * output one so that 1 MiB fwrites settle in a ring of a few MiB instead of
+ * crossing the shrink threshold (ringbuf.c) at every pause. */
 #define OUT_RING_MIN (64 * 1024)
-#define IN_RING_MIN (16 * 1024)
+#define IN_RING_MIN (64 * 1024)
 
 enum capture { CAPTURE_NONE, CAPTURE_SEPARATE, CAPTURE_MERGED };
 
