@@ -70,13 +70,34 @@ static const struct contender capture[] = {
     {"Python subprocess.run", c_py_capture},
 };
 
+/* BENCH_FILTER=a,b keeps the baseline and the contenders whose names
+ * contain a or b (for development). */
+static bool filtered_out(const char *name)
+{
+    const char *f = getenv("BENCH_FILTER"), *p;
+    size_t n;
+
+    if (!f || !*f)
+        return false;
+    for (p = f; *p; p += n + (p[n] == ',')) {
+        char part[100];
+
+        n = strcspn(p, ",");
+        snprintf(part, sizeof part, "%.*s", (int)n, p);
+        if (n && strstr(name, part))
+            return false;
+    }
+    return true;
+}
+
 static int contenders_present(const struct contender *c, int n, struct contender *out)
 {
     int i, k = 0;
 
     for (i = 0; i < n; i++)
-        if (bench_python || (c[i].fn != c_py_capture && c[i].fn != c_py_both &&
-                             c[i].fn != c_py_cat && c[i].fn != c_spawn_py))
+        if ((bench_python || (c[i].fn != c_py_capture && c[i].fn != c_py_both &&
+                              c[i].fn != c_py_cat && c[i].fn != c_spawn_py)) &&
+            (i == 0 || !filtered_out(c[i].name)))
             out[k++] = c[i];
     return k;
 }

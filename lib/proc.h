@@ -37,6 +37,8 @@ struct channel {
     pthread_t thread;
     bool thread_started;
     FILE *file;            /* NULL once fclosed (guarded by proc->mu) */
+    unsigned long long direct_moved; /* bytes the caller's thread read from the
+                                      * pipe itself (stream.c; that thread only) */
     char *iobuf;           /* stdio buffer for bufsize > 1, freed with the object */
 };
 

@@ -29,8 +29,15 @@
  * pause (PERF-NOTES: fresh pages copy at a tenth of the speed). */
 #define SHRINK_FACTOR 64
 
+/* How long the producer stays parked after a direct read (see ringbuf.h):
+ * long enough to span the gap between two freads of a consumer in a loop,
+ * short enough that a child whose reader stopped reading waits at most this
+ * long before the producer drains its pipe again. */
+#define LEASE_NS (5 * 1000 * 1000)
+
 int ringbuf_init(struct ringbuf *rb, size_t min_cap)
 {
+    pthread_condattr_t ca;
     int r;
 
     memset(rb, 0, sizeof *rb);
@@ -38,7 +45,13 @@ int ringbuf_init(struct ringbuf *rb, size_t min_cap)
     r = pthread_mutex_init(&rb->mu, NULL);
     if (r)
         return -r;
-    r = pthread_cond_init(&rb->cond, NULL);
+    /* Timed waits (the direct-read lease) count on the monotonic clock. */
+    r = pthread_condattr_init(&ca);
+    if (r == 0) {
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        r = pthread_cond_init(&rb->cond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     if (r) {
         pthread_mutex_destroy(&rb->mu);
         return -r;
@@ -93,6 +106,50 @@ static int grow_in_place_locked(struct ringbuf *rb, size_t new_cap)
     rb->buf = nb;
     rb->cap = new_cap;
     return 0;
+}
+
+static void wait_until_locked(struct ringbuf *rb, const struct timespec *until)
+{
+    rb->waiters++;
+    pthread_cond_timedwait(&rb->cond, &rb->mu, until);
+    rb->waiters--;
+}
+
+static void add_ns(struct timespec *ts, long ns)
+{
+    ts->tv_nsec += ns;
+    while (ts->tv_nsec >= 1000000000L) {
+        ts->tv_nsec -= 1000000000L;
+        ts->tv_sec++;
+    }
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Producer, mu held: true after waiting while a direct read holds the
+ * source or its lease runs (the caller re-checks everything), false when
+ * the producer may go on. */
+static bool wait_for_direct_locked(struct ringbuf *rb)
+{
+    struct timespec now, until;
+
+    if (!rb->direct && rb->lease_end.tv_sec == 0)
+        return false;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (rb->direct) {
+        until = now;
+        add_ns(&until, LEASE_NS);
+    } else if (before(&now, &rb->lease_end)) {
+        until = rb->lease_end;
+    } else {
+        rb->lease_end.tv_sec = 0; /* expired: back to the plain fast path */
+        return false;
+    }
+    wait_until_locked(rb, &until);
+    return true;
 }
 
 /* Moves the data into a new buffer of new_cap bytes starting at offset 0.
@@ -172,6 +229,8 @@ int ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n)
             r = -EPIPE;
             goto finish;
         }
+        if (wait_for_direct_locked(rb))
+            continue;
         if (make_room_locked(rb, want) == 0 || (rb->buf && rb->len < rb->cap))
             break;
         /* Full and out of memory: stop draining until the consumer reads.
@@ -186,6 +245,7 @@ int ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n)
         *n = rb->cap - tail;
     }
     *space = rb->buf + tail;
+    rb->producer_busy = true;
 finish:
     pthread_mutex_unlock(&rb->mu);
     return r;
@@ -196,6 +256,7 @@ int ringbuf_commit(struct ringbuf *rb, size_t n)
     int r = 0;
 
     pthread_mutex_lock(&rb->mu);
+    rb->producer_busy = false;
     if (rb->consumer_done) {
         r = -EPIPE;
     } else {
@@ -203,7 +264,8 @@ int ringbuf_commit(struct ringbuf *rb, size_t n)
         rb->total += n;
         if (rb->len > rb->high_water)
             rb->high_water = rb->len;
-        wake(rb);
+        if (n)
+            wake(rb);
     }
     pthread_mutex_unlock(&rb->mu);
     return r;
@@ -243,8 +305,20 @@ finish:
 
 void ringbuf_close_producer(struct ringbuf *rb, int err)
 {
+    struct timespec until;
+
     pthread_mutex_lock(&rb->mu);
+    /* A direct read uses the producer's source: it must end before the
+     * producer closes it.  (Rare: the producer only gets here while a claim
+     * is held when its poll() fails.)  The consumer does not signal the end
+     * of a claim, hence the timed wait. */
+    while (rb->direct) {
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        add_ns(&until, 1000 * 1000);
+        wait_until_locked(rb, &until);
+    }
     rb->producer_done = true;
+    rb->producer_busy = false;
     rb->error = err;
     wake(rb);
     pthread_mutex_unlock(&rb->mu);
@@ -347,6 +421,30 @@ void ringbuf_close_consumer(struct ringbuf *rb, int err)
     rb->head = rb->cap ? (rb->head + rb->len) % rb->cap : 0;
     rb->len = 0;
     wake(rb);
+    pthread_mutex_unlock(&rb->mu);
+}
+
+bool ringbuf_direct_begin(struct ringbuf *rb)
+{
+    bool ok;
+
+    pthread_mutex_lock(&rb->mu);
+    ok = rb->len == 0 && !rb->producer_busy && !rb->producer_done && !rb->consumer_done;
+    if (ok)
+        rb->direct = true;
+    pthread_mutex_unlock(&rb->mu);
+    return ok;
+}
+
+void ringbuf_direct_end(struct ringbuf *rb, size_t n)
+{
+    pthread_mutex_lock(&rb->mu);
+    rb->direct = false;
+    rb->total += n;
+    /* No wake-up: the producer parked in ringbuf_reserve waits out the
+     * lease by itself, which is the point (see ringbuf.h). */
+    clock_gettime(CLOCK_MONOTONIC, &rb->lease_end);
+    add_ns(&rb->lease_end, LEASE_NS);
     pthread_mutex_unlock(&rb->mu);
 }
 
