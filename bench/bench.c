@@ -61,6 +61,7 @@ static const struct contender capture[] = {
     {"read() loop, 1 MiB pipe (baseline)", c_read_loop},
     {"splice() to /dev/null (no-copy ceiling)", c_splice},
     {"libpopen2 fread 1 MiB", c_p2_fread},
+    {"libpopen2 popen2_readinto 1 MiB", c_p2_readinto},
     {"poll() loop, 2 pipes", c_poll_capture},
     {"popen(3) + fread", c_popen_fread},
 #ifdef HAVE_GLIB
@@ -141,7 +142,8 @@ static void w2(void)
 {
     static const struct contender all[] = {
         {"poll() loop, 2 pipes (baseline)", c_poll_capture},
-        {"libpopen2 stdout to EOF, then stderr", c_p2_both},
+        {"libpopen2 fread: stdout to EOF, then stderr", c_p2_both},
+        {"libpopen2 popen2_readinto: stdout to EOF, then stderr", c_p2_readinto},
 #ifdef HAVE_GLIB
         {"GLib g_spawn_sync", c_glib_sync},
         {"GLib GSubprocess communicate", c_glib_sub},

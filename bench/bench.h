@@ -83,6 +83,7 @@ int c_poll_capture(struct run *r); /* poll() over stdout and stderr pipes */
 int c_popen_fread(struct run *r); /* popen(3) + fread 1 MiB */
 int c_p2_fread(struct run *r);    /* libpopen2: fread on fromchild, 1 MiB blocks */
 int c_p2_both(struct run *r);     /* libpopen2: fromchild to EOF, then childerr */
+int c_p2_readinto(struct run *r); /* libpopen2: popen2_readinto 1 MiB, stdout then stderr */
 int c_poll_cat(struct run *r);    /* poll() loop writing to and reading from cat */
 int c_p2_cat(struct run *r);      /* libpopen2: fwrite tochild, fread fromchild */
 int c_py_capture(struct run *r);  /* subprocess.run(capture_output=True) */
