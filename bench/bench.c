@@ -517,7 +517,9 @@ static void w5(void)
 static int stream_mode(const char *kind, unsigned long long bytes)
 {
     struct run r = {.out_bytes = bytes};
-    int rc = strcmp(kind, "popen2") == 0 ? c_p2_fread(&r) : c_read_loop(&r);
+    int rc = strcmp(kind, "popen2") == 0     ? c_p2_fread(&r)
+             : strcmp(kind, "readinto") == 0 ? c_p2_readinto(&r)
+                                              : c_read_loop(&r);
 
     if (rc < 0 || r.got != bytes)
         return 1;
@@ -527,9 +529,10 @@ static int stream_mode(const char *kind, unsigned long long bytes)
 
 static void w6(void)
 {
-    static const char *kinds[] = {"read", "popen2"};
-    static const char *names[] = {"read() loop, 1 MiB pipe (baseline)", "libpopen2 fread 1 MiB"};
-    double secs[2][16] = {{0}}, peak[2][16] = {{0}}, ms, mp, m0 = 0;
+    static const char *kinds[] = {"read", "popen2", "readinto"};
+    static const char *names[] = {"read() loop, 1 MiB pipe (baseline)", "libpopen2 fread 1 MiB",
+                                  "libpopen2 popen2_readinto 1 MiB"};
+    double secs[3][16] = {{0}}, peak[3][16] = {{0}}, ms, mp, m0 = 0;
     unsigned long long bytes = 4 * GiB / scale, got;
     size_t pk;
     char cmd[300];
@@ -537,7 +540,7 @@ static void w6(void)
 
     fprintf(stderr, "bench: 6. streaming memory (%d rounds)\n", reps);
     for (k = 0; k < reps; k++) {
-        for (i = 0; i < 2; i++) {
+        for (i = 0; i < 3; i++) {
             FILE *f;
             double s = 0;
 
@@ -559,7 +562,7 @@ static void w6(void)
               "| contender | MB/s (median of %d) | peak RSS, MiB (median) | peak RSS, MiB (max) "
               "| target |\n|---|---:|---:|---:|---:|\n",
               reps);
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 3; i++) {
         double sorted_s[16], sorted_p[16], maxp = 0;
 
         for (j = 0; j < reps; j++) {
