@@ -199,14 +199,25 @@ static int channel_setup(struct popen2_proc *p, int which, int child_fd[3], int 
     if (!stream_open(ch, bufsize))
         return -errno;
     p->open_files++;
-    if (which == CH_STDIN) {
-        p->refs++; /* the writer thread's */
-        r = pump_start(ch);
-        if (r < 0)
-            p->refs--;
-    } else {
-        r = pump_start(ch);
-    }
+    /* The writer thread starts with the first byte written to tochild
+     * (proc_start_writer): a child whose stdin is never written, the common
+     * case, costs one thread less to create and to end. */
+    if (which == CH_STDIN)
+        return 0;
+    return pump_start(ch);
+}
+
+int proc_start_writer(struct channel *ch)
+{
+    struct popen2_proc *p = ch->proc;
+    int r;
+
+    pthread_mutex_lock(&p->mu);
+    p->refs++; /* the writer thread's */
+    pthread_mutex_unlock(&p->mu);
+    r = pump_start(ch);
+    if (r < 0)
+        proc_unref(p); /* never the last: the caller's FILE holds one */
     return r;
 }
 

@@ -59,5 +59,8 @@ struct popen2_proc {
 void proc_unref(struct popen2_proc *p);
 /* Called by stream.c when the caller fcloses one of the object's FILEs. */
 void proc_file_closed(struct channel *ch);
+/* Called by stream.c at the first write to tochild: starts the writer
+ * thread, which takes a reference.  0 or -errno (EAGAIN, ENOMEM). */
+int proc_start_writer(struct channel *ch);
 
 #endif

@@ -106,7 +106,19 @@ static ssize_t cookie_read(void *cookie, char *buf, size_t n)
 static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
 {
     struct channel *ch = cookie;
-    ssize_t r = ringbuf_append(&ch->ring, buf, n);
+    ssize_t r;
+
+    /* stdio calls us under the FILE's lock, so only one thread gets here
+     * first. */
+    if (!ch->thread_started) {
+        int e = proc_start_writer(ch);
+
+        if (e < 0) {
+            errno = -e;
+            return -1;
+        }
+    }
+    r = ringbuf_append(&ch->ring, buf, n);
 
     /* Failure is 0 with errno set, as fopencookie(3) demands ("must not
      * return a negative value"): glibc's cookie write passes -1 up as a
@@ -126,8 +138,12 @@ static int cookie_close(void *cookie)
     struct channel *ch = cookie;
 
     if (ch->which == CH_STDIN) {
-        /* EOF for the child once the writer thread has delivered the rest. */
+        /* EOF for the child once the writer thread has delivered the rest;
+         * with nothing ever written there is no writer thread, and the
+         * child gets EOF now. */
         ringbuf_close_producer(&ch->ring, 0);
+        if (!ch->thread_started)
+            ch->fd = fd_close(ch->fd);
     } else {
         ringbuf_close_consumer(&ch->ring, 0);
         wake_signal(&ch->wake);
