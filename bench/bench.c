@@ -172,6 +172,7 @@ static void w3(void)
     static const struct contender all[] = {
         {"poll() loop, write + read (baseline)", c_poll_cat},
         {"libpopen2 fwrite tochild + fread fromchild", c_p2_cat},
+        {"libpopen2 fwrite tochild + popen2_readinto", c_p2_cat_readinto},
 #ifdef HAVE_GLIB
         {"GLib GSubprocess communicate", c_glib_sub_cat},
 #endif

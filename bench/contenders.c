@@ -430,8 +430,9 @@ int c_poll_cat(struct run *r)
 }
 
 /* Writes ahead of what it reads by WINDOW bytes, as a streaming filter
- * would; writing never blocks, so no poll is needed. */
-int c_p2_cat(struct run *r)
+ * would; writing never blocks, so no poll is needed.  Reads with fread, or
+ * with popen2_readinto when `raw`. */
+static int p2_cat(struct run *r, bool raw)
 {
     unsigned long long sent = 0;
     popen2_proc *p;
@@ -453,18 +454,37 @@ int c_p2_cat(struct run *r)
         sent += n;
         /* More than a block is on its way, so this fread never waits for
          * bytes still sitting in our own buffers. */
-        if (sent - r->got > WINDOW) {
-            k = fread(buf, 1, BLOCK, from);
-            if (k == 0)
-                return fail("fread");
+        while (sent - r->got > WINDOW) {
+            if (raw) {
+                ssize_t kk = popen2_readinto(p, 1, buf, BLOCK);
+
+                if (kk <= 0)
+                    return fail("popen2_readinto");
+                k = (size_t)kk;
+            } else {
+                k = fread(buf, 1, BLOCK, from);
+                if (k == 0)
+                    return fail("fread");
+            }
             r->got += k;
         }
     }
     fclose(to);
-    if (read_to_eof(from, &r->got) < 0 || p2_end(p) < 0)
+    if ((raw ? readinto_to_eof(p, 1, &r->got) : read_to_eof(from, &r->got)) < 0 ||
+        p2_end(p) < 0)
         return -1;
     r->secs = bench_now() - t0;
     return 0;
+}
+
+int c_p2_cat(struct run *r)
+{
+    return p2_cat(r, false);
+}
+
+int c_p2_cat_readinto(struct run *r)
+{
+    return p2_cat(r, true);
 }
 
 /* ---- spawn latency ------------------------------------------------------ */
