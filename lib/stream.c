@@ -56,12 +56,12 @@ static ssize_t direct_read(struct channel *ch, char *buf, size_t n)
     ssize_t k;
 
     for (;;) {
+        /* One read() takes all a pipe holds (up to n): asking again would
+         * only cost a syscall that says EAGAIN. */
         k = read(ch->fd, buf + got, n - got);
         if (k > 0) {
             got += (size_t)k;
-            if (got == n)
-                break;
-            continue;
+            break;
         }
         if (k == 0)
             break; /* EOF; the reader thread will see it too */
@@ -124,12 +124,12 @@ static ssize_t direct_write(struct channel *ch, const char *buf, size_t n)
     pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
     was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
     for (;;) {
+        /* A non-blocking pipe write takes all the room there is: a short
+         * one means the pipe is full now. */
         k = write(ch->fd, buf + done, n - done);
         if (k > 0) {
             done += (size_t)k;
-            if (done == n)
-                break;
-            continue;
+            break;
         }
         if (k < 0 && errno == EINTR)
             continue;
