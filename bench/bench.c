@@ -46,7 +46,7 @@ const char *bench_pyscript = BENCH_PYSCRIPT;
 #define GiB (1ull << 30)
 
 static unsigned long long scale = 1; /* divisor for BENCH_QUICK */
-static int reps = 5;
+static int reps = 7;
 static bool failed;
 
 static void run_table(struct table *t)
