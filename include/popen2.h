@@ -133,8 +133,9 @@ POPEN2_API size_t popen2_active(void);
 /* Reads up to n bytes of output stream 1 (fromchild) or 2 (childerr) into
  * buf, blocking until there is at least one byte; returns as many as are
  * there at once (at most n), 0 at EOF.  Bytes already in the stream's FILE
- * buffer are not seen: do not mix with stdio reads of the same stream.
- * -1 with EINVAL (NULL p, NULL buf with n > 0, stream not 1 or 2), EBADF
+ * buffer are not seen: do not mix with stdio reads of the same stream,
+ * and (as with fread and fclose) do not free the object while another
+ * thread is inside this call.  -1 with EINVAL (NULL p, NULL buf with n > 0, stream not 1 or 2), EBADF
  * (the object has no such stream, or its FILE was closed), or the error
  * that ended the stream. */
 POPEN2_API ssize_t popen2_readinto(popen2_proc *p, int stream, void *buf, size_t n);
