@@ -5,15 +5,20 @@
  *
  * Environment: BENCH_QUICK=1 shrinks every size 16x (1 GiB -> 64 MiB, 2000
  * spawns -> 125, 1000 objects -> 200) for development; BENCH_REPS sets the
- * rounds per table; BENCH_OUT the output directory (default bench/out).
+ * rounds per table (default 7); BENCH_OUT the output directory (default
+ * bench/out); BENCH_FILTER=a,b keeps only the baseline and the contenders
+ * whose names contain a or b; BENCH_PYTHON overrides the python3 found by
+ * configure (empty: leave Python out).
  *
- * Workloads that measure a process's memory, or need a large parent, run in
- * a fresh copy of this program (internal modes below), so that the main
- * process's own history never shows in their figures:
+ * Workloads that measure a process's memory, or need a particular parent,
+ * run in a fresh copy of this program (internal modes below), so that the
+ * main process's own history never shows in their figures:
  *
- *   bench --heap MB WORKLOAD...   touch MB of heap first, then run WORKLOADs
+ *   bench --heap MB 4             workload 4 from a parent with MB of heap
+ *                                 touched (0: a small parent)
  *   bench --scale-mem N BYTES     workload 5's memory and thread figures
- *   bench --stream KIND BYTES     workload 6 for one contender (read | popen2)
+ *   bench --stream KIND BYTES     workload 6 for one contender
+ *                                 (read | popen2 | readinto)
  */
 #include "config.h"
 
