@@ -144,6 +144,7 @@ int bench_table(const struct table *t)
     bool *bad = calloc((size_t)t->n, sizeof *bad);
     long *done = calloc((size_t)t->n, sizeof *done);
     int i, k, failures = 0;
+    bool first_row = true;
 
     if (!v || !med || !bad || !done) {
         fprintf(stderr, "bench: out of memory\n");
@@ -197,7 +198,8 @@ int bench_table(const struct table *t)
             bench_say("| %s | %.0f | %.2fx |\n", t->c[i].name, med[i], ratio);
         else
             bench_say("| %s | %.0f | %.2fx | %ld |\n", t->c[i].name, med[i], ratio, done[i]);
-        bench_dat(t->tag, i == 0, t->c[i].name, ratio);
+        bench_dat(t->tag, first_row, t->c[i].name, ratio);
+        first_row = false;
     }
     free(v);
     free(med);
