@@ -511,7 +511,8 @@ static void w5(void)
               (double)nobjects;
     bench_say("\n| %ld live objects (fresh process) | measured | target |\n|---|---:|---:|\n",
               nobjects);
-    bench_say("| threads per object (Popen3, stderr not captured; 3 with it) | %.2f | <= 3 |\n",
+    bench_say("| threads per object (a stdout reader; a stderr reader with capturestderr and a "
+              "stdin writer once tochild is written: at most 3) | %.2f | <= 3 |\n",
               (double)threads / (double)nobjects);
     bench_say("| RSS per object, alive and idle (nothing buffered) | %.0f KiB | - |\n",
               ((double)rss_idle - (double)rss0) / (double)nobjects / 1024);
