@@ -176,8 +176,9 @@ static void w3(void)
 {
     static const struct contender all[] = {
         {"poll() loop, write + read (baseline)", c_poll_cat},
-        {"libpopen2 fwrite tochild + fread fromchild", c_p2_cat},
-        {"libpopen2 fwrite tochild + popen2_readinto", c_p2_cat_readinto},
+        {"libpopen2 fwrite tochild + fread fromchild, 4 MiB ahead", c_p2_cat},
+        {"libpopen2 fwrite tochild + popen2_readinto, 4 MiB ahead", c_p2_cat_readinto},
+        {"libpopen2 as above, writing 1 MiB ahead (not 4)", c_p2_cat_readinto_1ahead},
 #ifdef HAVE_GLIB
         {"GLib GSubprocess communicate", c_glib_sub_cat},
 #endif

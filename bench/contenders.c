@@ -429,10 +429,10 @@ int c_poll_cat(struct run *r)
     return 0;
 }
 
-/* Writes ahead of what it reads by WINDOW bytes, as a streaming filter
+/* Writes ahead of what it reads by `window` bytes, as a streaming filter
  * would; writing never blocks, so no poll is needed.  Reads with fread, or
  * with popen2_readinto when `raw`. */
-static int p2_cat(struct run *r, bool raw)
+static int p2_cat(struct run *r, bool raw, unsigned long long window)
 {
     unsigned long long sent = 0;
     popen2_proc *p;
@@ -454,7 +454,7 @@ static int p2_cat(struct run *r, bool raw)
         sent += n;
         /* More than a block is on its way, so this fread never waits for
          * bytes still sitting in our own buffers. */
-        while (sent - r->got > WINDOW) {
+        while (sent - r->got > window) {
             if (raw) {
                 ssize_t kk = popen2_readinto(p, 1, buf, BLOCK);
 
@@ -479,12 +479,19 @@ static int p2_cat(struct run *r, bool raw)
 
 int c_p2_cat(struct run *r)
 {
-    return p2_cat(r, false);
+    return p2_cat(r, false, WINDOW);
 }
 
 int c_p2_cat_readinto(struct run *r)
 {
-    return p2_cat(r, true);
+    return p2_cat(r, true, WINDOW);
+}
+
+/* One block ahead only: about what the poll() loop has in flight (its two
+ * pipes), so the writes find nothing queued and go to the pipe directly. */
+int c_p2_cat_readinto_1ahead(struct run *r)
+{
+    return p2_cat(r, true, BLOCK);
 }
 
 /* ---- spawn latency ------------------------------------------------------ */
