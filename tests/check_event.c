@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "common.h"
@@ -131,13 +132,34 @@ START_TEST(an_event_loop_reads_every_byte_of_two_streams)
 }
 END_TEST
 
+/* Whether this kernel (or valgrind, which does not know the call) has
+ * pidfds: without them the event fd reports the streams only, as
+ * popen2_event_fd documents. */
+static bool have_pidfd(void)
+{
+#ifdef SYS_pidfd_open
+    int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+
+    if (fd >= 0) {
+        close(fd);
+        return true;
+    }
+#endif
+    return false;
+}
+
 START_TEST(child_exit_alone_wakes_the_loop)
 {
     char *argv[] = {TEST_CHILD, "sleep", "200", NULL};
-    popen2_attr *a = popen2_attr_new();
+    popen2_attr *a;
     popen2_proc *p;
     int efd;
 
+    if (!have_pidfd()) {
+        fprintf(stderr, "check_event: no pidfd here; child exit is not an event\n");
+        return;
+    }
+    a = popen2_attr_new();
     popen2_attr_set_stream(a, 0, POPEN2_DEVNULL);
     popen2_attr_set_stream(a, 1, POPEN2_DEVNULL);
     p = popen2_spawnv(argv, a);
