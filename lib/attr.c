@@ -344,6 +344,7 @@ static popen2_proc *attr_spawn(const char *file, char *const argv[], bool search
         .pipe = {true, true, false},
         .child_fd = {-1, -1, -1},
         .bufsize = -1,
+        .pidfd_at_spawn = true,
     };
     int opened[3] = {-1, -1, -1};
     char **envp = NULL;

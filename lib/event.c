@@ -148,7 +148,7 @@ int popen2_event_fd(popen2_proc *p)
             r = -errno;
             goto undo;
         }
-        if (p->pidfd >= 0 && !p->reaped) {
+        if (kill_pidfd_locked(p) >= 0 && !p->reaped) {
             e.data.fd = p->pidfd;
             if (epoll_ctl(ev->epfd, EPOLL_CTL_ADD, p->pidfd, &e) < 0) {
                 r = -errno;

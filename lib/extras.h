@@ -8,11 +8,15 @@
 
 struct popen2_proc;
 
-/* kill.c: right after the spawn, opens the child's pidfd (where the kernel
- * has pidfd_open), so signals can never reach a recycled pid.  It is kept
- * until the object is destroyed, so a thread may poll it while another
- * reaps; signals check `reaped` first and never use it after the reap. */
-void kill_track(struct popen2_proc *p);
+/* kill.c: the child's pidfd (where the kernel has pidfd_open), or -1;
+ * proc->mu held (or the object not yet shared).  popen2_spawn objects get it
+ * right after the spawn; contract objects (Popen3/4) on the first call that
+ * needs it, so they keep the descriptor count and create cost the README
+ * documents.  Opening it late is as safe: the child is not reaped yet (we
+ * check under the lock reaping takes), so its pid cannot have been reused.
+ * It is kept until the object is destroyed, so a thread may poll it while
+ * another reaps; signals check `reaped` first and never use it after. */
+int kill_pidfd_locked(struct popen2_proc *p);
 /* event.c: the child was just reaped (proc->mu held): takes its pidfd out of
  * the event descriptor's epoll set, which would otherwise stay readable. */
 void event_reaped_locked(struct popen2_proc *p);

@@ -68,14 +68,19 @@ static int sys_pidfd_send_signal(int pidfd, int sig, unsigned flags)
 #endif
 }
 
-void kill_track(struct popen2_proc *p)
+int kill_pidfd_locked(struct popen2_proc *p)
 {
-    int fd = sys_pidfd_open(p->pid);
+    int fd;
 
+    if (p->pidfd >= 0 || p->pidfd_tried || p->reaped || p->pid <= 0)
+        return p->pidfd;
+    p->pidfd_tried = true;
+    fd = sys_pidfd_open(p->pid);
     /* No pidfd (old kernel, seccomp): the reaped-check alone protects. */
     p->pidfd = fd < 0 ? -1 : fd_lift(fd);
     if (p->pidfd < 0)
         p->pidfd = -1;
+    return p->pidfd;
 }
 
 void kill_destroy(struct popen2_proc *p)
@@ -117,6 +122,8 @@ int popen2_send_signal(popen2_proc *p, int sig)
         return -1;
     }
     pthread_mutex_lock(&p->mu);
+    if (!p->reaped)
+        kill_pidfd_locked(p);
     r = p->reaped || p->pid <= 0 ? -ESRCH : signal_locked(p, sig);
     pthread_mutex_unlock(&p->mu);
     if (r < 0) {
@@ -149,7 +156,7 @@ int popen2_wait_timeout(popen2_proc *p, int timeout_ms)
     long long deadline, left;
     siginfo_t si;
     struct pollfd pfd;
-    int st, r;
+    int st, r, pidfd;
 
     if (!p || timeout_ms < -1) {
         errno = EINVAL;
@@ -158,6 +165,9 @@ int popen2_wait_timeout(popen2_proc *p, int timeout_ms)
     if (timeout_ms == -1)
         return popen2_wait(p);
     deadline = now_ms() + timeout_ms;
+    pthread_mutex_lock(&p->mu);
+    pidfd = kill_pidfd_locked(p);
+    pthread_mutex_unlock(&p->mu);
     for (;;) {
         st = popen2_poll(p); /* reaps under the lock, as popen2_wait does */
         if (st != -1)
@@ -182,8 +192,8 @@ int popen2_wait_timeout(popen2_proc *p, int timeout_ms)
         }
         /* The pidfd is closed only when the object is destroyed, so it is
          * safe to poll here while another thread reaps. */
-        if (p->pidfd >= 0) {
-            pfd.fd = p->pidfd;
+        if (pidfd >= 0) {
+            pfd.fd = pidfd;
             pfd.events = POLLIN;
             poll(&pfd, 1, (int)left);
         } else {

@@ -269,7 +269,8 @@ struct popen2_proc *proc_create(const struct proc_setup *su)
     if (r < 0)
         goto fail;
     p->group_leader = su->group != POPEN2_GROUP_INHERIT;
-    kill_track(p); /* Beyond popen2: hold the child's pidfd */
+    if (su->pidfd_at_spawn)
+        kill_pidfd_locked(p); /* Beyond popen2: hold the child's pidfd from now on */
     for (i = 0; i < 3; i++)
         child_fd[i] = fd_close(child_fd[i]);
     return p;

@@ -54,7 +54,8 @@ struct popen2_proc {
     struct active_node *node; /* preallocated, so going on the active list cannot fail */
 
     /* Beyond popen2 (lib/kill.c, lib/event.c, lib/communicate.c). */
-    int pidfd;             /* the child's pidfd from spawn until reap, else -1 */
+    int pidfd;             /* the child's pidfd, else -1; closed with the object */
+    bool pidfd_tried;      /* pidfd_open was tried (see kill_pidfd_locked) */
     bool group_leader;     /* the child leads its own process group */
     struct events *events; /* popen2_event_fd's descriptors, NULL until asked for */
     struct collected *collected; /* what popen2_communicate has gathered so far */
@@ -75,6 +76,7 @@ struct proc_setup {
     const char *cwd;       /* NULL: the parent's */
     char *const *envp;     /* NULL: the parent's environ */
     int group;             /* POPEN2_GROUP_INHERIT, _NEW or POPEN2_SESSION_NEW */
+    bool pidfd_at_spawn;   /* open the pidfd right away (popen2_spawn objects) */
 };
 
 /* Builds the object and spawns the child; NULL with errno. */

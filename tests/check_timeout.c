@@ -260,6 +260,29 @@ START_TEST(objects_keep_no_descriptor_after_free)
 }
 END_TEST
 
+START_TEST(contract_objects_open_a_pidfd_only_when_asked)
+{
+    /* Popen3 keeps the descriptors the README counts; the first signal or
+     * timed wait adds the pidfd, then works as for popen2_spawn objects. */
+    char *argv[] = {TEST_CHILD, "sleep", "60000", NULL};
+    popen2_proc *p;
+    int before, live, st;
+
+    before = count_fds();
+    p = popen2_Popen3v(argv, 0, -1);
+    ck_assert_ptr_nonnull(p);
+    live = count_fds();
+    ck_assert_int_eq(popen2_wait_timeout(p, 10), -1);
+    ck_assert_int_eq(errno, ETIMEDOUT);
+    ck_assert_int_le(count_fds(), live + 1);
+    ck_assert_int_eq(popen2_kill(p), 0);
+    st = popen2_wait_timeout(p, 10000);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    popen2_free(p);
+    ck_assert(EVENTUALLY(count_fds() <= before, 5));
+}
+END_TEST
+
 static Suite *timeout_suite(void)
 {
     Suite *s = suite_create("timeout");
@@ -278,6 +301,7 @@ static Suite *timeout_suite(void)
     tcase_add_test(tc, a_new_session_is_signalled_as_a_group_too);
     tcase_add_test(tc, bad_arguments_are_einval);
     tcase_add_test(tc, objects_keep_no_descriptor_after_free);
+    tcase_add_test(tc, contract_objects_open_a_pidfd_only_when_asked);
     suite_add_tcase(s, tc);
     return s;
 }
