@@ -185,8 +185,9 @@ POPEN2_API popen2_attr *popen2_attr_new(void);
 POPEN2_API void popen2_attr_free(popen2_attr *a);
 
 /* The child's working directory (copied); the child fails to start with the
- * chdir error (e.g. ENOENT) when it does not exist.  NULL dir restores the
- * parent's.  0, or -1 with EINVAL (NULL a), ENOMEM, or ENOSYS where the
+ * chdir error (e.g. ENOENT) when it does not exist.  A relative program path
+ * is then found from dir; files of popen2_attr_set_stream_file from the
+ * parent's directory.  NULL dir restores the parent's.  0, or -1 with EINVAL (NULL a), ENOMEM, or ENOSYS where the
  * system has no posix_spawn_file_actions_addchdir_np. */
 POPEN2_API int popen2_attr_set_cwd(popen2_attr *a, const char *dir);
 

@@ -32,7 +32,8 @@ struct ringbuf {
     unsigned long long total;   /* bytes ever appended */
     size_t high_water;          /* most bytes buffered at once */
 
-    /* Beyond popen2: bounded memory (ringbuf_set_limit; see lib/limit.c).
+    /* Beyond popen2: bounded memory (ringbuf_set_limit; the "bounded rings"
+     * section of ringbuf.c).
      * With limit 0 none of this is used and the ring behaves as above. */
     size_t limit;               /* most bytes held in memory; 0 unbounded */
     int policy;                 /* POPEN2_BLOCK, _SPILL, _FAIL or _KEEP_TAIL */
@@ -83,7 +84,7 @@ void ringbuf_close_consumer(struct ringbuf *rb, int err);
 /* Bytes buffered now. */
 size_t ringbuf_length(struct ringbuf *rb);
 
-/* ---- Beyond popen2: bounded memory (lib/limit.c) ----------------------- */
+/* ---- Beyond popen2: bounded memory ------------------------------------- */
 
 struct popen2_stream_stats;
 

@@ -87,8 +87,9 @@ int spawn_start(const struct spawn_request *req, pid_t *pid)
     /* Beyond popen2: POPEN2_MERGE with an inherited stdout. */
     if (r == 0 && req->stderr_to_stdout)
         r = posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    /* Beyond popen2: the working directory, changed after the dup2s so a
-     * relative attr path was already opened by the parent (attr.c). */
+    /* Beyond popen2: the working directory.  Files named in the attr were
+     * opened by the parent (attr.c), relative to the parent's directory; a
+     * relative program path is found from the new one, as with subprocess. */
     if (r == 0 && req->cwd) {
 #ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCHDIR_NP
         r = posix_spawn_file_actions_addchdir_np(&fa, req->cwd);
