@@ -67,9 +67,12 @@ END_TEST
 
 START_TEST(a_missing_directory_fails_the_spawn)
 {
-    popen2_attr *a = popen2_attr_new();
+    popen2_attr *a;
     int fds = count_fds();
 
+    if (under_valgrind())
+        return; /* its posix_spawn reports chdir errors as exit status 127 */
+    a = popen2_attr_new();
     ck_assert_int_eq(popen2_attr_set_cwd(a, "/nonexistent/popen2"), 0);
     ck_assert_ptr_null(popen2_spawn("pwd", a));
     ck_assert_int_eq(errno, ENOENT);
@@ -339,8 +342,10 @@ START_TEST(path_search_on_and_off)
     popen2_wait(p);
     popen2_free(p);
     ck_assert_int_eq(popen2_attr_set_search_path(a, 0), 0);
-    ck_assert_ptr_null(popen2_spawnv(argv, a)); /* "./sh" does not exist */
-    ck_assert_int_eq(errno, ENOENT);
+    if (!under_valgrind()) { /* which reports exec errors as exit status 127 */
+        ck_assert_ptr_null(popen2_spawnv(argv, a)); /* "./sh" does not exist */
+        ck_assert_int_eq(errno, ENOENT);
+    }
     popen2_attr_free(a);
 }
 END_TEST
