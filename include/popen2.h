@@ -168,7 +168,8 @@ enum {
 };
 
 /* Counters of one output stream (popen2_stream_stats), a struct tag beside
- * the function of the same name, as struct stat and stat(). */
+ * the function of the same name, as struct stat and stat().  Its layout is
+ * part of the ABI: new counters would come with a new function. */
 struct popen2_stream_stats {
     unsigned long long total;   /* bytes read from the child so far */
     unsigned long long dropped; /* bytes discarded (KEEP_TAIL, FAIL, failed spill) */
@@ -187,8 +188,9 @@ POPEN2_API void popen2_attr_free(popen2_attr *a);
 /* The child's working directory (copied); the child fails to start with the
  * chdir error (e.g. ENOENT) when it does not exist.  A relative program path
  * is then found from dir; files of popen2_attr_set_stream_file from the
- * parent's directory.  NULL dir restores the parent's.  0, or -1 with EINVAL (NULL a), ENOMEM, or ENOSYS where the
- * system has no posix_spawn_file_actions_addchdir_np. */
+ * parent's directory.  NULL dir restores the parent's.  0, or -1 with EINVAL
+ * (NULL a), ENOMEM, or ENOSYS where the system has no
+ * posix_spawn_file_actions_addchdir_np. */
 POPEN2_API int popen2_attr_set_cwd(popen2_attr *a, const char *dir);
 
 /* Replaces the child's whole environment by envp ("NAME=value" strings,
