@@ -55,8 +55,8 @@ struct options {
     bool merge;
     const char *out_path;
     const char *err_path;
-    int timeout_ms;     /* -1: none */
-    size_t max_memory;  /* 0: unbounded */
+    int timeout_ms;    /* -1: none */
+    size_t max_memory; /* 0: unbounded */
     bool spill;
     char **argv; /* the command, NULL-terminated */
 };
@@ -104,9 +104,21 @@ static int parse_number(const char *s, bool sized, unsigned long long *out)
         return -1;
     if (sized && *end && !end[1]) {
         switch (*end) {
-        case 'k': case 'K': mult = 1ull << 10; end++; break;
-        case 'm': case 'M': mult = 1ull << 20; end++; break;
-        case 'g': case 'G': mult = 1ull << 30; end++; break;
+        case 'k':
+        case 'K':
+            mult = 1ull << 10;
+            end++;
+            break;
+        case 'm':
+        case 'M':
+            mult = 1ull << 20;
+            end++;
+            break;
+        case 'g':
+        case 'G':
+            mult = 1ull << 30;
+            end++;
+            break;
         }
     }
     if (*end || (mult > 1 && n > (unsigned long long)-1 / mult))
@@ -169,7 +181,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             return -1;
         case ':':
             fprintf(stderr, "capture: option -%c needs %s\n", optopt,
-                    optopt == 't' ? "MS" : optopt == 'M' ? "a SIZE" : "a FILE");
+                    optopt == 't'   ? "MS"
+                    : optopt == 'M' ? "a SIZE"
+                                    : "a FILE");
             usage(stderr);
             return EXIT_USAGE;
         default:
@@ -278,10 +292,10 @@ static void print_status(int status)
 
 /* One output stream of run_bounded: where its bytes go and how many came. */
 struct sink {
-    FILE *file;     /* -o / -e, or NULL: only count */
+    FILE *file; /* -o / -e, or NULL: only count */
     size_t len;
     bool end;
-    int error;      /* errno that ended the stream early (ENOBUFS) */
+    int error; /* errno that ended the stream early (ENOBUFS) */
 };
 
 /* Moves what stream `which` has now into s; 0, or -1 after a message. */
@@ -320,8 +334,8 @@ static void print_memory(popen2_proc *p, int which, const char *name)
     struct popen2_stream_stats st;
 
     if (popen2_stream_stats(p, which, &st) == 0)
-        printf("memory:     %s held at most %zu bytes, %llu spilled to disk, %llu dropped\n",
-               name, st.high_water, st.spilled, st.dropped);
+        printf("memory:     %s held at most %zu bytes, %llu spilled to disk, %llu dropped\n", name,
+               st.high_water, st.spilled, st.dropped);
 }
 
 static FILE *open_sink(const char *path)

@@ -15,8 +15,8 @@
  * Exits 0 once every tool has ended and its output is printed.
  */
 #include <errno.h>
-#include <glib.h>
 #include <glib-unix.h>
+#include <glib.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,7 +37,7 @@ struct tool {
     const char *cmd;
     popen2_proc *p;
     guint source;
-    GString *line;    /* a line not yet complete */
+    GString *line; /* a line not yet complete */
     bool eof;
     bool done;
 };
@@ -164,8 +164,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[argi], "--report"))
             report = true;
         else {
-            fprintf(stderr, "usage: %s [--timeout MS] [--tick MS] [--report] [CMD ...]\n",
-                    argv[0]);
+            fprintf(stderr, "usage: %s [--timeout MS] [--tick MS] [--report] [CMD ...]\n", argv[0]);
             return 2;
         }
     }

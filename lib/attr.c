@@ -12,8 +12,8 @@
  */
 #include "config.h"
 
-#include "popen2.h"
 #include "fd.h"
+#include "popen2.h"
 #include "proc.h"
 
 #include <errno.h>
@@ -31,18 +31,18 @@ enum { HOW_FD = 100, HOW_FILE = 101 };
 
 struct stream_opt {
     int how;
-    int fd;        /* HOW_FD: our duplicate of the caller's descriptor */
-    char *path;    /* HOW_FILE */
+    int fd;     /* HOW_FD: our duplicate of the caller's descriptor */
+    char *path; /* HOW_FILE */
     int flags;
     mode_t mode;
-    size_t limit;  /* outputs: memory limit, 0 none */
+    size_t limit; /* outputs: memory limit, 0 none */
     int policy;
 };
 
 struct popen2_attr {
     char *cwd;
-    char **env_base;   /* popen2_attr_set_env's copy, NULL: the parent's */
-    char **env_ops;    /* "NAME=value" sets and "NAME" unsets, in order */
+    char **env_base; /* popen2_attr_set_env's copy, NULL: the parent's */
+    char **env_ops;  /* "NAME=value" sets and "NAME" unsets, in order */
     size_t n_ops;
     struct stream_opt io[3];
     int group;
@@ -253,8 +253,7 @@ int popen2_attr_set_stream_file(popen2_attr *a, int stream, const char *path, in
 
 int popen2_attr_set_group(popen2_attr *a, int how)
 {
-    if (!a || (how != POPEN2_GROUP_INHERIT && how != POPEN2_GROUP_NEW &&
-               how != POPEN2_SESSION_NEW))
+    if (!a || (how != POPEN2_GROUP_INHERIT && how != POPEN2_GROUP_NEW && how != POPEN2_SESSION_NEW))
         return fail(EINVAL);
 #ifndef POSIX_SPAWN_SETSID
     if (how == POPEN2_SESSION_NEW)

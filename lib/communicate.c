@@ -29,9 +29,9 @@
 struct gathered {
     char *data;
     size_t len, cap;
-    bool done;   /* EOF, error, or nothing to gather */
-    int error;   /* errno that ended the stream early (ENOBUFS ...) */
-    bool piped;  /* the caller gets a buffer (else NULL) */
+    bool done;  /* EOF, error, or nothing to gather */
+    int error;  /* errno that ended the stream early (ENOBUFS ...) */
+    bool piped; /* the caller gets a buffer (else NULL) */
 };
 
 struct collected {
@@ -126,8 +126,8 @@ static int send_input(struct popen2_proc *p, const void *input, size_t inlen)
     return 0;
 }
 
-int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **out,
-                       size_t *outlen, char **err, size_t *errlen, int timeout_ms)
+int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **out, size_t *outlen,
+                       char **err, size_t *errlen, int timeout_ms)
 {
     long long deadline = 0, left = -1;
     struct collected *c;

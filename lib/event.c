@@ -32,9 +32,9 @@
 #endif
 
 struct events {
-    int epfd;            /* what popen2_event_fd returns (the eventfd without epoll) */
-    struct wake wake;    /* signalled by reader threads */
-    bool child_watched;  /* the pidfd is in the epoll set */
+    int epfd;           /* what popen2_event_fd returns (the eventfd without epoll) */
+    struct wake wake;   /* signalled by reader threads */
+    bool child_watched; /* the pidfd is in the epoll set */
 };
 
 static struct events *events_get(struct popen2_proc *p)

@@ -13,10 +13,10 @@
  */
 #include "config.h"
 
-#include "ringbuf.h"
-#include "popen2.h"
-#include "spill.h"
 #include "fd.h"
+#include "popen2.h"
+#include "ringbuf.h"
+#include "spill.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -302,8 +302,7 @@ bool ringbuf_readable(struct ringbuf *rb)
     bool r;
 
     pthread_mutex_lock(&rb->mu);
-    r = !rb->consumer_done &&
-        (rb->len || limited_pending_locked(rb) || rb->producer_done);
+    r = !rb->consumer_done && (rb->len || limited_pending_locked(rb) || rb->producer_done);
     pthread_mutex_unlock(&rb->mu);
     return r;
 }

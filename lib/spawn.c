@@ -14,8 +14,8 @@
  */
 #include "config.h"
 
-#include "spawn.h"
 #include "popen2.h"
+#include "spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,8 +1,8 @@
 /* spill: temporary-file I/O for rings with the SPILL policy (see spill.h). */
 #include "config.h"
 
-#include "spill.h"
 #include "fd.h"
+#include "spill.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,7 +33,7 @@ int spill_open(void)
     fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd >= 0)
         return fd_lift(fd);
-    /* EOPNOTSUPP / EISDIR: the file system cannot; fall back. */
+        /* EOPNOTSUPP / EISDIR: the file system cannot; fall back. */
 #endif
     if (snprintf(path, sizeof path, "%s/libpopen2-spill-XXXXXX", dir) >= (int)sizeof path)
         return -ENAMETOOLONG;

@@ -47,8 +47,8 @@ END_TEST
 START_TEST(spill_saves_every_byte_with_bounded_memory)
 {
     char path[] = "/tmp/popen2-capture-XXXXXX";
-    char *argv[] = {CAPTURE_DEMO, "--spill", "--max-memory", "1M", "-o", path, "--",
-                    TEST_CHILD,  "pattern", "1",          "50000000", "41", NULL};
+    char *argv[] = {CAPTURE_DEMO, "--spill", "--max-memory", "1M", "-o", path, "--", TEST_CHILD,
+                    "pattern",    "1",       "50000000",     "41", NULL};
     char *report, *line;
     size_t held;
     unsigned long long spilled;
@@ -61,9 +61,9 @@ START_TEST(spill_saves_every_byte_with_bounded_memory)
     ck_assert_ptr_nonnull(strstr(report, "stdout:     50000000 bytes"));
     line = strstr(report, "memory:     stdout held at most ");
     ck_assert_ptr_nonnull(line);
-    ck_assert_int_eq(sscanf(line, "memory:     stdout held at most %zu bytes, %llu spilled", &held,
-                            &spilled),
-                     2);
+    ck_assert_int_eq(
+        sscanf(line, "memory:     stdout held at most %zu bytes, %llu spilled", &held, &spilled),
+        2);
     ck_assert_uint_le(held, 1 << 20);
     ck_assert_uint_ge(spilled, 50000000 - (1 << 20));
     f = fopen(path, "rb");

@@ -71,8 +71,8 @@ START_TEST(level_triggered_until_each_stream_is_read)
     ck_assert_ptr_nonnull(p);
     efd = popen2_event_fd(p);
     popen2_wait(p);
-    ck_assert(EVENTUALLY(popen2_stream_available(p, 1) == 100000 &&
-                             popen2_stream_available(p, 2) == 100000, 10));
+    ck_assert(EVENTUALLY(
+        popen2_stream_available(p, 1) == 100000 && popen2_stream_available(p, 2) == 100000, 10));
     ck_assert(readable(efd, 0));
     ck_assert_int_eq(popen2_read(p, 1, buf, sizeof buf), 1000);
     ck_assert(readable(efd, 0)); /* more is there */
@@ -116,8 +116,7 @@ START_TEST(an_event_loop_reads_every_byte_of_two_streams)
                     ck_assert_int_eq(errno, EAGAIN);
                     break;
                 }
-                ck_assert_uint_eq(pattern_check(buf, (size_t)k, s == 1 ? 5 : 6, got[s]),
-                                  (size_t)k);
+                ck_assert_uint_eq(pattern_check(buf, (size_t)k, s == 1 ? 5 : 6, got[s]), (size_t)k);
                 got[s] += (uint64_t)k;
             }
             if (k == 0)

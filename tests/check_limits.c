@@ -245,7 +245,8 @@ START_TEST(spill_file_is_unlinked_and_closed_with_the_object)
         if (k <= 0)
             continue;
         target[k] = '\0';
-        if (strstr(target, "(deleted)") && (strstr(target, "/#") || strstr(target, "libpopen2-spill"))) {
+        if (strstr(target, "(deleted)") &&
+            (strstr(target, "/#") || strstr(target, "libpopen2-spill"))) {
             found++;
             ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
         }

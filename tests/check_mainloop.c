@@ -19,9 +19,16 @@
 START_TEST(the_loop_stays_responsive_while_three_tools_run)
 {
     char flood[64];
-    char *argv[] = {MAINLOOP_DEMO, "--timeout", "1500", "--tick", "20", "--report", flood,
+    char *argv[] = {MAINLOOP_DEMO,
+                    "--timeout",
+                    "1500",
+                    "--tick",
+                    "20",
+                    "--report",
+                    flood,
                     "for i in 1 2 3 4 5; do echo slow $i; sleep 0.2; done",
-                    "echo sleeping; exec sleep 60", NULL};
+                    "echo sleeping; exec sleep 60",
+                    NULL};
     popen2_proc *p;
     char *out, *line, *save = NULL, expect[32];
     size_t outlen;
@@ -56,7 +63,7 @@ START_TEST(the_loop_stays_responsive_while_three_tools_run)
     ck_assert_int_eq(slow, 5);
     ck_assert(slept && killed);
     fprintf(stderr, "mainloop: %ld ticks, longest gap %ld ms\n", ticks, gap);
-    ck_assert_int_ge(ticks, 20);  /* 1.5 s of 20 ms ticks, very loosely */
+    ck_assert_int_ge(ticks, 20); /* 1.5 s of 20 ms ticks, very loosely */
     ck_assert_int_ge(gap, 0);
     ck_assert_int_lt(gap, 1000);
     free(out);

@@ -94,8 +94,9 @@ START_TEST(two_gib_spill_with_a_16_mib_limit)
     ck_assert_uint_eq(st.buffered, 0);
     popen2_free(p);
 
-    fprintf(stderr, "spill: 2 GiB written in %.1f s (%.0f MiB/s), read back and checked in %.1f s "
-                    "(%.0f MiB/s), peak RSS %ld KiB\n",
+    fprintf(stderr,
+            "spill: 2 GiB written in %.1f s (%.0f MiB/s), read back and checked in %.1f s "
+            "(%.0f MiB/s), peak RSS %ld KiB\n",
             t1 - t0, 2048 / (t1 - t0), t2 - t1, 2048 / (t2 - t1), peak_rss_kib());
     ck_assert_int_lt(peak_rss_kib(), 64 * 1024);
 }
