@@ -216,8 +216,12 @@ static int channel_setup(struct popen2_proc *p, int which, int child_fd[3],
 
 struct popen2_proc *proc_create(const struct proc_setup *su)
 {
-    struct spawn_request req = {.file = su->file, .argv = su->argv, .search_path = su->search_path,
-                                .cwd = su->cwd, .envp = su->envp, .group = su->group};
+    struct spawn_request req = {.file = su->file,
+                                .argv = su->argv,
+                                .search_path = su->search_path,
+                                .cwd = su->cwd,
+                                .envp = su->envp,
+                                .group = su->group};
     struct popen2_proc *p = NULL;
     int child_fd[3] = {-1, -1, -1};
     int i, r;
