@@ -85,6 +85,23 @@ START_TEST(block_stops_reading_at_the_limit_and_loses_nothing)
 }
 END_TEST
 
+START_TEST(block_through_an_event_loop)
+{
+    /* The loop's reads free room, the blocked reader resumes and wakes the
+     * loop again: back-pressure without a lost wake-up. */
+    popen2_proc *p = spawn_pattern(32 * 1024, POPEN2_BLOCK, 8 * MIB, 22);
+    struct popen2_stream_stats st;
+    int end;
+
+    ck_assert_uint_eq(drain(p, 22, 0, &end), 8 * MIB);
+    ck_assert_int_eq(end, 0);
+    ck_assert_int_eq(popen2_stream_stats(p, 1, &st), 0);
+    ck_assert_uint_le(st.high_water, 32 * 1024);
+    ck_assert(WIFEXITED(popen2_wait(p)));
+    popen2_free(p);
+}
+END_TEST
+
 START_TEST(fail_keeps_the_first_bytes_then_reports_enobufs)
 {
     popen2_proc *p = spawn_pattern(64 * 1024, POPEN2_FAIL, 2 * MIB, 12);
@@ -297,6 +314,7 @@ static Suite *limits_suite(void)
 
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, block_stops_reading_at_the_limit_and_loses_nothing);
+    tcase_add_test(tc, block_through_an_event_loop);
     tcase_add_test(tc, fail_keeps_the_first_bytes_then_reports_enobufs);
     tcase_add_test(tc, fail_shows_as_a_stream_error_through_the_file);
     tcase_add_test(tc, keep_tail_keeps_exactly_the_newest_bytes);
