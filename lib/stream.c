@@ -32,10 +32,15 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
     struct channel *ch = cookie;
     ssize_t r = ringbuf_append(&ch->ring, buf, n);
 
-    /* glibc loops on a short write of 0, so failure must be -1. */
+    /* Failure is 0 with errno set, as fopencookie(3) demands ("must not
+     * return a negative value"): glibc's cookie write passes -1 up as a
+     * byte count of SIZE_MAX, so an unbuffered fwrite reported success after
+     * EPIPE (copying one byte past the caller's buffer) and fflush lost the
+     * error.  A 0 makes fwrite short and fflush EOF, with errno EPIPE.
+     * funopen wants -1 instead; funopen_write maps it. */
     if (r < 0) {
         errno = (int)-r;
-        return -1;
+        return 0;
     }
     return r;
 }
@@ -74,7 +79,10 @@ static int funopen_read(void *cookie, char *buf, int n)
 
 static int funopen_write(void *cookie, const char *buf, int n)
 {
-    return (int)cookie_write(cookie, buf, (size_t)n);
+    ssize_t r = cookie_write(cookie, buf, (size_t)n);
+
+    /* BSD stdio takes -1 as the error (errno is already set). */
+    return r == 0 && n > 0 ? -1 : (int)r;
 }
 
 static FILE *make_file(struct channel *ch)
