@@ -39,7 +39,7 @@ trap 'rm -rf "$work"' EXIT
 version=$(dpkg-parsechangelog -S Version)
 upstream=${version%-*}
 src="$work/libpopen2-$upstream"
-rev=$(git stash create 2>/dev/null || true)
+rev=$(git -c user.name=check-debian -c user.email=check-debian@localhost stash create) || die "git stash create failed"
 say "exporting ${rev:-HEAD} to $src"
 mkdir -p "$src"
 git archive --format=tar "${rev:-HEAD}" | tar -x -C "$src"
