@@ -5,8 +5,12 @@
 #      debian/libpopen2-0.symbols that misses or invents a symbol fails;
 #   2. lintian on the result: any error or warning fails;
 #   3. a demo built with pkg-config against the packaged files (unpacked into
-#      a scratch root, not installed) runs and links libpopen2.so.0 from there.
-# Usage: scripts/check-debian.sh [OUTDIR]   (OUTDIR keeps the .debs and logs)
+#      a scratch root, not installed) runs and links libpopen2.so.0 from there;
+#   4. with --orig TARBALL (a make dist tarball): the source package, that
+#      tarball as .orig.tar.gz plus debian/, is built with dpkg-source and
+#      lintian checks it too (errors and warnings fail).
+# Usage: scripts/check-debian.sh [--orig libpopen2-X.Y.Z.tar.gz] [OUTDIR]
+#   (OUTDIR keeps the .debs, .changes, .buildinfo and logs)
 # Installs its build dependencies with apt-get when run as root.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +33,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 dpkg-checkbuilddeps || die "build dependencies of debian/control not satisfied"
 
+orig=
+if [ "${1:-}" = --orig ]; then
+    orig=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+    shift 2
+fi
 outdir=${1:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -77,5 +86,19 @@ LD_LIBRARY_PATH="$root/usr/lib/$multiarch" ldd "$work/demo" | grep -q "$root/usr
     die "the demo does not load libpopen2.so.0 from the package"
 LD_LIBRARY_PATH="$root/usr/lib/$multiarch" "$work/demo" || die "the demo failed against the packaged library"
 
+if [ -n "$orig" ]; then
+    say "source package from $(basename "$orig") + debian/, and lintian"
+    srcpkg="$work/source"
+    mkdir -p "$srcpkg"
+    cp "$orig" "$srcpkg/libpopen2_$upstream.orig.tar.gz"
+    tar -xzf "$orig" -C "$srcpkg"
+    [ -d "$srcpkg/libpopen2-$upstream" ] || die "$(basename "$orig") does not unpack to libpopen2-$upstream/"
+    cp -r "$src/debian" "$srcpkg/libpopen2-$upstream/"
+    (cd "$srcpkg/libpopen2-$upstream" && dpkg-source -b .) >"$work/source.log" 2>&1 ||
+        { cat "$work/source.log"; die "dpkg-source -b failed"; }
+    lintian --fail-on error,warning --display-info "$srcpkg/libpopen2_$version.dsc" | tee -a "$work/lintian.log" ||
+        die "lintian reported errors or warnings on the source package"
+fi
+
 [ -n "$outdir" ] && cp "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo "$work"/*.log "$outdir"/
-say "OK: packages build, lintian is clean, the -dev package links a program"
+say "OK: packages build${orig:+ (binary and source)}, lintian is clean, the -dev package links a program"

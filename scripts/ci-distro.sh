@@ -6,7 +6,8 @@
 #   2. scripts/check-install.sh on that tarball: hardened build with
 #      dpkg-buildflags, install to a prefix, man -l, pkg-config demo;
 #   3. scripts/check-musl.sh on that tarball: musl-gcc build, demos run;
-#   4. scripts/check-debian.sh: dpkg-buildpackage -us -uc -b and lintian.
+#   4. scripts/check-debian.sh: dpkg-buildpackage -us -uc -b and lintian, and
+#      the source package (that tarball as .orig.tar.gz + debian/) linted too.
 # Installs the Debian packages it needs when they are missing (as root).
 # Any failure stops the run with a non-zero status; a summary with the time
 # of each step is printed at the end.
@@ -69,7 +70,7 @@ step "make distcheck" distcheck
 tarball=$(ls "$top"/libpopen2-*.tar.gz)
 step "install, pkg-config, man (check-install.sh)" scripts/check-install.sh "$tarball"
 step "musl-gcc build and demos (check-musl.sh)" scripts/check-musl.sh "$tarball"
-step "Debian package and lintian (check-debian.sh)" scripts/check-debian.sh
+step "Debian package and lintian (check-debian.sh)" scripts/check-debian.sh --orig "$tarball"
 
 printf '\n##### ci-distro: all passed\n'
 printf '  %s\n' "${summary[@]}"
