@@ -93,7 +93,8 @@ if [ -n "$orig" ]; then
     cp "$orig" "$srcpkg/libpopen2_$upstream.orig.tar.gz"
     tar -xzf "$orig" -C "$srcpkg"
     [ -d "$srcpkg/libpopen2-$upstream" ] || die "$(basename "$orig") does not unpack to libpopen2-$upstream/"
-    cp -r "$src/debian" "$srcpkg/libpopen2-$upstream/"
+    # debian/ as committed ($src/debian now holds build results).
+    git archive --format=tar "${rev:-HEAD}" debian | tar -x -C "$srcpkg/libpopen2-$upstream"
     (cd "$srcpkg/libpopen2-$upstream" && dpkg-source -b .) >"$work/source.log" 2>&1 ||
         { cat "$work/source.log"; die "dpkg-source -b failed"; }
     lintian --fail-on error,warning --display-info "$srcpkg/libpopen2_$version.dsc" | tee -a "$work/lintian.log" ||
