@@ -83,6 +83,9 @@ echo "$(echo "$names" | wc -w) functions have pages; $n installed pages render w
 
 say "a program built with pkg-config against the installed library"
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+pkg-config --validate popen2 || die "popen2.pc does not validate"
+[ "$(pkg-config --modversion popen2)" = "$(cd "$src" && ./configure --version | sed -n '1s/.* //p')" ] ||
+    die "popen2.pc's version is not the package version"
 cflags=$(pkg-config --cflags popen2); libs=$(pkg-config --libs popen2)
 echo "pkg-config --cflags --libs popen2: $cflags $libs"
 cc -Wall -Wextra -Werror $cflags -o "$work/demo" "$src/tests/installed-demo.c" $libs
