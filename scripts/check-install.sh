@@ -83,7 +83,8 @@ echo "$(echo "$names" | wc -w) functions have pages; $n installed pages render w
 
 say "a program built with pkg-config against the installed library"
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
-pkg-config --validate popen2 || die "popen2.pc does not validate"
+out=$(PKG_CONFIG_LIBDIR="$prefix/lib/pkgconfig" pkg-config --validate popen2 2>&1) && [ -z "$out" ] ||
+    die "popen2.pc does not validate cleanly: $out"
 [ "$(pkg-config --modversion popen2)" = "$(cd "$src" && ./configure --version | sed -n '1s/.* //p')" ] ||
     die "popen2.pc's version is not the package version"
 cflags=$(pkg-config --cflags popen2); libs=$(pkg-config --libs popen2)
