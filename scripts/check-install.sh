@@ -68,7 +68,7 @@ for f in include/popen2.h lib/libpopen2.so.0 lib/libpopen2.a lib/pkgconfig/popen
 done
 [ ! -e "$prefix/bin" ] || die "make install installed programs: $(ls "$prefix/bin")"
 # Every function in the header has an installed page, and each renders clean.
-names=$(cc -E -P "$prefix/include/popen2.h" | grep -o 'popen2_[A-Za-z0-9_]*[[:space:]]*(' | tr -d ' (' | sort -u)
+names=$(for h in "$prefix"/include/*.h; do cc -E -P -I"$prefix/include" "$h"; done | grep -o 'popen2_[A-Za-z0-9_]*[[:space:]]*(' | tr -d ' (' | sort -u)
 n=0
 for fn in $names; do
     [ -f "$prefix/share/man/man3/$fn.3" ] || die "no installed manual page for $fn"

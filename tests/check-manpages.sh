@@ -1,5 +1,5 @@
 #!/bin/sh
-# Every function include/popen2.h declares has a section 3 manual page that
+# Every function the public headers (include/*.h) declare has a section 3 manual page that
 # make install installs, and every page is clean roff:
 #  - man/man3/<function>.3 exists and is in the installed list (MAN_PAGES);
 #  - it is a page whose NAME section names the function, or a ".so" link to
@@ -17,7 +17,11 @@ trap 'rm -rf "$tmp"' EXIT
 status=0
 fail() { echo "FAIL: $*"; status=1; }
 
-$CPP -P "$top_srcdir/include/popen2.h" >"$tmp/header.i" || exit 99
+# Every public header (include/*.h; a later one such as an extras header
+# counts too).
+for h in "$top_srcdir"/include/*.h; do
+    $CPP -P -I"$top_srcdir/include" "$h" || exit 99
+done >"$tmp/header.i"
 grep -o 'popen2_[A-Za-z0-9_]*[[:space:]]*(' "$tmp/header.i" |
     sed 's/[[:space:]]*($//' | sort -u >"$tmp/declared"
 [ -s "$tmp/declared" ] || { echo "FAIL: no popen2_* declaration found"; exit 1; }

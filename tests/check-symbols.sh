@@ -1,5 +1,5 @@
 #!/bin/sh
-# The shared library exports exactly the functions include/popen2.h declares:
+# The shared library exports exactly the functions include/*.h declare:
 # no internal helper leaks out (that would become ABI nobody meant to keep),
 # and no declared function is missing.  When the build used the linker
 # version script, each export must also carry the POPEN2_1.0 version node.
@@ -20,11 +20,15 @@ trap 'rm -rf "$tmp"' EXIT
 
 # The declared functions: the header's identifiers popen2_* followed by "(",
 # after the preprocessor removed comments (which name functions too).
-$CPP -P "$top_srcdir/include/popen2.h" >"$tmp/header.i" || exit 99
+# Every public header (include/*.h; a later one such as an extras header
+# counts too).
+for h in "$top_srcdir"/include/*.h; do
+    $CPP -P -I"$top_srcdir/include" "$h" || exit 99
+done >"$tmp/header.i"
 grep -o 'popen2_[A-Za-z0-9_]*[[:space:]]*(' "$tmp/header.i" |
     sed 's/[[:space:]]*($//' | sort -u >"$tmp/declared"
 if [ ! -s "$tmp/declared" ]; then
-    echo "FAIL: found no popen2_* declaration in include/popen2.h"
+    echo "FAIL: found no popen2_* declaration in include/*.h"
     exit 1
 fi
 
@@ -38,12 +42,12 @@ status=0
 extra=$(comm -13 "$tmp/declared" "$tmp/exported-names")
 missing=$(comm -23 "$tmp/declared" "$tmp/exported-names")
 if [ -n "$extra" ]; then
-    echo "FAIL: exported but not declared in include/popen2.h:"
+    echo "FAIL: exported but not declared in include/*.h:"
     echo "$extra" | sed 's/^/  /'
     status=1
 fi
 if [ -n "$missing" ]; then
-    echo "FAIL: declared in include/popen2.h but not exported:"
+    echo "FAIL: declared in include/*.h but not exported:"
     echo "$missing" | sed 's/^/  /'
     status=1
 fi
