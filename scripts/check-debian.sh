@@ -88,7 +88,7 @@ libs=$(PKG_CONFIG_LIBDIR="$root/usr/lib/$multiarch/pkgconfig" PKG_CONFIG_SYSROOT
        pkg-config --libs popen2)
 echo "pkg-config: $cflags $libs"
 cc -Wall -Wextra -Werror $cflags -o "$work/demo" tests/installed-demo.c $libs
-LD_LIBRARY_PATH="$root/usr/lib/$multiarch" ldd "$work/demo" | grep -q "$root/usr/lib/$multiarch/libpopen2.so.0" ||
+LD_LIBRARY_PATH="$root/usr/lib/$multiarch" ldd "$work/demo" | grep "$root/usr/lib/$multiarch/libpopen2.so.0" >/dev/null ||
     die "the demo does not load libpopen2.so.0 from the package"
 LD_LIBRARY_PATH="$root/usr/lib/$multiarch" "$work/demo" || die "the demo failed against the packaged library"
 

@@ -51,14 +51,14 @@ fi
 compiles=$(grep -E -- '-c .*lib/[a-z]+\.c' "$work/build.log" | grep -v '^libtool:' || true)
 [ -n "$compiles" ] || die "no compile lines found in the build log"
 for flag in -fstack-protector-strong -D_FORTIFY_SOURCE=2 -Werror=format-security -O2; do
-    if echo "$compiles" | grep -v -q -- "$flag"; then die "a library compile lacks $flag"; fi
+    if echo "$compiles" | grep -v -- "$flag" >/dev/null; then die "a library compile lacks $flag"; fi
 done
-grep -E 'link: .*-shared.*libpopen2\.so' "$work/build.log" | grep -q -- '-z -Wl,now' ||
+grep -E 'link: .*-shared.*libpopen2\.so' "$work/build.log" | grep -- '-z -Wl,now' >/dev/null ||
     die "the shared library link lacks -Wl,-z,now"
 so="$src/lib/.libs/libpopen2.so.0"
-readelf -lW "$so" | grep -q GNU_RELRO || die "libpopen2.so has no RELRO segment"
-readelf -dW "$so" | grep -E -q 'BIND_NOW|FLAGS.*NOW' || die "libpopen2.so is not BIND_NOW"
-nm -D "$so" | grep -q __stack_chk_fail || die "libpopen2.so has no stack protector"
+readelf -lW "$so" | grep GNU_RELRO >/dev/null || die "libpopen2.so has no RELRO segment"
+readelf -dW "$so" | grep -E 'BIND_NOW|FLAGS.*NOW' >/dev/null || die "libpopen2.so is not BIND_NOW"
+nm -D "$so" | grep __stack_chk_fail >/dev/null || die "libpopen2.so has no stack protector"
 echo "no warnings; flags on every compile; RELRO, BIND_NOW, stack protector in libpopen2.so"
 
 say "make install into a scratch prefix"
@@ -90,13 +90,13 @@ out=$(PKG_CONFIG_LIBDIR="$prefix/lib/pkgconfig" pkg-config --validate popen2 2>&
 cflags=$(pkg-config --cflags popen2); libs=$(pkg-config --libs popen2)
 echo "pkg-config --cflags --libs popen2: $cflags $libs"
 cc -Wall -Wextra -Werror $cflags -o "$work/demo" "$src/tests/installed-demo.c" $libs
-LD_LIBRARY_PATH="$prefix/lib" ldd "$work/demo" | grep -q "$prefix/lib/libpopen2.so.0" ||
+LD_LIBRARY_PATH="$prefix/lib" ldd "$work/demo" | grep "$prefix/lib/libpopen2.so.0" >/dev/null ||
     die "the demo does not load the installed libpopen2.so.0"
 LD_LIBRARY_PATH="$prefix/lib" "$work/demo" || die "the demo failed against the installed library"
 slibs=$(pkg-config --static --libs popen2)
 echo "pkg-config --static --libs popen2: $slibs"
 cc -static -Wall -Wextra -Werror $cflags -o "$work/demo-static" "$src/tests/installed-demo.c" $slibs
-if readelf -dW "$work/demo-static" 2>/dev/null | grep -q NEEDED; then die "the -static demo is dynamic"; fi
+if readelf -dW "$work/demo-static" 2>/dev/null | grep NEEDED >/dev/null; then die "the -static demo is dynamic"; fi
 "$work/demo-static" || die "the static demo failed"
 
 say "OK: hardened warning-free build, clean install, pkg-config works (shared and static)"

@@ -46,7 +46,7 @@ fi
 grep -q 'HAVE_FOPENCOOKIE 1' config.h || die "configure did not find musl's fopencookie"
 interp=$(readelf -lW demos/.libs/flowcontrol | sed -n 's/.*interpreter: \(.*\)]/\1/p')
 case "$interp" in */ld-musl-*) echo "demos load with $interp" ;; *) die "demos load with '$interp', not musl" ;; esac
-readelf -dW lib/.libs/libpopen2.so | grep NEEDED | grep -v -q 'libc.so' &&
+readelf -dW lib/.libs/libpopen2.so | grep NEEDED | grep -v 'libc.so' >/dev/null &&
     die "libpopen2.so (musl) needs more than libc.so: $(readelf -dW lib/.libs/libpopen2.so | grep NEEDED)"
 
 say "make check (shell tests only: Check is glibc's)"
