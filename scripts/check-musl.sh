@@ -80,6 +80,18 @@ head -c 3000000 "$work/input" | cmp -s - "$work/cap.err" || die "capture: stderr
 set +e; ./demos/capture -- sh -c 'exit 7' >/dev/null 2>&1; rc=$?; set -e
 [ "$rc" -eq 7 ] || die "capture: exit status $rc, expected the command's 7"
 echo "  capture exit status passes through (7)"
+# The options beyond popen2 (popen2_spawnv with an attr): a timeout that
+# kills the command's whole process group (exit 124, as timeout(1)), and a
+# 1 MiB memory limit that spills the rest to a temporary file.
+t0=$SECONDS
+set +e; ./demos/capture -t 300 -- sh -c 'sleep 30 & sleep 30' >/dev/null 2>&1; rc=$?; set -e
+[ "$rc" -eq 124 ] || die "capture -t: exit status $rc, expected 124"
+[ $((SECONDS - t0)) -lt 10 ] || die "capture -t 300 took $((SECONDS - t0))s: the group was not killed"
+echo "  capture --timeout kills the process group (124, $((SECONDS - t0))s)"
+run capture-spill ./demos/capture -M 1M -s -o "$work/spill.out" -- cat "$work/input" "$work/input"
+cat "$work/input" "$work/input" | cmp -s - "$work/spill.out" || die "capture --spill: output differs"
+grep -E 'stdout held at most [0-9]+ bytes, [1-9][0-9]* spilled' "$work/capture-spill.out" ||
+    die "capture --spill: nothing went through the spill file"
 # tee-through, both at once and the write-all-first order.
 run tee-through ./demos/tee-through -o "$work/tee.gz" "$work/input" -- gzip -c
 gzip -dc "$work/tee.gz" | cmp -s - "$work/input" || die "tee-through: gzip round trip differs"
