@@ -694,16 +694,6 @@ void ringbuf_direct_end(struct ringbuf *rb, size_t n)
     pthread_mutex_unlock(&rb->mu);
 }
 
-bool ringbuf_idle(struct ringbuf *rb)
-{
-    bool idle;
-
-    pthread_mutex_lock(&rb->mu);
-    idle = rb->len == 0 && !rb->peeking && !rb->producer_done && !rb->consumer_done;
-    pthread_mutex_unlock(&rb->mu);
-    return idle;
-}
-
 size_t ringbuf_length(struct ringbuf *rb)
 {
     size_t n;

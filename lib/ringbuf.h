@@ -102,12 +102,6 @@ bool ringbuf_direct_begin(struct ringbuf *rb);
 /* Consumer: ends a granted claim; n bytes were read through it. */
 void ringbuf_direct_end(struct ringbuf *rb, size_t n);
 
-/* Producer: true when nothing is buffered and the consumer holds nothing
- * (no peek in progress), both sides open.  The producer may then deliver
- * bytes to the consumer's destination itself (the caller writing the pipe
- * directly): nothing queued can be overtaken, and as the only producer it
- * knows the consumer stays idle until it appends. */
-bool ringbuf_idle(struct ringbuf *rb);
 
 /* Bytes buffered now. */
 size_t ringbuf_length(struct ringbuf *rb);

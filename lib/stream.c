@@ -23,11 +23,10 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-/* Reads (and writes) at least this large may go to the pipe directly.  Smaller ones
+/* Reads at least this large may go to the pipe directly.  Smaller ones
  * (stdio's own buffer refills for fgets and getc) stay on the ring, where
  * the reader thread batches the pipe into large reads. */
 #define DIRECT_MIN (64 * 1024)
@@ -105,74 +104,16 @@ static ssize_t cookie_read(void *cookie, char *buf, size_t n)
     return r;
 }
 
-/* Writes what the pipe takes now of buf[0..n), from the caller's thread,
- * without letting a SIGPIPE reach the caller: SIGPIPE is blocked on this
- * thread for the instant of the write()s, and one they raise is consumed
- * (unless one was pending already, which stays).  Bytes written (0 when the
- * pipe is full), or -errno (EPIPE once the child stopped reading). */
-static ssize_t direct_write(struct channel *ch, const char *buf, size_t n)
-{
-    static const struct timespec zero = {0, 0};
-    sigset_t pipe_only, old, pending;
-    bool was_pending;
-    size_t done = 0;
-    ssize_t k, r;
-    int err = 0;
-
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
-    was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
-    for (;;) {
-        /* A non-blocking pipe write takes all the room there is: a short
-         * one means the pipe is full now. */
-        k = write(ch->fd, buf + done, n - done);
-        if (k > 0) {
-            done += (size_t)k;
-            break;
-        }
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-            err = errno;
-        break;
-    }
-    /* A failed write after some bytes went through reports them; the
-     * error comes back at the next call. */
-    r = err && done == 0 ? -err : (ssize_t)done;
-    if (err == EPIPE && !was_pending)
-        while (sigtimedwait(&pipe_only, NULL, &zero) < 0 && errno == EINTR)
-            ;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (ch->direct_moved < DIRECT_BULK && ch->direct_moved + done >= DIRECT_BULK)
-        fd_grow_pipe(ch->fd);
-    ch->direct_moved += done;
-    return r;
-}
-
 static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
 {
     struct channel *ch = cookie;
-    ssize_t r, k = 0;
+    ssize_t r;
 
-    /* Large writes while nothing is queued go to the pipe directly: one copy
-     * instead of two, no hand-off to the writer thread.  Only what the pipe
-     * does not take now is queued, so writing still never blocks. */
-    if (n >= DIRECT_MIN && ringbuf_idle(&ch->ring)) {
-        k = direct_write(ch, buf, n);
-        if (k < 0) {
-            /* The child stopped reading: as when the writer thread finds
-             * it, later writes fail with this errno too. */
-            ringbuf_close_consumer(&ch->ring, (int)-k);
-            errno = (int)-k;
-            return 0;
-        }
-        if ((size_t)k == n)
-            return k;
-        buf += k;
-        n -= (size_t)k;
-    }
-
+    /* Writes always go through the ring and the writer thread, never to
+     * the pipe from the caller's thread: a write() there could raise SIGPIPE
+     * on the caller's thread, and keeping it away would mean changing the
+     * caller's signal mask, which the contract forbids even for an
+     * instant. */
     /* stdio calls us under the FILE's lock, so only one thread gets here
      * first. */
     if (!ch->thread_started) {
@@ -193,9 +134,9 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
      * funopen wants -1 instead; funopen_write maps it. */
     if (r < 0) {
         errno = (int)-r;
-        return k; /* what went to the pipe directly, if anything */
+        return 0;
     }
-    return k + r;
+    return r;
 }
 
 static int cookie_close(void *cookie)

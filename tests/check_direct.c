@@ -169,7 +169,7 @@ START_TEST(readinto_rejects_bad_arguments)
 }
 END_TEST
 
-/* ---- direct writes ------------------------------------------------------ */
+/* ---- large writes (always through the ring and the writer thread) -------- */
 
 struct echo_reader {
     popen2_proc *p;
@@ -188,8 +188,7 @@ static void *read_echo(void *arg)
 
 START_TEST(large_and_small_writes_reach_cat_in_order)
 {
-    /* Large fwrites may go to the pipe directly, small ones are queued: a
-     * direct write must never overtake queued bytes. */
+    /* Large and small fwrites mixed: nothing may overtake queued bytes. */
     static const size_t sizes[] = {MiB, 3, 200000, 1, 65536, 4095, 2 * MiB, 70000};
     char *argv[] = {TEST_CHILD, "cat", NULL};
     struct echo_reader e = {.n = 40 * MiB + 17, .seed = 21};
@@ -249,7 +248,7 @@ START_TEST(large_writes_to_a_child_not_reading_yet_never_block)
 }
 END_TEST
 
-START_TEST(a_direct_write_to_a_child_that_quit_is_epipe_not_sigpipe)
+START_TEST(a_large_write_to_a_child_that_quit_is_epipe_not_sigpipe)
 {
     /* SIGPIPE keeps its default action (death) in this process: if the
      * caller's own write() let it through, the test would die. */
@@ -291,7 +290,7 @@ static Suite *direct_suite(void)
 {
     Suite *s = suite_create("direct");
     TCase *tc = tcase_create("direct reads");
-    TCase *tw = tcase_create("direct writes");
+    TCase *tw = tcase_create("large writes");
 
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, readinto_gets_every_byte_in_order_with_mixed_sizes);
@@ -304,7 +303,7 @@ static Suite *direct_suite(void)
     tcase_set_timeout(tw, 60);
     tcase_add_test(tw, large_and_small_writes_reach_cat_in_order);
     tcase_add_test(tw, large_writes_to_a_child_not_reading_yet_never_block);
-    tcase_add_test(tw, a_direct_write_to_a_child_that_quit_is_epipe_not_sigpipe);
+    tcase_add_test(tw, a_large_write_to_a_child_that_quit_is_epipe_not_sigpipe);
     suite_add_tcase(s, tw);
     return s;
 }
