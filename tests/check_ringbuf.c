@@ -450,23 +450,6 @@ START_TEST(closing_the_consumer_ends_a_producer_parked_by_a_lease)
 }
 END_TEST
 
-START_TEST(idle_means_nothing_queued_and_no_peek)
-{
-    static unsigned char buf[10];
-    const void *data;
-    size_t n;
-
-    ck_assert(ringbuf_idle(&rb));
-    ck_assert_int_eq(ringbuf_append(&rb, buf, sizeof buf), 10);
-    ck_assert(!ringbuf_idle(&rb));
-    ringbuf_peek(&rb, &data, &n);
-    ringbuf_consume(&rb, n);
-    ck_assert(ringbuf_idle(&rb));
-    ringbuf_close_consumer(&rb, EPIPE);
-    ck_assert(!ringbuf_idle(&rb));
-}
-END_TEST
-
 static Suite *ringbuf_suite(void)
 {
     Suite *s = suite_create("ringbuf");
@@ -497,7 +480,6 @@ static Suite *ringbuf_suite(void)
     tcase_add_test(tc, a_direct_claim_needs_an_empty_ring_and_no_read_in_flight);
     tcase_add_test(tc, the_producer_waits_out_a_claim_and_its_lease_then_goes_on);
     tcase_add_test(tc, closing_the_consumer_ends_a_producer_parked_by_a_lease);
-    tcase_add_test(tc, idle_means_nothing_queued_and_no_peek);
     suite_add_tcase(s, tc);
     return s;
 }
