@@ -229,8 +229,11 @@ ssize_t ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
     memcpy((char *)dst + first, rb->buf, k - first);
     rb->head = (rb->head + k) % rb->cap;
     rb->len -= k;
-    if (rb->len == 0)
-        rb->head = 0;
+    /* No "empty, so restart at 0" here: the producer may be filling space
+     * it reserved at the old tail right now, and its commit counts those
+     * bytes from head.  Moving head would hand out stale bytes in their
+     * place (the soak test caught that at 64 KiB offsets).  The producer
+     * restarts an empty ring itself, in make_room_locked. */
     wake(rb); /* a producer out of memory waits for this space */
     r = (ssize_t)k;
 finish:
@@ -263,8 +266,8 @@ void ringbuf_consume(struct ringbuf *rb, size_t n)
         n = rb->len; /* the consumer closed meanwhile: nothing left to drop */
     rb->head = rb->cap ? (rb->head + n) % rb->cap : 0;
     rb->len -= n;
-    if (rb->len == 0)
-        rb->head = 0;
+    /* head stays put when empty, as in ringbuf_read: a reservation may be
+     * outstanding. */
     rb->peeking = false;
     old = rb->retired;
     rb->retired = NULL;
