@@ -82,16 +82,28 @@ static void try_reap_locked(struct popen2_proc *p)
 
 /* The part of a free that follows closing the FILEs: joins the readers (they
  * were woken by the closes and end at once), hands an unreaped child to the
- * active list and drops the handle's reference.  The writer thread, detached,
+ * active list and drops the handle's reference.  The writer thread, once detached,
  * keeps its own reference until it has delivered what was written. */
 static void proc_finish(struct popen2_proc *p)
 {
+    struct channel *in = &p->ch[CH_STDIN];
     int i;
     int saved = errno;
 
     for (i = CH_STDOUT; i < CH_COUNT; i++)
         if (p->ch[i].used && p->ch[i].thread_started)
             pthread_join(p->ch[i].thread, NULL);
+    /* With no child (a failed create) the writer has nothing to deliver and
+     * ends as soon as tochild is closed: joining it means the failing call
+     * returns with no thread and none of its descriptors left (they would
+     * otherwise linger until its last proc_unref).  With a child it may
+     * still be delivering input, so it is detached and owns its reference. */
+    if (in->used && in->thread_started) {
+        if (p->pid > 0)
+            pthread_detach(in->thread);
+        else
+            pthread_join(in->thread, NULL);
+    }
     pthread_mutex_lock(&p->mu);
     try_reap_locked(p);
     if (p->pid > 0 && !p->reaped) {

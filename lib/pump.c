@@ -184,9 +184,9 @@ int pump_start(struct channel *ch)
     if (stack < (size_t)PTHREAD_STACK_MIN)
         stack = PTHREAD_STACK_MIN;
 #endif
+    /* The writer starts joinable too: proc_finish detaches it when a child
+     * may still read, and joins it after a failed create (see there). */
     pthread_attr_setstacksize(&attr, stack);
-    if (writer)
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     sigfillset(&all);
 #ifdef HAVE_PTHREAD_ATTR_SETSIGMASK_NP
     /* glibc allocates the attribute's mask, so this can fail with ENOMEM.

@@ -13,7 +13,8 @@
 struct channel;
 
 /* Starts the channel's thread: a reader for CH_STDOUT / CH_STDERR (joinable),
- * the writer for CH_STDIN (detached, holding a reference on the object).
+ * the writer for CH_STDIN (holding a reference on the object; proc_finish
+ * detaches it while a child may still read, joins it otherwise).
  * 0 or -errno (EAGAIN, ENOMEM). */
 int pump_start(struct channel *ch);
 

@@ -16,6 +16,7 @@
 #include "ringbuf.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,8 +104,11 @@ static int make_room_locked(struct ringbuf *rb, size_t need)
     }
     if (!rb->buf) {
         new_cap = rb->min_cap;
-        while (new_cap < need)
+        while (new_cap < need) {
+            if (new_cap > SIZE_MAX / 2)
+                return -ENOMEM;
             new_cap *= 2;
+        }
         rb->buf = malloc(new_cap);
         if (!rb->buf)
             return -ENOMEM;
@@ -114,9 +118,12 @@ static int make_room_locked(struct ringbuf *rb, size_t need)
     }
     if (rb->cap - rb->len >= need && rb->cap > rb->len)
         return 0;
-    new_cap = rb->cap * 2;
-    while (new_cap - rb->len < need)
+    new_cap = rb->cap;
+    do {
+        if (new_cap > SIZE_MAX / 2)
+            return -ENOMEM;
         new_cap *= 2;
+    } while (new_cap - rb->len < need);
     return resize_locked(rb, new_cap);
 }
 
@@ -227,13 +234,11 @@ ssize_t ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
     first = rb->cap - rb->head < k ? rb->cap - rb->head : k;
     memcpy(dst, rb->buf + rb->head, first);
     memcpy((char *)dst + first, rb->buf, k - first);
+    /* head is not reset to 0 when this empties the ring: the producer may
+     * be filling a reservation right behind the data.  Only the producer
+     * rewinds an empty ring (make_room_locked). */
     rb->head = (rb->head + k) % rb->cap;
     rb->len -= k;
-    /* No "empty, so restart at 0" here: the producer may be filling space
-     * it reserved at the old tail right now, and its commit counts those
-     * bytes from head.  Moving head would hand out stale bytes in their
-     * place (the soak test caught that at 64 KiB offsets).  The producer
-     * restarts an empty ring itself, in make_room_locked. */
     wake(rb); /* a producer out of memory waits for this space */
     r = (ssize_t)k;
 finish:
@@ -266,8 +271,6 @@ void ringbuf_consume(struct ringbuf *rb, size_t n)
         n = rb->len; /* the consumer closed meanwhile: nothing left to drop */
     rb->head = rb->cap ? (rb->head + n) % rb->cap : 0;
     rb->len -= n;
-    /* head stays put when empty, as in ringbuf_read: a reservation may be
-     * outstanding. */
     rb->peeking = false;
     old = rb->retired;
     rb->retired = NULL;
@@ -281,8 +284,10 @@ void ringbuf_close_consumer(struct ringbuf *rb, int err)
     pthread_mutex_lock(&rb->mu);
     rb->consumer_done = true;
     rb->consumer_error = err;
-    rb->len = 0; /* nobody will read these bytes */
-    rb->head = 0;
+    /* Nobody will read these bytes.  The ring stays where it is: a producer
+     * reservation in flight is dropped by its commit. */
+    rb->head = rb->cap ? (rb->head + rb->len) % rb->cap : 0;
+    rb->len = 0;
     wake(rb);
     pthread_mutex_unlock(&rb->mu);
 }

@@ -27,15 +27,20 @@ static ssize_t cookie_read(void *cookie, char *buf, size_t n)
     return r;
 }
 
-/* n, or -1 with errno (EPIPE once the child stopped reading, ENOMEM). */
 static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
 {
     struct channel *ch = cookie;
     ssize_t r = ringbuf_append(&ch->ring, buf, n);
 
+    /* Failure is 0 with errno set, as fopencookie(3) demands ("must not
+     * return a negative value"): glibc's cookie write passes -1 up as a
+     * byte count of SIZE_MAX, so an unbuffered fwrite reported success after
+     * EPIPE (copying one byte past the caller's buffer) and fflush lost the
+     * error.  A 0 makes fwrite short and fflush EOF, with errno EPIPE.
+     * funopen wants -1 instead; funopen_write maps it. */
     if (r < 0) {
         errno = (int)-r;
-        return -1;
+        return 0;
     }
     return r;
 }
@@ -56,24 +61,11 @@ static int cookie_close(void *cookie)
 }
 
 #if defined(HAVE_FOPENCOOKIE)
-/* fopencookie(3): the write function returns 0 on error, never a negative
- * value.  glibc keeps the result in a size_t: -1 from a direct (unbuffered,
- * or larger than the buffer) fwrite made it "write" one byte more than asked
- * and then copy that many bytes from past the end of the caller's buffer
- * (an over-read that crashed a fwrite to tochild after the child exited).
- * With 0 the write fails cleanly: fwrite returns short, errno kept. */
-static ssize_t glibc_cookie_write(void *cookie, const char *buf, size_t n)
-{
-    ssize_t r = cookie_write(cookie, buf, n);
-
-    return r < 0 ? 0 : r;
-}
-
 static FILE *make_file(struct channel *ch)
 {
     cookie_io_functions_t io = {
         .read = ch->which == CH_STDIN ? NULL : cookie_read,
-        .write = ch->which == CH_STDIN ? glibc_cookie_write : NULL,
+        .write = ch->which == CH_STDIN ? cookie_write : NULL,
         .seek = NULL,
         .close = cookie_close,
     };
@@ -87,7 +79,10 @@ static int funopen_read(void *cookie, char *buf, int n)
 
 static int funopen_write(void *cookie, const char *buf, int n)
 {
-    return (int)cookie_write(cookie, buf, (size_t)n);
+    ssize_t r = cookie_write(cookie, buf, (size_t)n);
+
+    /* BSD stdio takes -1 as the error (errno is already set). */
+    return r == 0 && n > 0 ? -1 : (int)r;
 }
 
 static FILE *make_file(struct channel *ch)

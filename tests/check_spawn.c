@@ -1,0 +1,229 @@
+/* check_spawn: posix_spawn wiring (lib/spawn.c) and the descriptor helpers
+ * it relies on (lib/fd.c), tested directly. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "common.h"
+#include "fd.h"
+#include "spawn.h"
+
+/* Spawns tests/child with the given mode arguments, its stdout on a pipe;
+ * returns what it printed (malloc'ed) and its wait status in *status. */
+static char *run_child(char *const argv[], int *status)
+{
+    struct spawn_request req = {.file = TEST_CHILD, .argv = argv, .fd = {-1, -1, -1}};
+    int fds[2];
+    pid_t pid;
+    FILE *f;
+    char *out;
+
+    ck_assert_int_eq(fd_pipe(fds), 0);
+    req.fd[1] = fds[1];
+    ck_assert_int_eq(spawn_start(&req, &pid), 0);
+    close(fds[1]);
+    f = fdopen(fds[0], "r");
+    ck_assert_ptr_nonnull(f);
+    out = read_all(f, NULL);
+    fclose(f);
+    ck_assert_int_eq(waitpid(pid, status, 0), pid);
+    return out;
+}
+
+START_TEST(the_child_runs_and_its_status_comes_back)
+{
+    char *argv[] = {TEST_CHILD, "exit", "3", NULL};
+    int st;
+    char *out = run_child(argv, &st);
+
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 3);
+    free(out);
+}
+END_TEST
+
+START_TEST(the_given_descriptors_become_0_1_2)
+{
+    struct spawn_request req = {.file = TEST_CHILD};
+    char *argv[] = {TEST_CHILD, "cat", NULL};
+    int in[2], out[2], st;
+    char buf[16] = {0};
+    pid_t pid;
+
+    ck_assert_int_eq(fd_pipe(in), 0);
+    ck_assert_int_eq(fd_pipe(out), 0);
+    req.argv = argv;
+    req.fd[0] = in[0];
+    req.fd[1] = out[1];
+    req.fd[2] = -1;
+    ck_assert_int_eq(spawn_start(&req, &pid), 0);
+    close(in[0]);
+    close(out[1]);
+    ck_assert_int_eq(write(in[1], "ping", 4), 4);
+    close(in[1]);
+    ck_assert_int_eq(read(out[0], buf, sizeof buf), 4);
+    ck_assert_str_eq(buf, "ping");
+    close(out[0]);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+END_TEST
+
+START_TEST(only_0_1_2_reach_the_child_even_inheritable_ones)
+{
+    char *argv[] = {TEST_CHILD, "fds", NULL};
+    int leaky = dup(2); /* no O_CLOEXEC: a careless caller's descriptor */
+    int st;
+    char *out;
+
+    ck_assert_int_ge(leaky, 3);
+    out = run_child(argv, &st);
+    close(leaky);
+    ck_assert_str_eq(out, "0\n1\n2\n");
+    free(out);
+}
+END_TEST
+
+START_TEST(the_child_gets_default_signals_and_an_empty_mask)
+{
+    char *argv[] = {TEST_CHILD, "sigstate", NULL};
+    sigset_t block, old;
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe, old_int;
+    int st;
+    char *out;
+
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    sigaction(SIGINT, &ign, &old_int);
+    out = run_child(argv, &st);
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    ck_assert_str_eq(out, "");
+    free(out);
+}
+END_TEST
+
+START_TEST(a_missing_program_is_enoent_in_the_parent)
+{
+    struct spawn_request req = {.file = "popen2-no-such-program", .search_path = true,
+                                .fd = {-1, -1, -1}};
+    char *argv[] = {"popen2-no-such-program", NULL};
+    int before = count_children();
+    pid_t pid;
+
+    req.argv = argv;
+    if (getenv("POPEN2_UNDER_VALGRIND"))
+        return; /* valgrind turns CLONE_VFORK into fork: no exec error comes back */
+    ck_assert_int_eq(spawn_start(&req, &pid), -ENOENT);
+    ck_assert_int_eq(count_children(), before);
+}
+END_TEST
+
+START_TEST(a_file_that_is_not_executable_code_is_enoexec_not_sh)
+{
+    char path[] = "/tmp/popen2-noexec-XXXXXX";
+    int fd = mkstemp(path);
+    char *argv[] = {path, NULL};
+    struct spawn_request req = {.file = path, .argv = argv, .search_path = true,
+                                .fd = {-1, -1, -1}};
+    pid_t pid;
+    int r;
+
+    ck_assert_int_ge(fd, 0);
+    /* A shell script without #!: execvp would hand it to /bin/sh. */
+    ck_assert_int_eq(write(fd, "echo hi\n", 8), 8);
+    close(fd);
+    chmod(path, 0755);
+    if (getenv("POPEN2_UNDER_VALGRIND")) {
+        unlink(path);
+        return;
+    }
+    r = spawn_start(&req, &pid);
+    unlink(path);
+    ck_assert_int_eq(r, -ENOEXEC);
+}
+END_TEST
+
+START_TEST(fd_pipe_never_hands_out_0_1_or_2)
+{
+    int fds[2], saved = dup(0);
+
+    close(0);
+    ck_assert_int_eq(fd_pipe(fds), 0);
+    ck_assert_int_ge(fds[0], 3);
+    ck_assert_int_ge(fds[1], 3);
+    ck_assert(fcntl(fds[0], F_GETFD) & FD_CLOEXEC);
+    ck_assert(fcntl(fds[1], F_GETFD) & FD_CLOEXEC);
+    ck_assert_int_eq(fcntl(0, F_GETFD), -1); /* fd 0 left closed, not taken */
+    dup2(saved, 0);
+    close(saved);
+    close(fds[0]);
+    close(fds[1]);
+}
+END_TEST
+
+START_TEST(fd_grow_pipe_raises_the_capacity)
+{
+#ifdef F_GETPIPE_SZ
+    int fds[2];
+
+    ck_assert_int_eq(fd_pipe(fds), 0);
+    fd_grow_pipe(fds[0]);
+    ck_assert_int_ge(fcntl(fds[0], F_GETPIPE_SZ), 256 * 1024);
+    close(fds[0]);
+    close(fds[1]);
+#endif
+}
+END_TEST
+
+START_TEST(a_wake_descriptor_becomes_readable_and_stays_so)
+{
+    struct wake w;
+    struct pollfd pfd;
+
+    ck_assert_int_eq(wake_open(&w), 0);
+    ck_assert_int_ge(w.rfd, 3);
+    pfd.fd = w.rfd;
+    pfd.events = POLLIN;
+    ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+    wake_signal(&w);
+    wake_signal(&w);
+    ck_assert_int_eq(poll(&pfd, 1, 0), 1);
+    ck_assert_int_eq(poll(&pfd, 1, 0), 1);
+    wake_close(&w);
+    ck_assert_int_eq(w.rfd, -1);
+    wake_close(&w); /* closing twice is harmless */
+}
+END_TEST
+
+static Suite *spawn_suite(void)
+{
+    Suite *s = suite_create("spawn");
+    TCase *tc = tcase_create("spawn");
+    TCase *fd = tcase_create("fd");
+
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, the_child_runs_and_its_status_comes_back);
+    tcase_add_test(tc, the_given_descriptors_become_0_1_2);
+    tcase_add_test(tc, only_0_1_2_reach_the_child_even_inheritable_ones);
+    tcase_add_test(tc, the_child_gets_default_signals_and_an_empty_mask);
+    tcase_add_test(tc, a_missing_program_is_enoent_in_the_parent);
+    tcase_add_test(tc, a_file_that_is_not_executable_code_is_enoexec_not_sh);
+    suite_add_tcase(s, tc);
+    tcase_set_timeout(fd, 30);
+    tcase_add_test(fd, fd_pipe_never_hands_out_0_1_or_2);
+    tcase_add_test(fd, fd_grow_pipe_raises_the_capacity);
+    tcase_add_test(fd, a_wake_descriptor_becomes_readable_and_stays_so);
+    suite_add_tcase(s, fd);
+    return s;
+}
+
+CHECK_MAIN(spawn_suite)
