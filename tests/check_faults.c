@@ -361,6 +361,13 @@ static int nofile_body(void)
 
 START_TEST(rlimit_nofile_gives_emfile)
 {
+    if (getenv("POPEN2_UNDER_VALGRIND")) {
+        /* valgrind keeps descriptors of its own near the limit and
+         * emulates RLIMIT_NOFILE itself: a lowered limit is not what pipe2
+         * meets. */
+        fprintf(stderr, "SKIP rlimit_nofile_gives_emfile: not meaningful under valgrind\n");
+        return;
+    }
     ck_assert_int_eq(in_child(nofile_body), 0);
 }
 END_TEST
