@@ -40,13 +40,22 @@ demo)
     ;;
 check)
     build
-    if ! make -j"$(nproc)" check; then
-        # Show what failed: the per-program logs hold Check's messages.
-        for log in tests/*.log; do
-            grep -q '^FAIL\|^ERROR' "${log%.log}.trs" 2>/dev/null && { echo "=== $log"; cat "$log"; }
-        done
-        exit 1
-    fi
+    rc=0
+    make -j"$(nproc)" check || rc=$?
+    # Show what failed: the per-program logs hold Check's messages.
+    for log in tests/check_*.log; do
+        grep -q ':[FE]:' "$log" 2>/dev/null && { echo "=== $log"; cat "$log"; }
+    done
+    # One closing line over every Check suite: "N passed, N failed".
+    cat tests/check_*.log 2>/dev/null | awk '
+        /Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ {
+            gsub(/,/, ""); for (i = 1; i <= NF; i++) {
+                if ($i == "Checks:") n += $(i + 1)
+                if ($i == "Failures:" || $i == "Errors:") f += $(i + 1)
+            }
+        }
+        END { printf "checks: %d passed, %d failed\n", n - f, f }'
+    exit $rc
     ;;
 *)
     echo "usage: $0 demo|check" >&2

@@ -19,6 +19,8 @@
  *   child sleep MS                  sleep MS milliseconds, then exit 0
  *   child yes                       write "y\n" to stdout forever
  *   child noread-exit N             exit with status N without reading stdin
+ *   child drain-exit N              read stdin to EOF, discard it, exit N (a
+ *                                   child whose end the test decides)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -183,6 +185,14 @@ int main(int argc, char **argv)
         return atoi(argv[2]);
     if (!strcmp(mode, "noread-exit") && argc == 3)
         return atoi(argv[2]);
+    if (!strcmp(mode, "drain-exit") && argc == 3) {
+        static char buf[1 << 16];
+        ssize_t k;
+
+        while ((k = read(0, buf, sizeof buf)) > 0 || (k < 0 && errno == EINTR))
+            ;
+        return atoi(argv[2]);
+    }
     if (!strcmp(mode, "raise") && argc == 3) {
         int sig = atoi(argv[2]);
         signal(sig, SIG_DFL);
