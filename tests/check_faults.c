@@ -388,7 +388,7 @@ static int nofile_body(void)
 
 START_TEST(rlimit_nofile_gives_emfile)
 {
-    if (getenv("POPEN2_UNDER_VALGRIND")) {
+    if (under_valgrind()) {
         /* valgrind keeps descriptors of its own near the limit and
          * emulates RLIMIT_NOFILE itself: a lowered limit is not what pipe2
          * meets. */

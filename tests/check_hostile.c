@@ -19,11 +19,6 @@
 
 #define MIB (1024 * 1024)
 
-static bool under_valgrind(void)
-{
-    return getenv("POPEN2_UNDER_VALGRIND") != NULL;
-}
-
 /* How long "promptly" may take: a free never waits on the child, so this is
  * scheduling noise only, stretched for valgrind's slowdown. */
 static double prompt_s(void)
