@@ -145,41 +145,19 @@ static bool settled(struct counts base)
     return counts_equal(take_counts(), base);
 }
 
-static void *noop(void *arg)
-{
-    return arg;
-}
-
-/* Threads of this process when no library thread runs: 1, or more when a
- * sanitizer runtime has started its own (TSan does at the first
- * pthread_create, so make that happen first). */
-static int idle_n;
-
-static int idle_threads(void)
-{
-    pthread_t t;
-
-    if (!idle_n) {
-        ck_assert_int_eq(pthread_create(&t, NULL, noop, NULL), 0);
-        pthread_join(t, NULL);
-        idle_n = count_threads();
-    }
-    return idle_n;
-}
-
 /* Waits until every child of earlier runs is reaped and every detached
  * writer thread has ended, and returns the counts then: the baseline. */
 static struct counts quiet_counts(void)
 {
     struct counts c;
-    int i, idle = idle_threads();
+    int i;
 
     for (i = 0; i < 500; i++) {
         popen2_cleanup();
         c = take_counts();
         /* Only once no library thread is left can nothing close behind
          * our back: count again then. */
-        if (c.children == 0 && c.active == 0 && c.threads == idle)
+        if (c.children == 0 && c.active == 0 && c.threads == 1)
             return take_counts();
         sleep_ms(10);
     }
@@ -331,12 +309,8 @@ static int in_child(int (*fn)(void))
     fflush(NULL);
     pid = fork();
     ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        /* Only this thread survived the fork: measure again. */
-        idle_n = 0;
-        idle_threads();
+    if (pid == 0)
         _exit(fn());
-    }
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
     ck_assert_msg(WIFEXITED(st), "exhaustion child died by signal %d", WTERMSIG(st));
     return WEXITSTATUS(st);
@@ -465,17 +439,11 @@ START_TEST(rlimit_nproc_gives_eagain)
 }
 END_TEST
 
-static void fixture(void)
-{
-    idle_threads(); /* before any library thread exists */
-}
-
 static Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
     TCase *tc = tcase_create("injected");
 
-    tcase_add_checked_fixture(tc, fixture, NULL);
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, every_step_of_create_fails_cleanly, 0, C_COUNT);
     tcase_add_loop_test(tc, each_named_call_fails_with_its_errno, 0,
@@ -484,7 +452,6 @@ static Suite *faults_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("exhaustion");
-    tcase_add_checked_fixture(tc, fixture, NULL);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, rlimit_nofile_gives_emfile);
     tcase_add_test(tc, rlimit_nproc_gives_eagain);

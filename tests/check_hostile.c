@@ -56,20 +56,8 @@ static void timed_free(popen2_proc *p)
     ck_assert_msg(dt < prompt_s(), "popen2_free took %.3f s", dt);
 }
 
-static void *noop(void *arg)
-{
-    return arg;
-}
-
 static void setup(void)
 {
-    pthread_t t;
-
-    /* Sanitizer runtimes start a thread of their own at the first
-     * pthread_create (TSan's background thread): let that happen before
-     * the baseline. */
-    ck_assert_int_eq(pthread_create(&t, NULL, noop, NULL), 0);
-    pthread_join(t, NULL);
     take_base();
 }
 
