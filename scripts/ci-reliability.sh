@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Reliability stage of CI (issue 4), run by .ci/run after the test suite:
-#   1. make check under ASan + UBSan     (--enable-sanitizers=address,undefined)
-#   2. make check under TSan             (--enable-sanitizers=thread)
+#   1. make check under ASan + UBSan     (--enable-sanitizers=address,undefined),
+#      then a short soak (SANITIZER_SOAK_SECONDS, default 30) in that build
+#   2. make check under TSan             (--enable-sanitizers=thread), and the same
+#      short soak: many threads and objects at once are where races show
 #   3. make check-valgrind               (memcheck; errors and definite leaks fail)
 #   4. make soak for SOAK_SECONDS        (default 120)
 #   5. make fuzz, FUZZ_SECONDS per target (default 60)
@@ -18,6 +20,7 @@ ci=$top/build-ci
 jobs=${CI_JOBS:-2}
 export SOAK_SECONDS=${SOAK_SECONDS:-120}
 export FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+sanitizer_soak=${SANITIZER_SOAK_SECONDS:-30}
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(asan tsan valgrind soak fuzz)
 
@@ -96,13 +99,17 @@ stage() {
 stage_asan() {
     configure_build asan --enable-sanitizers=address,undefined
     # Leaks found by LeakSanitizer at the exit of each (forked) test fail it.
-    run_make asan check ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
-        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    local asan=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
+                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+    run_make asan check "${asan[@]}"
+    run_make asan soak "${asan[@]}" SOAK_SECONDS="$sanitizer_soak"
 }
 
 stage_tsan() {
     configure_build tsan --enable-sanitizers=thread
     run_make tsan check TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+    run_make tsan soak TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+        SOAK_SECONDS="$sanitizer_soak"
 }
 
 stage_valgrind() {
