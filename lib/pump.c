@@ -176,6 +176,7 @@ int pump_start(struct channel *ch)
     size_t stack = PUMP_STACK;
     int r;
     bool writer = ch->which == CH_STDIN;
+    bool masked = false;
 
     r = pthread_attr_init(&attr);
     if (r)
@@ -191,21 +192,17 @@ int pump_start(struct channel *ch)
 #ifdef HAVE_PTHREAD_ATTR_SETSIGMASK_NP
     /* glibc allocates the attribute's mask, so this can fail with ENOMEM.
      * Ignoring that would start the thread with the caller's mask: a writer
-     * with SIGPIPE unblocked kills the whole process on EPIPE.  Fall back to
-     * blocking around pthread_create instead. */
-    if (pthread_attr_setsigmask_np(&attr, &all) == 0) {
-        r = pthread_create(&ch->thread, &attr, writer ? writer_main : reader_main, ch);
-        goto created;
-    }
+     * with SIGPIPE unblocked kills the whole process on EPIPE.  Then fall
+     * back to the portable way below. */
+    masked = pthread_attr_setsigmask_np(&attr, &all) == 0;
 #endif
     /* The new thread inherits the creator's mask; block for the instant of
      * pthread_create only, then put the caller's mask back unchanged. */
-    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (!masked)
+        pthread_sigmask(SIG_SETMASK, &all, &old);
     r = pthread_create(&ch->thread, &attr, writer ? writer_main : reader_main, ch);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-#ifdef HAVE_PTHREAD_ATTR_SETSIGMASK_NP
-created:
-#endif
+    if (!masked)
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     if (r)
         return -r;
