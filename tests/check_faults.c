@@ -298,6 +298,64 @@ START_TEST(setsigmask_failure_still_blocks_sigpipe)
 }
 END_TEST
 
+/* ---- out of memory while an object runs ---------------------------------- */
+
+/* A reader whose ring cannot grow stops draining instead of dropping bytes:
+ * the child then waits on a full pipe, and every byte arrives once the
+ * caller reads (the API's "no byte is ever dropped"). */
+START_TEST(output_ring_that_cannot_grow_drops_nothing)
+{
+    char *const argv[] = {TEST_CHILD, "pattern", "1", "4194304", "21", NULL};
+    popen2_proc *p = popen2_Popen3v(argv, 0, 0);
+    int st;
+
+    ck_assert_ptr_nonnull(p);
+    /* The first 64 KiB ring is allowed, growing it is not. */
+    fault_fail_large_allocs(100 * 1024);
+    sleep_ms(500);
+    /* Unable to grow, the ring is full: the child, which writes 4 MiB in a
+     * few milliseconds otherwise, is still blocked. */
+    ck_assert_int_eq(popen2_poll(p), -1);
+    ck_assert_uint_eq(read_pattern(popen2_fromchild(p), 21, 4096), 4194304);
+    fault_fail_large_allocs(0);
+    st = popen2_wait(p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    popen2_free(p);
+}
+END_TEST
+
+/* A write to tochild that needs memory there is not fails as a whole with
+ * ENOMEM: what was written before is delivered, nothing of the failed
+ * write, and writing works again afterwards. */
+START_TEST(input_write_without_memory_fails_whole)
+{
+    char *const argv[] = {TEST_CHILD, "cat", NULL};
+    popen2_proc *p = popen2_Popen3v(argv, 0, 0);
+    static unsigned char big[1 << 20];
+    unsigned char piece[1000];
+    size_t k;
+    int st;
+
+    ck_assert_ptr_nonnull(p);
+    pattern_fill(piece, sizeof piece, 22, 0);
+    ck_assert_uint_eq(fwrite(piece, 1, sizeof piece, popen2_tochild(p)), sizeof piece);
+    fault_fail_large_allocs(100 * 1024);
+    errno = 0;
+    k = fwrite(big, 1, sizeof big, popen2_tochild(p));
+    fault_fail_large_allocs(0);
+    ck_assert_uint_eq(k, 0);
+    ck_assert_int_eq(errno, ENOMEM);
+    clearerr(popen2_tochild(p));
+    pattern_fill(piece, sizeof piece, 22, sizeof piece);
+    ck_assert_uint_eq(fwrite(piece, 1, sizeof piece, popen2_tochild(p)), sizeof piece);
+    ck_assert_int_eq(fclose(popen2_tochild(p)), 0);
+    ck_assert_uint_eq(read_pattern(popen2_fromchild(p), 22, 333), 2 * sizeof piece);
+    st = popen2_wait(p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    popen2_free(p);
+}
+END_TEST
+
 /* ---- real exhaustion, each in a forked child so limits do not leak ---- */
 
 /* Runs fn in a child process; it returns 0 for success or prints why not.
@@ -450,6 +508,12 @@ static Suite *faults_suite(void)
     tcase_add_loop_test(tc, each_named_call_fails_with_its_errno, 0,
                         (int)(sizeof named / sizeof named[0]));
     tcase_add_test(tc, setsigmask_failure_still_blocks_sigpipe);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("oom_while_running");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, output_ring_that_cannot_grow_drops_nothing);
+    tcase_add_test(tc, input_write_without_memory_fails_whole);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("exhaustion");

@@ -13,10 +13,14 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+/* Process-wide: large allocations fail on every thread. */
+static atomic_size_t large_limit;
 
 /* Thread-local: only the arming thread's calls count. */
 static __thread bool armed;
@@ -98,6 +102,18 @@ const char *fault_name(enum fault_fn fn)
     return fn < FAULT_COUNT ? names[fn] : "?";
 }
 
+void fault_fail_large_allocs(size_t min_size)
+{
+    atomic_store(&large_limit, min_size);
+}
+
+static bool too_large(size_t n)
+{
+    size_t limit = atomic_load_explicit(&large_limit, memory_order_relaxed);
+
+    return limit && n >= limit;
+}
+
 /* 0: make the real call; else the errno to fail with. */
 static int should_fail(enum fault_fn fn)
 {
@@ -119,7 +135,7 @@ void *__real_realloc(void *p, size_t n);
 
 void *__wrap_malloc(size_t n)
 {
-    int e = should_fail(FAULT_MALLOC);
+    int e = too_large(n) ? ENOMEM : should_fail(FAULT_MALLOC);
 
     if (e) {
         errno = e;
@@ -130,7 +146,7 @@ void *__wrap_malloc(size_t n)
 
 void *__wrap_calloc(size_t k, size_t n)
 {
-    int e = should_fail(FAULT_CALLOC);
+    int e = k && too_large(k * n) ? ENOMEM : should_fail(FAULT_CALLOC);
 
     if (e) {
         errno = e;
@@ -141,7 +157,7 @@ void *__wrap_calloc(size_t k, size_t n)
 
 void *__wrap_realloc(void *p, size_t n)
 {
-    int e = should_fail(FAULT_REALLOC);
+    int e = too_large(n) ? ENOMEM : should_fail(FAULT_REALLOC);
 
     if (e) {
         errno = e;

@@ -14,6 +14,7 @@
 #define POPEN2_TESTS_FAULTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum fault_fn {
     FAULT_MALLOC,
@@ -46,6 +47,10 @@ int fault_disarm(void);
 /* After a run: whether a call was made to fail, which one, and the errno it
  * reported (the return value for pthread and posix_spawn functions). */
 bool fault_fired(enum fault_fn *fn, int *err);
+/* From any thread, until called again with 0: malloc, calloc and realloc
+ * of min_size bytes or more fail with ENOMEM.  For out-of-memory while
+ * objects run (rings that cannot grow); 0 turns it off. */
+void fault_fail_large_allocs(size_t min_size);
 /* The function's name, for messages. */
 const char *fault_name(enum fault_fn fn);
 
