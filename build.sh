@@ -9,7 +9,9 @@ cd "$(dirname "$0")"
 # Debian packages the build needs, and a file from each that shows it is there.
 deps=(autoconf:/usr/bin/autoconf automake:/usr/bin/automake libtool:/usr/bin/libtoolize
       pkg-config:/usr/bin/pkg-config check:/usr/include/check.h
-      autoconf-archive:/usr/share/aclocal/ax_pthread.m4 make:/usr/bin/make gcc:/usr/bin/gcc)
+      autoconf-archive:/usr/share/aclocal/ax_pthread.m4 make:/usr/bin/make gcc:/usr/bin/gcc
+      # Beyond popen2: demos/mainloop and its test (optional at configure time).
+      libglib2.0-dev:/usr/include/glib-2.0/glib.h)
 
 install_deps() {
     local missing=() d

@@ -119,6 +119,206 @@ POPEN2_API void popen2_cleanup(void);
 /* len(popen2._active): how many freed objects still have an unreaped child. */
 POPEN2_API size_t popen2_active(void);
 
+/* ======================================================================
+ * Beyond popen2
+ *
+ * What GUI programs and capture tools need besides Python's module:
+ * options, timeouts, signals, one-call capture, event-loop integration and
+ * bounded memory.  Added beside the contract above, which they never change.
+ * Streams are numbered as the child's descriptors: 0 stdin, 1 stdout,
+ * 2 stderr.  Conventions as above: -1 or NULL with errno on failure.
+ * ====================================================================== */
+
+/* Spawn options, opaque so that options can be added without breaking the
+ * ABI (like posix_spawnattr_t).  A NULL popen2_attr means the defaults,
+ * which are Popen3's: stdin and stdout piped, stderr inherited, the parent's
+ * environment and working directory, no new process group, no limits. */
+typedef struct popen2_attr popen2_attr;
+
+/* What one of the child's standard streams is (popen2_attr_set_stream). */
+enum {
+    POPEN2_PIPE = 0,    /* a pipe to the parent, with a ring and a FILE (default for 0, 1) */
+    POPEN2_INHERIT = 1, /* the parent's own descriptor (default for 2) */
+    POPEN2_DEVNULL = 2, /* /dev/null */
+    POPEN2_MERGE = 3    /* stderr only: the same as stdout (Popen4's shape) */
+};
+
+/* Process group of the child (popen2_attr_set_group). */
+enum {
+    POPEN2_GROUP_INHERIT = 0, /* stays in the parent's group (default) */
+    POPEN2_GROUP_NEW = 1,     /* leads a new process group (setpgid(0, 0)) */
+    POPEN2_SESSION_NEW = 2    /* leads a new session, so also a new group (setsid) */
+};
+
+/* What an output stream does with bytes beyond its memory limit
+ * (popen2_attr_set_limit). */
+enum {
+    POPEN2_BLOCK = 1,    /* stop reading: the child waits on a full pipe until the
+                          * caller reads.  Back-pressure, which reintroduces the
+                          * flow dependence the library otherwise removes: a
+                          * caller that waits for the child before reading the
+                          * stream can deadlock. */
+    POPEN2_SPILL = 2,    /* write them to an unlinked temporary file in $TMPDIR
+                          * (else /tmp) and read them back in order: nothing is
+                          * lost, memory stays bounded */
+    POPEN2_FAIL = 3,     /* drop them: after the bytes kept, reads fail with
+                          * ENOBUFS.  The child is not killed and keeps running
+                          * (its later output is drained and dropped). */
+    POPEN2_KEEP_TAIL = 4 /* keep the newest `limit` bytes, dropping the oldest */
+};
+
+/* Counters of one output stream (popen2_stream_stats), a struct tag beside
+ * the function of the same name, as struct stat and stat().  Its layout is
+ * part of the ABI: new counters would come with a new function. */
+struct popen2_stream_stats {
+    unsigned long long total;   /* bytes read from the child so far */
+    unsigned long long dropped; /* bytes discarded (KEEP_TAIL, FAIL, failed spill) */
+    unsigned long long spilled; /* bytes that went through the spill file */
+    size_t high_water;          /* most bytes held in memory at once */
+    unsigned long long buffered; /* bytes readable now (memory + spill file) */
+};
+
+/* A new options object with the defaults above; NULL with ENOMEM. */
+POPEN2_API popen2_attr *popen2_attr_new(void);
+
+/* Frees it (closing descriptors handed to popen2_attr_set_stream_fd); NULL is
+ * a no-op.  Objects spawned with it do not need it any more. */
+POPEN2_API void popen2_attr_free(popen2_attr *a);
+
+/* The child's working directory (copied); the child fails to start with the
+ * chdir error (e.g. ENOENT) when it does not exist.  A relative program path
+ * is then found from dir; files of popen2_attr_set_stream_file from the
+ * parent's directory.  NULL dir restores the parent's.  0, or -1 with EINVAL
+ * (NULL a), ENOMEM, or ENOSYS where the system has no
+ * posix_spawn_file_actions_addchdir_np. */
+POPEN2_API int popen2_attr_set_cwd(popen2_attr *a, const char *dir);
+
+/* Replaces the child's whole environment by envp ("NAME=value" strings,
+ * copied), instead of the parent's.  Later setenv/unsetenv apply on top.
+ * 0, or -1 with EINVAL (NULL a or envp, an entry without '='), ENOMEM. */
+POPEN2_API int popen2_attr_set_env(popen2_attr *a, char *const envp[]);
+
+/* Sets one variable in the child's environment, on top of the parent's (or
+ * of popen2_attr_set_env's).  The parent's environment is read when the child
+ * is spawned, not now.  0, or -1 with EINVAL (NULL a, name or value, empty
+ * name or one containing '='), ENOMEM. */
+POPEN2_API int popen2_attr_setenv(popen2_attr *a, const char *name, const char *value);
+
+/* Removes one variable from the child's environment; errors as setenv. */
+POPEN2_API int popen2_attr_unsetenv(popen2_attr *a, const char *name);
+
+/* What stream 0, 1 or 2 of the child is: POPEN2_PIPE, POPEN2_INHERIT,
+ * POPEN2_DEVNULL, or POPEN2_MERGE (stream 2 only: stderr goes wherever
+ * stdout goes, in one pipe when stdout is piped).  0, or -1 with EINVAL. */
+POPEN2_API int popen2_attr_set_stream(popen2_attr *a, int stream, int how);
+
+/* Makes stream 0, 1 or 2 of the child a duplicate of fd, which is duplicated
+ * now (close-on-exec in the parent), so the caller may close its own.  0, or
+ * -1 with EINVAL (bad stream), EBADF (bad fd), EMFILE. */
+POPEN2_API int popen2_attr_set_stream_fd(popen2_attr *a, int stream, int fd);
+
+/* Makes stream 0, 1 or 2 of the child the file at path, opened by the parent
+ * at spawn time with open(path, flags | O_CLOEXEC, mode), so that an error
+ * (ENOENT, EACCES ...) comes back from popen2_spawn.  Typical flags: O_RDONLY
+ * for stdin, O_WRONLY | O_CREAT | O_TRUNC (or O_APPEND) for the outputs.
+ * 0, or -1 with EINVAL (NULL a or path, bad stream), ENOMEM. */
+POPEN2_API int popen2_attr_set_stream_file(popen2_attr *a, int stream, const char *path,
+                                           int flags, mode_t mode);
+
+/* Puts the child in a new process group (POPEN2_GROUP_NEW) or session
+ * (POPEN2_SESSION_NEW), or leaves it in the parent's (POPEN2_GROUP_INHERIT).
+ * A child that leads its group gets signals from popen2_send_signal as a
+ * group: grandchildren too.  0, or -1 with EINVAL. */
+POPEN2_API int popen2_attr_set_group(popen2_attr *a, int how);
+
+/* Holds at most max_bytes of output stream 1 or 2 in memory and applies
+ * policy (POPEN2_BLOCK, POPEN2_SPILL, POPEN2_FAIL, POPEN2_KEEP_TAIL) to what
+ * does not fit.  max_bytes 0 removes the limit (the default).  0, or -1 with
+ * EINVAL (NULL a, stream 0 or unknown, bad policy). */
+POPEN2_API int popen2_attr_set_limit(popen2_attr *a, int stream, size_t max_bytes, int policy);
+
+/* popen2_spawnv only: look argv[0] up in PATH as execvp does (on, the
+ * default) or use it as a path (off).  0, or -1 with EINVAL. */
+POPEN2_API int popen2_attr_set_search_path(popen2_attr *a, int on);
+
+/* Python's bufsize for the FILEs of piped streams (default -1). 0, or -1
+ * with EINVAL for a NULL a. */
+POPEN2_API int popen2_attr_set_bufsize(popen2_attr *a, int bufsize);
+
+/* Runs "/bin/sh -c cmd" with the options of a (NULL: Popen3's defaults).
+ * The returned object works with every function above: the FILEs of piped
+ * streams, poll, wait, free.  NULL with errno as popen2_Popen3, plus the
+ * errors of opening an attr file or of changing directory (ENOENT ...). */
+POPEN2_API popen2_proc *popen2_spawn(const char *cmd, const popen2_attr *a);
+
+/* popen2_spawn with cmd as a sequence (no shell); errors as popen2_Popen3v. */
+POPEN2_API popen2_proc *popen2_spawnv(char *const argv[], const popen2_attr *a);
+
+/* popen2_wait with a bound: the wait status, or -1 with ETIMEDOUT when the
+ * child is still running after timeout_ms milliseconds (0: just look; -1: no
+ * bound).  Sleeps on a pidfd where the kernel has one, otherwise polls every
+ * few milliseconds.  May run beside popen2_wait in other threads.  -1 with
+ * EINVAL (NULL p, timeout below -1), ECHILD as popen2_wait. */
+POPEN2_API int popen2_wait_timeout(popen2_proc *p, int timeout_ms);
+
+/* Sends signal sig to the child, or to its whole process group when it leads
+ * one (POPEN2_GROUP_NEW / POPEN2_SESSION_NEW), so grandchildren holding the
+ * pipes die too.  Uses a pidfd held from spawn until reap where the kernel
+ * has one, so the signal can never reach a recycled pid; a child already
+ * reaped is never signalled.  sig 0 only checks.  0, or -1 with EINVAL
+ * (NULL p, bad sig), ESRCH (the child was reaped: poll/wait returned its
+ * status), EPERM. */
+POPEN2_API int popen2_send_signal(popen2_proc *p, int sig);
+
+/* popen2_send_signal(p, SIGTERM). */
+POPEN2_API int popen2_terminate(popen2_proc *p);
+
+/* popen2_send_signal(p, SIGKILL). */
+POPEN2_API int popen2_kill(popen2_proc *p);
+
+/* subprocess's communicate(): writes inlen bytes of input to the child's stdin
+ * (through the writer thread, so it never blocks on the child), closes stdin,
+ * collects stdout into *out / *outlen and stderr into *err / *errlen
+ * (malloc'ed, NUL-terminated; NULL and 0 for a stream that is not piped; a
+ * NULL out or err discards that stream), waits for the child and returns its
+ * wait status.  timeout_ms bounds the whole call (-1: no bound); on timeout it
+ * returns -1 with ETIMEDOUT and keeps what was collected, so a later call
+ * (after popen2_kill, say) returns everything.  The out-parameters are only
+ * written on success.  Do not read the output FILEs or popen2_read at the
+ * same time.  -1 with EINVAL (NULL p, timeout below -1, input but stdin not
+ * piped or already closed), ENOMEM, or the errno of a stream (ENOBUFS). */
+POPEN2_API int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **out,
+                                  size_t *outlen, char **err, size_t *errlen, int timeout_ms);
+
+/* A descriptor for an event loop (poll, epoll, GLib's g_unix_fd_add, ...):
+ * readable while a piped output stream has bytes to read or an end (EOF or
+ * error) not yet returned by popen2_read, or the child has exited and is not
+ * yet reaped.  Level-triggered: it stays readable until the caller has read
+ * each stream to EAGAIN (or its end) and reaped the child with popen2_poll,
+ * so a loop that does so on each wake-up never spins and never misses an
+ * event.  Made on the first call (an epoll descriptor holding an eventfd and
+ * the child's pidfd), owned by the object, closed by popen2_free: the caller
+ * must not close it, and removes it from its loop before popen2_free.  The child's exit is an event only where the kernel has
+ * pidfds (Linux 5.3 and later); elsewhere the descriptor reports the streams
+ * only, and a loop learns of the exit from the stdout EOF or by calling
+ * popen2_poll on a timer.  -1 with EINVAL (NULL p), EMFILE, ENOMEM. */
+POPEN2_API int popen2_event_fd(popen2_proc *p);
+
+/* Non-blocking read of output stream 1 or 2: up to n buffered bytes (as
+ * many as there are), 0 at EOF, -1 with EAGAIN when nothing is buffered yet.
+ * Other errors: EINVAL (NULL p or buf, unknown stream or stream 0), EBADF
+ * (the stream is not piped or its FILE was closed), ENOBUFS (POPEN2_FAIL
+ * stream past its limit).  Do not mix with reading the stream's FILE. */
+POPEN2_API ssize_t popen2_read(popen2_proc *p, int stream, void *buf, size_t n);
+
+/* Bytes popen2_read can return now without waiting (memory + spill file);
+ * -1 with EINVAL or EBADF as popen2_read. */
+POPEN2_API ssize_t popen2_stream_available(popen2_proc *p, int stream);
+
+/* Fills *st with stream 1 or 2's counters; 0, or -1 with EINVAL (NULL p or
+ * st, unknown stream) or EBADF (not piped). */
+POPEN2_API int popen2_stream_stats(popen2_proc *p, int stream, struct popen2_stream_stats *st);
+
 #ifdef __cplusplus
 }
 #endif

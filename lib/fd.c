@@ -143,3 +143,19 @@ void wake_close(struct wake *w)
     fd_close(w->rfd);
     w->rfd = w->wfd = -1;
 }
+
+/* ---- Beyond popen2 ------------------------------------------------------ */
+
+int fd_lift(int fd)
+{
+    int nfd = fd, r;
+
+    if (fd < 0)
+        return -EBADF;
+    r = lift(&nfd);
+    if (r < 0) {
+        fd_close(fd);
+        return r;
+    }
+    return nfd;
+}

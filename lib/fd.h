@@ -21,6 +21,11 @@ void fd_grow_pipe(int fd);
 /* close() that keeps errno and ignores -1; returns -1 to reset the caller's copy. */
 int fd_close(int fd);
 
+/* Beyond popen2: moves a descriptor the library just got from open(),
+ * eventfd(), pidfd_open() ... to 3 or above, close-on-exec (closing the
+ * original); the new descriptor, or -errno (closing it too). */
+int fd_lift(int fd);
+
 /* Opens a wake-up descriptor (close-on-exec, non-blocking); 0 or -errno. */
 int wake_open(struct wake *w);
 /* Makes rfd readable for good; async-signal-safe. */

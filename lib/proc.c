@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include "proc.h"
+#include "extras.h"
 #include "pump.h"
 #include "spawn.h"
 #include "stream.h"
@@ -26,8 +27,6 @@
  * ring only holds what the caller wrote ahead of the child. */
 #define OUT_RING_MIN (64 * 1024)
 #define IN_RING_MIN (16 * 1024)
-
-enum capture { CAPTURE_NONE, CAPTURE_SEPARATE, CAPTURE_MERGED };
 
 static void proc_destroy(struct popen2_proc *p)
 {
@@ -46,6 +45,8 @@ static void proc_destroy(struct popen2_proc *p)
             ringbuf_destroy(&ch->ring);
         free(ch->iobuf);
     }
+    /* Beyond popen2: the pidfd, the event descriptors, communicate's data. */
+    extras_destroy(p);
     free(p->node);
     pthread_mutex_destroy(&p->mu);
     free(p);
@@ -77,6 +78,7 @@ static void try_reap_locked(struct popen2_proc *p)
     if (r == p->pid) {
         p->status = st;
         p->reaped = true;
+        event_reaped_locked(p); /* Beyond popen2: the event fd stops watching it */
     }
 }
 
@@ -162,7 +164,8 @@ void popen2_free(popen2_proc *p)
     proc_finish(p);
 }
 
-static int channel_setup(struct popen2_proc *p, int which, int child_fd[3], int bufsize)
+static int channel_setup(struct popen2_proc *p, int which, int child_fd[3],
+                         const struct proc_setup *su)
 {
     struct channel *ch = &p->ch[which];
     int fds[2], r;
@@ -192,7 +195,12 @@ static int channel_setup(struct popen2_proc *p, int which, int child_fd[3], int 
     if (r < 0)
         return r;
     ch->ring_ready = true;
-    if (!stream_open(ch, bufsize))
+    if (which != CH_STDIN && su->limit[which]) { /* Beyond popen2: bounded memory */
+        r = ringbuf_set_limit(&ch->ring, su->limit[which], su->policy[which]);
+        if (r < 0)
+            return r;
+    }
+    if (!stream_open(ch, su->bufsize))
         return -errno;
     p->open_files++;
     if (which == CH_STDIN) {
@@ -206,10 +214,14 @@ static int channel_setup(struct popen2_proc *p, int which, int child_fd[3], int 
     return r;
 }
 
-static popen2_proc *proc_create(const char *file, char *const argv[], bool search_path,
-                                enum capture capture, int bufsize)
+struct popen2_proc *proc_create(const struct proc_setup *su)
 {
-    struct spawn_request req = {.file = file, .argv = argv, .search_path = search_path};
+    struct spawn_request req = {.file = su->file,
+                                .argv = su->argv,
+                                .search_path = su->search_path,
+                                .cwd = su->cwd,
+                                .envp = su->envp,
+                                .group = su->group};
     struct popen2_proc *p = NULL;
     int child_fd[3] = {-1, -1, -1};
     int i, r;
@@ -228,6 +240,7 @@ static popen2_proc *proc_create(const char *file, char *const argv[], bool searc
     }
     p->refs = 1;
     p->pid = -1;
+    p->pidfd = -1;
     p->handle_open = true;
     for (i = 0; i < CH_COUNT; i++) {
         p->ch[i].proc = p;
@@ -241,22 +254,27 @@ static popen2_proc *proc_create(const char *file, char *const argv[], bool searc
         goto fail;
     }
 
-    r = channel_setup(p, CH_STDIN, child_fd, bufsize);
-    if (r == 0)
-        r = channel_setup(p, CH_STDOUT, child_fd, bufsize);
-    if (r == 0 && capture == CAPTURE_SEPARATE)
-        r = channel_setup(p, CH_STDERR, child_fd, bufsize);
+    r = 0;
+    for (i = 0; i < CH_COUNT && r == 0; i++)
+        if (su->pipe[i])
+            r = channel_setup(p, i, child_fd, su);
     if (r < 0)
         goto fail;
+    for (i = 0; i < CH_COUNT; i++)
+        req.fd[i] = su->pipe[i] ? child_fd[i] : su->child_fd[i];
     /* Popen4: stdout and stderr are one pipe, so the bytes keep the order
-     * the child wrote them in. */
-    req.fd[0] = child_fd[CH_STDIN];
-    req.fd[1] = child_fd[CH_STDOUT];
-    req.fd[2] = capture == CAPTURE_MERGED ? child_fd[CH_STDOUT] : child_fd[CH_STDERR];
+     * the child wrote them in.  An inherited stdout is merged in the child. */
+    if (su->merge_err) {
+        req.fd[CH_STDERR] = req.fd[CH_STDOUT];
+        req.stderr_to_stdout = req.fd[CH_STDOUT] < 0;
+    }
 
     r = spawn_start(&req, &p->pid);
     if (r < 0)
         goto fail;
+    p->group_leader = su->group != POPEN2_GROUP_INHERIT;
+    if (su->pidfd_at_spawn)
+        kill_pidfd_locked(p); /* Beyond popen2: hold the child's pidfd from now on */
     for (i = 0; i < 3; i++)
         child_fd[i] = fd_close(child_fd[i]);
     return p;
@@ -278,6 +296,24 @@ static bool bad_argv(char *const argv[])
     return !argv || !argv[0];
 }
 
+/* The contract's shapes: stdin and stdout piped; stderr piped (Popen3 with
+ * capturestderr), inherited (Popen3 without) or merged (Popen4). */
+static popen2_proc *contract_create(const char *file, char *const argv[], bool search_path,
+                                    bool capture_err, bool merge_err, int bufsize)
+{
+    struct proc_setup su = {
+        .file = file,
+        .argv = argv,
+        .search_path = search_path,
+        .pipe = {true, true, capture_err},
+        .child_fd = {-1, -1, -1},
+        .merge_err = merge_err,
+        .bufsize = bufsize,
+    };
+
+    return proc_create(&su);
+}
+
 popen2_proc *popen2_Popen3(const char *cmd, int capturestderr, int bufsize)
 {
     char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
@@ -286,8 +322,7 @@ popen2_proc *popen2_Popen3(const char *cmd, int capturestderr, int bufsize)
         errno = EINVAL;
         return NULL;
     }
-    return proc_create("/bin/sh", argv, false,
-                       capturestderr ? CAPTURE_SEPARATE : CAPTURE_NONE, bufsize);
+    return contract_create("/bin/sh", argv, false, capturestderr != 0, false, bufsize);
 }
 
 popen2_proc *popen2_Popen4(const char *cmd, int bufsize)
@@ -298,7 +333,7 @@ popen2_proc *popen2_Popen4(const char *cmd, int bufsize)
         errno = EINVAL;
         return NULL;
     }
-    return proc_create("/bin/sh", argv, false, CAPTURE_MERGED, bufsize);
+    return contract_create("/bin/sh", argv, false, false, true, bufsize);
 }
 
 popen2_proc *popen2_Popen3v(char *const argv[], int capturestderr, int bufsize)
@@ -307,8 +342,7 @@ popen2_proc *popen2_Popen3v(char *const argv[], int capturestderr, int bufsize)
         errno = EINVAL;
         return NULL;
     }
-    return proc_create(argv[0], argv, true,
-                       capturestderr ? CAPTURE_SEPARATE : CAPTURE_NONE, bufsize);
+    return contract_create(argv[0], argv, true, capturestderr != 0, false, bufsize);
 }
 
 popen2_proc *popen2_Popen4v(char *const argv[], int bufsize)
@@ -317,7 +351,7 @@ popen2_proc *popen2_Popen4v(char *const argv[], int bufsize)
         errno = EINVAL;
         return NULL;
     }
-    return proc_create(argv[0], argv, true, CAPTURE_MERGED, bufsize);
+    return contract_create(argv[0], argv, true, false, true, bufsize);
 }
 
 int popen2_poll(popen2_proc *p)

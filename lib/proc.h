@@ -38,6 +38,7 @@ struct channel {
     bool thread_started;
     FILE *file;            /* NULL once fclosed (guarded by proc->mu) */
     char *iobuf;           /* stdio buffer for bufsize > 1, freed with the object */
+    bool end_reported;     /* Beyond popen2: popen2_read returned EOF or an error */
 };
 
 struct popen2_proc {
@@ -51,7 +52,35 @@ struct popen2_proc {
     int open_files;
     struct channel ch[CH_COUNT];
     struct active_node *node; /* preallocated, so going on the active list cannot fail */
+
+    /* Beyond popen2 (lib/kill.c, lib/event.c, lib/communicate.c). */
+    int pidfd;             /* the child's pidfd, else -1; closed with the object */
+    bool pidfd_tried;      /* pidfd_open was tried (see kill_pidfd_locked) */
+    bool group_leader;     /* the child leads its own process group */
+    struct events *events; /* popen2_event_fd's descriptors, NULL until asked for */
+    struct collected *collected; /* what popen2_communicate has gathered so far */
 };
+
+/* How to build an object: the contract's constructors and popen2_spawn
+ * (lib/attr.c) both fill one of these for proc_create. */
+struct proc_setup {
+    const char *file;      /* program: a path, or a name looked up in PATH */
+    char *const *argv;
+    bool search_path;
+    bool pipe[CH_COUNT];   /* streams that get a pipe, a ring, a thread and a FILE */
+    int child_fd[CH_COUNT]; /* the others: what the child gets (-1: the parent's) */
+    bool merge_err;        /* the child's stderr is whatever its stdout is */
+    int bufsize;
+    size_t limit[CH_COUNT]; /* output rings' memory limit (0: none) and policy */
+    int policy[CH_COUNT];
+    const char *cwd;       /* NULL: the parent's */
+    char *const *envp;     /* NULL: the parent's environ */
+    int group;             /* POPEN2_GROUP_INHERIT, _NEW or POPEN2_SESSION_NEW */
+    bool pidfd_at_spawn;   /* open the pidfd right away (popen2_spawn objects) */
+};
+
+/* Builds the object and spawns the child; NULL with errno. */
+struct popen2_proc *proc_create(const struct proc_setup *su);
 
 /* Drops one reference; the last frees the object. */
 void proc_unref(struct popen2_proc *p);

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "pump.h"
+#include "extras.h"
 #include "proc.h"
 
 #include <errno.h>
@@ -75,6 +76,7 @@ static void *reader_main(void *arg)
         if (k > 0) {
             if (ringbuf_commit(&ch->ring, (size_t)k) < 0)
                 break;
+            event_notify(ch->proc); /* Beyond popen2: wake an event loop */
             moved += (unsigned long long)k;
             if (!grown && moved >= BULK_BYTES) {
                 fd_grow_pipe(ch->fd);
@@ -98,6 +100,7 @@ static void *reader_main(void *arg)
             break; /* woken: the FILE was closed */
     }
     ringbuf_close_producer(&ch->ring, err);
+    event_notify(ch->proc);
     /* Closing our end now gives a child still writing EPIPE, as closing a
      * Python file object does. */
     ch->fd = fd_close(ch->fd);

@@ -13,7 +13,10 @@
  */
 #include "config.h"
 
+#include "fd.h"
+#include "popen2.h"
 #include "ringbuf.h"
+#include "spill.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -23,12 +26,17 @@
 /* An empty ring at least this many times its first size gives memory back. */
 #define SHRINK_FACTOR 16
 
+/* Beyond popen2: the producer's scratch buffer for bytes that go to the
+ * spill file or are dropped; large, so a 2 GiB spill costs few pwrites. */
+#define STAGE_SIZE (256 * 1024)
+
 int ringbuf_init(struct ringbuf *rb, size_t min_cap)
 {
     int r;
 
     memset(rb, 0, sizeof *rb);
     rb->min_cap = min_cap ? min_cap : 4096;
+    rb->spill_fd = -1;
     r = pthread_mutex_init(&rb->mu, NULL);
     if (r)
         return -r;
@@ -44,6 +52,8 @@ void ringbuf_destroy(struct ringbuf *rb)
 {
     free(rb->buf);
     free(rb->retired);
+    free(rb->stage);
+    rb->spill_fd = fd_close(rb->spill_fd);
     pthread_cond_destroy(&rb->cond);
     pthread_mutex_destroy(&rb->mu);
     rb->buf = rb->retired = NULL;
@@ -109,6 +119,8 @@ static int make_room_locked(struct ringbuf *rb, size_t need)
                 return -ENOMEM;
             new_cap *= 2;
         }
+        if (rb->limit && new_cap > rb->limit) /* bounded: never hold more */
+            new_cap = rb->limit > need ? rb->limit : need;
         rb->buf = malloc(new_cap);
         if (!rb->buf)
             return -ENOMEM;
@@ -124,7 +136,186 @@ static int make_room_locked(struct ringbuf *rb, size_t need)
             return -ENOMEM;
         new_cap *= 2;
     } while (new_cap - rb->len < need);
+    if (rb->limit && new_cap > rb->limit) {
+        /* Bounded ring at its ceiling: whatever room is left will do. */
+        new_cap = rb->limit;
+        if (new_cap <= rb->cap)
+            return rb->cap > rb->len ? 0 : -ENOBUFS;
+    }
     return resize_locked(rb, new_cap);
+}
+
+/* ---- Beyond popen2: bounded rings ---------------------------------------
+ *
+ * A ring with a limit holds at most `limit` bytes in buf.  What the producer
+ * reads beyond that lands in `stage`, and its commit applies the policy:
+ * SPILL appends it to the spill file (and, to keep the order, so does every
+ * later commit until the consumer has read the file back), FAIL and a failed
+ * spill drop it and remember the errno to report after the data, KEEP_TAIL
+ * drops the oldest bytes of the ring to make room.  BLOCK never stages: the
+ * producer waits for the consumer, as an out-of-memory ring does. */
+
+static bool spill_pending(const struct ringbuf *rb)
+{
+    return rb->spill_wr > rb->spill_rd;
+}
+
+/* A blocking consumer has something to return besides ring bytes. */
+static bool limited_pending_locked(const struct ringbuf *rb)
+{
+    return spill_pending(rb) || rb->overflow_error;
+}
+
+/* Producer, mu held: where the next bytes go.  1: into the stage; 0: into the
+ * ring, which has room (and *want is trimmed to the limit); -EAGAIN: nowhere
+ * yet, wait for the consumer. */
+static int limited_room_locked(struct ringbuf *rb, size_t *want)
+{
+    size_t room;
+
+    if (rb->overflow_error || spill_pending(rb) || rb->len >= rb->limit) {
+        if (rb->policy == POPEN2_BLOCK)
+            return -EAGAIN;
+        if (!rb->stage && !(rb->stage = malloc(STAGE_SIZE)))
+            return -EAGAIN; /* out of memory: wait as an unbounded ring does */
+        rb->staged = true;
+        return 1;
+    }
+    room = rb->limit - rb->len;
+    if (*want > room)
+        *want = room;
+    if (make_room_locked(rb, *want) == 0 || (rb->buf && rb->len < rb->cap))
+        return 0;
+    return -EAGAIN;
+}
+
+/* Copies n bytes to the ring's tail; room for them was made. */
+static void put_locked(struct ringbuf *rb, const char *src, size_t n)
+{
+    size_t tail = (rb->head + rb->len) % rb->cap;
+    size_t first = rb->cap - tail < n ? rb->cap - tail : n;
+
+    memcpy(rb->buf + tail, src, first);
+    memcpy(rb->buf, src + first, n - first);
+    rb->len += n;
+}
+
+/* KEEP_TAIL: the newest `limit` bytes survive, the oldest go. */
+static void keep_tail_locked(struct ringbuf *rb, const char *src, size_t n)
+{
+    size_t drop;
+
+    if (n >= rb->limit) {
+        rb->dropped += rb->len + (n - rb->limit);
+        src += n - rb->limit;
+        n = rb->limit;
+        rb->len = 0;
+        rb->head = 0;
+    } else if (rb->len + n > rb->limit) {
+        drop = rb->len + n - rb->limit;
+        rb->dropped += drop;
+        rb->head = (rb->head + drop) % rb->cap;
+        rb->len -= drop;
+    }
+    if (make_room_locked(rb, n) < 0 || rb->cap - rb->len < n) {
+        rb->dropped += n; /* out of memory: these are the ones lost */
+        return;
+    }
+    put_locked(rb, src, n);
+}
+
+static void commit_staged_locked(struct ringbuf *rb, size_t n)
+{
+    int r;
+
+    rb->total += n;
+    if (rb->overflow_error) {
+        rb->dropped += n;
+    } else if (rb->policy == POPEN2_FAIL) {
+        rb->overflow_error = ENOBUFS;
+        rb->dropped += n;
+    } else if (rb->policy == POPEN2_KEEP_TAIL) {
+        keep_tail_locked(rb, rb->stage, n);
+    } else { /* POPEN2_SPILL */
+        if (rb->spill_fd < 0)
+            rb->spill_fd = spill_open();
+        r = rb->spill_fd < 0 ? rb->spill_fd : spill_write(rb->spill_fd, rb->spill_wr, rb->stage, n);
+        if (r < 0) {
+            /* A full or broken disk ends the stream after what was kept. */
+            rb->spill_fd = rb->spill_fd < 0 ? -1 : rb->spill_fd;
+            rb->overflow_error = -r;
+            rb->dropped += n;
+        } else {
+            rb->spill_wr += n;
+            rb->spilled += n;
+        }
+    }
+    if (rb->len > rb->high_water)
+        rb->high_water = rb->len;
+}
+
+/* Consumer, mu held, ring empty: the oldest spilled bytes. */
+static ssize_t spill_read_locked(struct ringbuf *rb, void *dst, size_t n)
+{
+    unsigned long long left = rb->spill_wr - rb->spill_rd;
+    ssize_t k;
+
+    if (n > left)
+        n = (size_t)left;
+    k = spill_read(rb->spill_fd, rb->spill_rd, dst, n);
+    if (k < 0)
+        return k;
+    rb->spill_rd += (unsigned long long)k;
+    if (rb->spill_rd == rb->spill_wr) {
+        /* All read back: new bytes may use the ring again. */
+        spill_reset(rb->spill_fd);
+        rb->spill_rd = rb->spill_wr = 0;
+    }
+    wake(rb);
+    return k;
+}
+
+int ringbuf_set_limit(struct ringbuf *rb, size_t limit, int policy)
+{
+    if (policy != POPEN2_BLOCK && policy != POPEN2_SPILL && policy != POPEN2_FAIL &&
+        policy != POPEN2_KEEP_TAIL)
+        return -EINVAL;
+    pthread_mutex_lock(&rb->mu);
+    rb->limit = limit;
+    rb->policy = policy;
+    pthread_mutex_unlock(&rb->mu);
+    return 0;
+}
+
+unsigned long long ringbuf_available(struct ringbuf *rb)
+{
+    unsigned long long n;
+
+    pthread_mutex_lock(&rb->mu);
+    n = rb->consumer_done ? 0 : rb->len + (rb->spill_wr - rb->spill_rd);
+    pthread_mutex_unlock(&rb->mu);
+    return n;
+}
+
+bool ringbuf_readable(struct ringbuf *rb)
+{
+    bool r;
+
+    pthread_mutex_lock(&rb->mu);
+    r = !rb->consumer_done && (rb->len || limited_pending_locked(rb) || rb->producer_done);
+    pthread_mutex_unlock(&rb->mu);
+    return r;
+}
+
+void ringbuf_stats(struct ringbuf *rb, struct popen2_stream_stats *st)
+{
+    pthread_mutex_lock(&rb->mu);
+    st->total = rb->total;
+    st->dropped = rb->dropped;
+    st->spilled = rb->spilled;
+    st->high_water = rb->high_water;
+    st->buffered = rb->len + (rb->spill_wr - rb->spill_rd);
+    pthread_mutex_unlock(&rb->mu);
 }
 
 int ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n)
@@ -133,10 +324,26 @@ int ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n)
     int r = 0;
 
     pthread_mutex_lock(&rb->mu);
+    rb->staged = false;
     for (;;) {
         if (rb->consumer_done) {
             r = -EPIPE;
             goto finish;
+        }
+        if (rb->limit) {
+            /* Beyond popen2: a bounded ring (see limited_room_locked). */
+            r = limited_room_locked(rb, &want);
+            if (r == 1) {
+                *space = rb->stage;
+                *n = STAGE_SIZE;
+                r = 0;
+                goto finish;
+            }
+            if (r == 0)
+                break;
+            r = 0;
+            wait_locked(rb); /* BLOCK at the limit, or out of memory */
+            continue;
         }
         if (make_room_locked(rb, want) == 0 || (rb->buf && rb->len < rb->cap))
             break;
@@ -151,6 +358,8 @@ int ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n)
     } else {
         *n = rb->cap - tail;
     }
+    if (rb->limit && *n > rb->limit - rb->len)
+        *n = rb->limit - rb->len;
     *space = rb->buf + tail;
 finish:
     pthread_mutex_unlock(&rb->mu);
@@ -164,6 +373,11 @@ int ringbuf_commit(struct ringbuf *rb, size_t n)
     pthread_mutex_lock(&rb->mu);
     if (rb->consumer_done) {
         r = -EPIPE;
+    } else if (rb->staged) {
+        /* Beyond popen2: the bytes are in the stage (bounded ring). */
+        rb->staged = false;
+        commit_staged_locked(rb, n);
+        wake(rb);
     } else {
         rb->len += n;
         rb->total += n;
@@ -222,9 +436,19 @@ ssize_t ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
     ssize_t r;
 
     pthread_mutex_lock(&rb->mu);
-    while (rb->len == 0 && !rb->producer_done && block)
+    while (rb->len == 0 && !rb->producer_done && block && !limited_pending_locked(rb))
         wait_locked(rb);
     if (rb->len == 0) {
+        /* Beyond popen2: spilled bytes come after the ring's, and a
+         * stream that overflowed reports why after its data. */
+        if (rb->spill_wr > rb->spill_rd) {
+            r = spill_read_locked(rb, dst, n);
+            goto finish;
+        }
+        if (rb->overflow_error) {
+            r = -rb->overflow_error;
+            goto finish;
+        }
         r = rb->producer_done ? -rb->error : -EAGAIN;
         goto finish;
     }
@@ -288,6 +512,10 @@ void ringbuf_close_consumer(struct ringbuf *rb, int err)
      * reservation in flight is dropped by its commit. */
     rb->head = rb->cap ? (rb->head + rb->len) % rb->cap : 0;
     rb->len = 0;
+    if (rb->spill_fd >= 0 && rb->spill_wr) { /* nor the spilled ones */
+        spill_reset(rb->spill_fd);
+        rb->spill_wr = rb->spill_rd = 0;
+    }
     wake(rb);
     pthread_mutex_unlock(&rb->mu);
 }

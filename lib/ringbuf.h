@@ -31,6 +31,21 @@ struct ringbuf {
     int consumer_error;   /* errno that ended the consumer, reported to appends */
     unsigned long long total;   /* bytes ever appended */
     size_t high_water;          /* most bytes buffered at once */
+
+    /* Beyond popen2: bounded memory (ringbuf_set_limit; the "bounded rings"
+     * section of ringbuf.c).
+     * With limit 0 none of this is used and the ring behaves as above. */
+    size_t limit;               /* most bytes held in memory; 0 unbounded */
+    int policy;                 /* POPEN2_BLOCK, _SPILL, _FAIL or _KEEP_TAIL */
+    char *stage;                /* producer's scratch for bytes that do not go to buf */
+    bool staged;                /* the last reserve handed out stage */
+    int overflow_error;         /* ENOBUFS (FAIL) or the spill file's errno: later
+                                 * bytes are dropped, reported after the data */
+    int spill_fd;               /* SPILL: unlinked temporary file, -1 until needed */
+    unsigned long long spill_wr; /* bytes written to the spill file */
+    unsigned long long spill_rd; /* of which the consumer has read this many */
+    unsigned long long dropped; /* bytes discarded (KEEP_TAIL, FAIL) */
+    unsigned long long spilled; /* bytes that went through the spill file */
 };
 
 /* Prepares an empty ring; 0 or -errno. */
@@ -68,5 +83,20 @@ void ringbuf_close_consumer(struct ringbuf *rb, int err);
 
 /* Bytes buffered now. */
 size_t ringbuf_length(struct ringbuf *rb);
+
+/* ---- Beyond popen2: bounded memory ------------------------------------- */
+
+struct popen2_stream_stats;
+
+/* Before the producer starts: hold at most `limit` bytes in memory and apply
+ * `policy` (POPEN2_BLOCK, POPEN2_SPILL, POPEN2_FAIL, POPEN2_KEEP_TAIL) to
+ * what does not fit.  0 or -EINVAL. */
+int ringbuf_set_limit(struct ringbuf *rb, size_t limit, int policy);
+/* Bytes the consumer can still read: in memory plus in the spill file. */
+unsigned long long ringbuf_available(struct ringbuf *rb);
+/* True when a non-blocking read would not say EAGAIN (data, EOF or error). */
+bool ringbuf_readable(struct ringbuf *rb);
+/* Fills the counters of popen2_stream_stats. */
+void ringbuf_stats(struct ringbuf *rb, struct popen2_stream_stats *st);
 
 #endif

@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include "popen2.h"
 #include "spawn.h"
 
 #include <errno.h>
@@ -48,6 +49,19 @@ static int add_close_inheritable(posix_spawn_file_actions_t *fa)
 }
 #endif
 
+/* Beyond popen2: the posix_spawn flags for popen2_attr_set_group.  A new
+ * session makes the child lead a new process group as well. */
+static short spawn_group_flags(int group)
+{
+    if (group == POPEN2_GROUP_NEW)
+        return POSIX_SPAWN_SETPGROUP;
+#ifdef POSIX_SPAWN_SETSID
+    if (group == POPEN2_SESSION_NEW)
+        return POSIX_SPAWN_SETSID;
+#endif
+    return 0;
+}
+
 int spawn_start(const struct spawn_request *req, pid_t *pid)
 {
     posix_spawn_file_actions_t fa;
@@ -70,6 +84,19 @@ int spawn_start(const struct spawn_request *req, pid_t *pid)
     for (i = 0; i < 3 && r == 0; i++)
         if (req->fd[i] >= 0)
             r = posix_spawn_file_actions_adddup2(&fa, req->fd[i], i);
+    /* Beyond popen2: POPEN2_MERGE with an inherited stdout. */
+    if (r == 0 && req->stderr_to_stdout)
+        r = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    /* Beyond popen2: the working directory.  Files named in the attr were
+     * opened by the parent (attr.c), relative to the parent's directory; a
+     * relative program path is found from the new one, as with subprocess. */
+    if (r == 0 && req->cwd) {
+#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCHDIR_NP
+        r = posix_spawn_file_actions_addchdir_np(&fa, req->cwd);
+#else
+        r = ENOSYS;
+#endif
+    }
 #ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
     if (r == 0)
         r = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
@@ -91,7 +118,10 @@ int spawn_start(const struct spawn_request *req, pid_t *pid)
     if (r == 0)
         r = posix_spawnattr_setsigdefault(&attr, &defaults);
     if (r == 0)
-        r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                                spawn_group_flags(req->group));
+    if (r == 0 && req->group == POPEN2_GROUP_NEW)
+        r = posix_spawnattr_setpgroup(&attr, 0); /* its own pid as group id */
     if (r)
         goto finish;
 
@@ -99,9 +129,9 @@ int spawn_start(const struct spawn_request *req, pid_t *pid)
      * return value and reap the failed child themselves.  posix_spawnp does
      * not retry ENOEXEC through /bin/sh, unlike execvp. */
     if (req->search_path)
-        r = posix_spawnp(pid, req->file, &fa, &attr, req->argv, environ);
+        r = posix_spawnp(pid, req->file, &fa, &attr, req->argv, req->envp ? req->envp : environ);
     else
-        r = posix_spawn(pid, req->file, &fa, &attr, req->argv, environ);
+        r = posix_spawn(pid, req->file, &fa, &attr, req->argv, req->envp ? req->envp : environ);
 finish:
     if (attr_ok)
         posix_spawnattr_destroy(&attr);

@@ -10,6 +10,11 @@ struct spawn_request {
     char *const *argv;
     bool search_path;       /* look file up in PATH as execvp does */
     int fd[3];              /* what becomes the child's 0, 1, 2; -1 inherits the parent's */
+    /* Beyond popen2 (popen2_spawn's options); zero values keep the above. */
+    bool stderr_to_stdout;  /* the child's 2 becomes a copy of its (inherited) 1 */
+    const char *cwd;        /* working directory, NULL: the parent's */
+    char *const *envp;      /* environment, NULL: the parent's environ */
+    int group;              /* POPEN2_GROUP_NEW: new process group; POPEN2_SESSION_NEW */
 };
 
 /* Starts the child; 0 with *pid set, or -errno (ENOENT, EACCES, ENOEXEC for

@@ -1,0 +1,223 @@
+/* communicate: subprocess's communicate() in one call.
+ *
+ * The input goes through the stdin FILE, so it lands in the input ring and
+ * the writer thread delivers it: this thread never blocks on the child, and
+ * reading both outputs meanwhile needs no thread of its own.  The outputs are
+ * gathered with popen2_read, sleeping in poll() on the readers' eventfd in
+ * between (not on the full event descriptor: an exited child whose
+ * grandchildren still hold the pipes would make that one spin).
+ *
+ * What was gathered lives in the object (struct collected), so a call that
+ * timed out leaves it for the next one, like subprocess's TimeoutExpired.
+ */
+#include "config.h"
+
+#include "extras.h"
+#include "proc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Room made before each read: large reads drain a busy ring in few calls. */
+#define READ_CHUNK (64 * 1024)
+
+struct gathered {
+    char *data;
+    size_t len, cap;
+    bool done;  /* EOF, error, or nothing to gather */
+    int error;  /* errno that ended the stream early (ENOBUFS ...) */
+    bool piped; /* the caller gets a buffer (else NULL) */
+};
+
+struct collected {
+    bool input_done;
+    struct gathered s[CH_COUNT]; /* [CH_STDOUT], [CH_STDERR] */
+};
+
+void communicate_destroy(struct popen2_proc *p)
+{
+    struct collected *c = p->collected;
+
+    if (!c)
+        return;
+    free(c->s[CH_STDOUT].data);
+    free(c->s[CH_STDERR].data);
+    free(c);
+    p->collected = NULL;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads stream `which` until it has nothing more for now; 0 or -ENOMEM. */
+static int gather(struct popen2_proc *p, int which, struct gathered *g)
+{
+    ssize_t k;
+    size_t ncap;
+    char *nd;
+
+    while (!g->done) {
+        if (g->cap - g->len < READ_CHUNK + 1) {
+            ncap = g->cap ? g->cap * 2 : READ_CHUNK * 2;
+            while (ncap - g->len < READ_CHUNK + 1)
+                ncap *= 2;
+            nd = realloc(g->data, ncap);
+            if (!nd)
+                return -ENOMEM;
+            g->data = nd;
+            g->cap = ncap;
+        }
+        k = popen2_read(p, which, g->data + g->len, g->cap - g->len - 1);
+        if (k > 0) {
+            g->len += (size_t)k;
+        } else if (k == 0) {
+            g->done = true;
+        } else if (errno == EAGAIN) {
+            break;
+        } else {
+            g->error = errno == EBADF ? 0 : errno; /* EBADF: caller closed it */
+            g->done = true;
+        }
+    }
+    return 0;
+}
+
+/* Hands a stream's bytes to the caller, or drops them. */
+static void hand_over(struct gathered *g, char **dst, size_t *dstlen)
+{
+    if (dst) {
+        if (g->piped && !g->data)
+            g->data = calloc(1, 1); /* an empty output is "", not NULL */
+        if (g->data)
+            g->data[g->len] = '\0';
+        *dst = g->piped ? g->data : NULL;
+        if (!g->piped)
+            free(g->data);
+    } else {
+        free(g->data);
+    }
+    if (dstlen)
+        *dstlen = g->piped ? g->len : 0;
+    g->data = NULL;
+    g->len = g->cap = 0;
+}
+
+static int send_input(struct popen2_proc *p, const void *input, size_t inlen)
+{
+    FILE *f = popen2_tochild(p);
+
+    if (!f)
+        return inlen ? -EINVAL : 0; /* stdin not piped, or closed already */
+    /* The ring takes it all at once; a child that stopped reading makes this
+     * fail with EPIPE, which subprocess ignores too. */
+    if (inlen)
+        fwrite(input, 1, inlen, f);
+    fclose(f); /* EOF once delivered */
+    return 0;
+}
+
+int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **out, size_t *outlen,
+                       char **err, size_t *errlen, int timeout_ms)
+{
+    long long deadline = 0, left = -1;
+    struct collected *c;
+    struct pollfd pfd;
+    uint64_t junk;
+    int i, r, st, evfd;
+
+    if (!p || timeout_ms < -1 || (inlen && !input)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (timeout_ms >= 0)
+        deadline = now_ms() + timeout_ms;
+    pthread_mutex_lock(&p->mu);
+    c = p->collected;
+    if (!c && (c = calloc(1, sizeof *c)) != NULL) {
+        for (i = CH_STDOUT; i <= CH_STDERR; i++) {
+            c->s[i].piped = p->ch[i].used;
+            c->s[i].done = !p->ch[i].used || !p->ch[i].file;
+        }
+        p->collected = c;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (!c) {
+        errno = ENOMEM;
+        return -1;
+    }
+    if (!c->input_done) {
+        r = send_input(p, input, inlen);
+        if (r < 0) {
+            errno = -r;
+            return -1;
+        }
+        c->input_done = true;
+    }
+
+    evfd = event_stream_fd(p);
+    if (evfd < 0) {
+        errno = -evfd;
+        return -1;
+    }
+    for (;;) {
+        /* Clear first, then read: a byte buffered after our read signals
+         * the eventfd after this clear, so the poll below sees it. */
+        while (read(evfd, &junk, sizeof junk) > 0)
+            ;
+        for (i = CH_STDOUT; i <= CH_STDERR; i++) {
+            r = gather(p, i, &c->s[i]);
+            if (r < 0) {
+                errno = -r;
+                return -1;
+            }
+        }
+        if (c->s[CH_STDOUT].done && c->s[CH_STDERR].done)
+            break;
+        if (timeout_ms >= 0) {
+            left = deadline - now_ms();
+            if (left <= 0) {
+                errno = ETIMEDOUT;
+                return -1;
+            }
+        }
+        pfd.fd = evfd;
+        pfd.events = POLLIN;
+        poll(&pfd, 1, (int)left);
+    }
+
+    if (timeout_ms >= 0) {
+        left = deadline - now_ms();
+        st = popen2_wait_timeout(p, left > 0 ? (int)left : 0);
+    } else {
+        st = popen2_wait(p);
+    }
+    if (st == -1)
+        return -1; /* ETIMEDOUT keeps everything for the next call */
+
+    for (i = CH_STDOUT; i <= CH_STDERR; i++) {
+        if (c->s[i].error) {
+            r = c->s[i].error;
+            c->s[i].error = 0;
+            free(c->s[CH_STDOUT].data);
+            free(c->s[CH_STDERR].data);
+            memset(&c->s[CH_STDOUT], 0, sizeof c->s[0]);
+            memset(&c->s[CH_STDERR], 0, sizeof c->s[0]);
+            c->s[CH_STDOUT].done = c->s[CH_STDERR].done = true;
+            errno = r;
+            return -1;
+        }
+    }
+    hand_over(&c->s[CH_STDOUT], out, outlen);
+    hand_over(&c->s[CH_STDERR], err, errlen);
+    return st;
+}

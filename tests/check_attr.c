@@ -1,0 +1,476 @@
+/* check_attr: popen2_attr and popen2_spawn / popen2_spawnv: working
+ * directory, environment, stream setups, process groups, PATH search, and
+ * bad input. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "common.h"
+#include "popen2.h"
+
+/* Runs cmd with a, returns its stdout (malloc'ed) after waiting. */
+static char *run(const char *cmd, const popen2_attr *a, int *status)
+{
+    popen2_proc *p = popen2_spawn(cmd, a);
+    char *out;
+
+    ck_assert_ptr_nonnull(p);
+    out = read_all(popen2_fromchild(p), NULL);
+    *status = popen2_wait(p);
+    popen2_free(p);
+    return out;
+}
+
+START_TEST(null_attr_means_popen3_defaults)
+{
+    popen2_proc *p = popen2_spawn("read x; echo got $x", NULL);
+    char *out;
+
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(popen2_tochild(p));
+    ck_assert_ptr_nonnull(popen2_fromchild(p));
+    ck_assert_ptr_null(popen2_childerr(p)); /* capturestderr false */
+    fputs("it\n", popen2_tochild(p));
+    fclose(popen2_tochild(p));
+    out = read_all(popen2_fromchild(p), NULL);
+    ck_assert_str_eq(out, "got it\n");
+    free(out);
+    ck_assert_int_eq(popen2_wait(p), 0);
+    popen2_free(p);
+}
+END_TEST
+
+START_TEST(working_directory)
+{
+    popen2_attr *a = popen2_attr_new();
+    char cwd[4096], *out;
+    int st;
+
+    ck_assert_int_eq(popen2_attr_set_cwd(a, "/usr/share"), 0);
+    out = run("pwd", a, &st);
+    ck_assert_str_eq(out, "/usr/share\n");
+    free(out);
+    /* The parent stays where it was. */
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    ck_assert_str_ne(cwd, "/usr/share");
+    /* NULL: back to the parent's. */
+    ck_assert_int_eq(popen2_attr_set_cwd(a, NULL), 0);
+    out = run("pwd", a, &st);
+    ck_assert_str_eq(out, strcat(cwd, "\n"));
+    free(out);
+    popen2_attr_free(a);
+}
+END_TEST
+
+START_TEST(a_missing_directory_fails_the_spawn)
+{
+    popen2_attr *a;
+    int fds = count_fds();
+
+    if (under_valgrind())
+        return; /* its posix_spawn reports chdir errors as exit status 127 */
+    a = popen2_attr_new();
+    ck_assert_int_eq(popen2_attr_set_cwd(a, "/nonexistent/popen2"), 0);
+    ck_assert_ptr_null(popen2_spawn("pwd", a));
+    ck_assert_int_eq(errno, ENOENT);
+    popen2_attr_free(a);
+    ck_assert(EVENTUALLY(count_fds() <= fds, 5));
+    ck_assert_int_eq(count_children(), 0);
+}
+END_TEST
+
+START_TEST(environment_replaced)
+{
+    char *env[] = {"A=1", "B=two words", NULL};
+    char *argv[] = {"/usr/bin/env", NULL};
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    char *out;
+
+    ck_assert_int_eq(popen2_attr_set_env(a, env), 0);
+    p = popen2_spawnv(argv, a);
+    ck_assert_ptr_nonnull(p);
+    out = read_all(popen2_fromchild(p), NULL);
+    ck_assert_str_eq(out, "A=1\nB=two words\n");
+    free(out);
+    popen2_wait(p);
+    popen2_free(p);
+    /* Set and unset on top of the replacement. */
+    ck_assert_int_eq(popen2_attr_setenv(a, "A", "3"), 0);
+    ck_assert_int_eq(popen2_attr_unsetenv(a, "B"), 0);
+    ck_assert_int_eq(popen2_attr_setenv(a, "C", ""), 0);
+    p = popen2_spawnv(argv, a);
+    ck_assert_ptr_nonnull(p);
+    out = read_all(popen2_fromchild(p), NULL);
+    ck_assert_str_eq(out, "A=3\nC=\n");
+    free(out);
+    popen2_wait(p);
+    popen2_free(p);
+    popen2_attr_free(a);
+}
+END_TEST
+
+START_TEST(environment_changed_on_top_of_the_parents)
+{
+    popen2_attr *a = popen2_attr_new();
+    char *out;
+    int st;
+
+    setenv("POPEN2_GONE", "here", 1);
+    setenv("POPEN2_KEPT", "kept", 1);
+    ck_assert_int_eq(popen2_attr_setenv(a, "POPEN2_NEW", "new value"), 0);
+    ck_assert_int_eq(popen2_attr_unsetenv(a, "POPEN2_GONE"), 0);
+    ck_assert_int_eq(popen2_attr_setenv(a, "POPEN2_TWICE", "1"), 0);
+    ck_assert_int_eq(popen2_attr_setenv(a, "POPEN2_TWICE", "2"), 0);
+    out = run("echo \"$POPEN2_NEW:${POPEN2_GONE-unset}:$POPEN2_KEPT:$POPEN2_TWICE\"", a, &st);
+    ck_assert_str_eq(out, "new value:unset:kept:2\n");
+    free(out);
+    /* The parent's environment is read at spawn time, not at set time. */
+    setenv("POPEN2_KEPT", "changed", 1);
+    out = run("echo $POPEN2_KEPT", a, &st);
+    ck_assert_str_eq(out, "changed\n");
+    free(out);
+    ck_assert_str_eq(getenv("POPEN2_GONE"), "here"); /* the parent's is untouched */
+    popen2_attr_free(a);
+}
+END_TEST
+
+START_TEST(stream_setups)
+{
+    popen2_attr *a = popen2_attr_new();
+    char *argv[] = {TEST_CHILD, "count", NULL};
+    popen2_proc *p;
+    char *out;
+    int st;
+
+    /* stdin from /dev/null: the child sees EOF at once. */
+    ck_assert_int_eq(popen2_attr_set_stream(a, 0, POPEN2_DEVNULL), 0);
+    p = popen2_spawnv(argv, a);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_null(popen2_tochild(p));
+    out = read_all(popen2_fromchild(p), NULL);
+    ck_assert_str_eq(out, "0\n");
+    free(out);
+    popen2_wait(p);
+    popen2_free(p);
+
+    /* stderr merged into stdout, in the order written. */
+    ck_assert_int_eq(popen2_attr_set_stream(a, 2, POPEN2_MERGE), 0);
+    out = run("echo one; echo two >&2; echo three", a, &st);
+    ck_assert_str_eq(out, "one\ntwo\nthree\n");
+    free(out);
+
+    /* stderr piped on its own. */
+    ck_assert_int_eq(popen2_attr_set_stream(a, 2, POPEN2_PIPE), 0);
+    p = popen2_spawn("echo out; echo err >&2", a);
+    ck_assert_ptr_nonnull(p);
+    out = read_all(popen2_childerr(p), NULL);
+    ck_assert_str_eq(out, "err\n");
+    free(out);
+    popen2_wait(p);
+    popen2_free(p);
+
+    /* stdout to /dev/null: no FILE for it. */
+    ck_assert_int_eq(popen2_attr_set_stream(a, 1, POPEN2_DEVNULL), 0);
+    p = popen2_spawn("echo lost; echo err >&2", a);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_null(popen2_fromchild(p));
+    out = read_all(popen2_childerr(p), NULL);
+    ck_assert_str_eq(out, "err\n");
+    free(out);
+    popen2_wait(p);
+    popen2_free(p);
+    popen2_attr_free(a);
+}
+END_TEST
+
+START_TEST(merge_follows_a_given_descriptor)
+{
+    /* stdout is a given descriptor; stderr merged follows it there. */
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    int fds[2], st;
+    char buf[64];
+    ssize_t k;
+
+    ck_assert_int_eq(pipe(fds), 0);
+    ck_assert_int_eq(popen2_attr_set_stream_fd(a, 1, fds[1]), 0);
+    close(fds[1]); /* the attr has its own copy */
+    ck_assert_int_eq(popen2_attr_set_stream(a, 2, POPEN2_MERGE), 0);
+    p = popen2_spawn("echo a; echo b >&2", a);
+    popen2_attr_free(a); /* closes the attr's copy */
+    ck_assert_ptr_nonnull(p);
+    st = popen2_wait(p);
+    ck_assert_int_eq(st, 0);
+    popen2_free(p);
+    k = read(fds[0], buf, sizeof buf); /* EOF-terminated: every copy is closed */
+    ck_assert_int_eq(k, 4);
+    ck_assert_int_eq(memcmp(buf, "a\nb\n", 4), 0);
+    ck_assert_int_eq(read(fds[0], buf, sizeof buf), 0);
+    close(fds[0]);
+}
+END_TEST
+
+START_TEST(merge_follows_an_inherited_stdout)
+{
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    int fds[2], saved;
+    char buf[64];
+    ssize_t k;
+
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(stdout);
+    saved = dup(1);
+    dup2(fds[1], 1); /* what the child inherits as its stdout */
+    close(fds[1]);
+    ck_assert_int_eq(popen2_attr_set_stream(a, 1, POPEN2_INHERIT), 0);
+    ck_assert_int_eq(popen2_attr_set_stream(a, 2, POPEN2_MERGE), 0);
+    p = popen2_spawn("echo a; echo b >&2", a);
+    dup2(saved, 1);
+    close(saved);
+    popen2_attr_free(a);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(popen2_wait(p), 0);
+    popen2_free(p);
+    k = read(fds[0], buf, sizeof buf);
+    ck_assert_int_eq(k, 4);
+    ck_assert_int_eq(memcmp(buf, "a\nb\n", 4), 0);
+    close(fds[0]);
+}
+END_TEST
+
+START_TEST(files_by_path)
+{
+    char in_path[] = "/tmp/popen2-attr-in-XXXXXX", out_path[] = "/tmp/popen2-attr-out-XXXXXX";
+    char *argv[] = {TEST_CHILD, "cat", NULL};
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    int fd, st;
+    char buf[64];
+    ssize_t k;
+
+    fd = mkstemp(in_path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "from a file\n", 12), 12);
+    close(fd);
+    fd = mkstemp(out_path);
+    close(fd);
+    ck_assert_int_eq(popen2_attr_set_stream_file(a, 0, in_path, O_RDONLY, 0), 0);
+    ck_assert_int_eq(popen2_attr_set_stream_file(a, 1, out_path, O_WRONLY | O_TRUNC, 0), 0);
+    p = popen2_spawnv(argv, a);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_null(popen2_tochild(p));
+    ck_assert_ptr_null(popen2_fromchild(p));
+    st = popen2_wait(p);
+    ck_assert_int_eq(st, 0);
+    popen2_free(p);
+    fd = open(out_path, O_RDONLY);
+    k = read(fd, buf, sizeof buf);
+    close(fd);
+    ck_assert_int_eq(k, 12);
+    ck_assert_int_eq(memcmp(buf, "from a file\n", 12), 0);
+    /* A file that cannot be opened fails the spawn synchronously. */
+    unlink(in_path);
+    ck_assert_ptr_null(popen2_spawnv(argv, a));
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_int_eq(count_children(), 0);
+    unlink(out_path);
+    popen2_attr_free(a);
+}
+END_TEST
+
+START_TEST(process_group_and_session)
+{
+    /* Fields 5 and 6 of /proc/self/stat: process group and session. */
+    const char *cmd = "exec cut -d' ' -f5,6 /proc/self/stat";
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    long pgid, sid;
+    char *out;
+
+    ck_assert_int_eq(popen2_attr_set_group(a, POPEN2_GROUP_NEW), 0);
+    p = popen2_spawn(cmd, a);
+    ck_assert_ptr_nonnull(p);
+    out = read_all(popen2_fromchild(p), NULL);
+    ck_assert_int_eq(sscanf(out, "%ld %ld", &pgid, &sid), 2);
+    ck_assert_int_eq(pgid, popen2_pid(p));
+    ck_assert_int_eq(sid, getsid(0));
+    free(out);
+    popen2_wait(p);
+    popen2_free(p);
+
+    ck_assert_int_eq(popen2_attr_set_group(a, POPEN2_SESSION_NEW), 0);
+    p = popen2_spawn(cmd, a);
+    ck_assert_ptr_nonnull(p);
+    out = read_all(popen2_fromchild(p), NULL);
+    ck_assert_int_eq(sscanf(out, "%ld %ld", &pgid, &sid), 2);
+    ck_assert_int_eq(pgid, popen2_pid(p));
+    ck_assert_int_eq(sid, popen2_pid(p));
+    free(out);
+    popen2_wait(p);
+    popen2_free(p);
+
+    ck_assert_int_eq(popen2_attr_set_group(a, POPEN2_GROUP_INHERIT), 0);
+    p = popen2_spawn(cmd, a);
+    ck_assert_ptr_nonnull(p);
+    out = read_all(popen2_fromchild(p), NULL);
+    ck_assert_int_eq(sscanf(out, "%ld %ld", &pgid, &sid), 2);
+    ck_assert_int_eq(pgid, getpgid(0));
+    free(out);
+    popen2_wait(p);
+    popen2_free(p);
+    popen2_attr_free(a);
+}
+END_TEST
+
+START_TEST(path_search_on_and_off)
+{
+    char *argv[] = {"sh", "-c", "echo found", NULL};
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    char *out;
+
+    p = popen2_spawnv(argv, a); /* on by default, as Popen3v */
+    ck_assert_ptr_nonnull(p);
+    out = read_all(popen2_fromchild(p), NULL);
+    ck_assert_str_eq(out, "found\n");
+    free(out);
+    popen2_wait(p);
+    popen2_free(p);
+    ck_assert_int_eq(popen2_attr_set_search_path(a, 0), 0);
+    if (!under_valgrind()) { /* which reports exec errors as exit status 127 */
+        ck_assert_ptr_null(popen2_spawnv(argv, a)); /* "./sh" does not exist */
+        ck_assert_int_eq(errno, ENOENT);
+    }
+    popen2_attr_free(a);
+}
+END_TEST
+
+START_TEST(the_attr_can_be_freed_while_its_objects_run)
+{
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    char *out;
+
+    popen2_attr_setenv(a, "POPEN2_X", "x");
+    popen2_attr_set_cwd(a, "/");
+    p = popen2_spawn("sleep 0.1; echo $POPEN2_X; pwd", a);
+    popen2_attr_free(a);
+    ck_assert_ptr_nonnull(p);
+    out = read_all(popen2_fromchild(p), NULL);
+    ck_assert_str_eq(out, "x\n/\n");
+    free(out);
+    popen2_wait(p);
+    popen2_free(p);
+}
+END_TEST
+
+START_TEST(bad_input_is_einval)
+{
+    popen2_attr *a = popen2_attr_new();
+    char *bad_env[] = {"NOEQUALS", NULL};
+    char *empty_name[] = {"=x", NULL};
+    char *argv_null[] = {NULL};
+    int fds = count_fds();
+
+    ck_assert_ptr_nonnull(a);
+#define EINVAL_CALL(call)                                                                          \
+    do {                                                                                           \
+        errno = 0;                                                                                 \
+        ck_assert_int_eq((call), -1);                                                              \
+        ck_assert_int_eq(errno, EINVAL);                                                           \
+    } while (0)
+    EINVAL_CALL(popen2_attr_set_cwd(NULL, "/"));
+    EINVAL_CALL(popen2_attr_set_env(NULL, bad_env));
+    EINVAL_CALL(popen2_attr_set_env(a, NULL));
+    EINVAL_CALL(popen2_attr_set_env(a, bad_env));
+    EINVAL_CALL(popen2_attr_set_env(a, empty_name));
+    EINVAL_CALL(popen2_attr_setenv(NULL, "A", "1"));
+    EINVAL_CALL(popen2_attr_setenv(a, NULL, "1"));
+    EINVAL_CALL(popen2_attr_setenv(a, "", "1"));
+    EINVAL_CALL(popen2_attr_setenv(a, "A=B", "1"));
+    EINVAL_CALL(popen2_attr_setenv(a, "A", NULL));
+    EINVAL_CALL(popen2_attr_unsetenv(a, NULL));
+    EINVAL_CALL(popen2_attr_unsetenv(NULL, "A"));
+    EINVAL_CALL(popen2_attr_set_stream(NULL, 1, POPEN2_PIPE));
+    EINVAL_CALL(popen2_attr_set_stream(a, 3, POPEN2_PIPE));
+    EINVAL_CALL(popen2_attr_set_stream(a, -1, POPEN2_PIPE));
+    EINVAL_CALL(popen2_attr_set_stream(a, 1, POPEN2_MERGE));
+    EINVAL_CALL(popen2_attr_set_stream(a, 0, POPEN2_MERGE));
+    EINVAL_CALL(popen2_attr_set_stream(a, 1, 42));
+    EINVAL_CALL(popen2_attr_set_stream_fd(a, 5, 0));
+    EINVAL_CALL(popen2_attr_set_stream_file(a, 1, NULL, O_WRONLY, 0));
+    EINVAL_CALL(popen2_attr_set_stream_file(a, 1, "", O_WRONLY, 0));
+    EINVAL_CALL(popen2_attr_set_stream_file(a, 4, "/dev/null", O_WRONLY, 0));
+    EINVAL_CALL(popen2_attr_set_group(a, 9));
+    EINVAL_CALL(popen2_attr_set_group(NULL, POPEN2_GROUP_NEW));
+    EINVAL_CALL(popen2_attr_set_limit(a, 0, 100, POPEN2_SPILL));
+    EINVAL_CALL(popen2_attr_set_limit(a, 3, 100, POPEN2_SPILL));
+    EINVAL_CALL(popen2_attr_set_limit(a, 1, 100, 0));
+    EINVAL_CALL(popen2_attr_set_limit(a, 1, 100, 99));
+    EINVAL_CALL(popen2_attr_set_limit(NULL, 1, 100, POPEN2_SPILL));
+    EINVAL_CALL(popen2_attr_set_search_path(NULL, 1));
+    EINVAL_CALL(popen2_attr_set_bufsize(NULL, 1));
+    errno = 0;
+    ck_assert_int_eq(popen2_attr_set_stream_fd(a, 1, -1), -1);
+    ck_assert_int_eq(errno, EBADF);
+    ck_assert_int_eq(popen2_attr_set_stream_fd(a, 1, 987), -1);
+    ck_assert_int_eq(errno, EBADF);
+    ck_assert_ptr_null(popen2_spawn(NULL, a));
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_ptr_null(popen2_spawn("", NULL));
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_ptr_null(popen2_spawnv(NULL, a));
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_ptr_null(popen2_spawnv(argv_null, a));
+    ck_assert_int_eq(errno, EINVAL);
+    popen2_attr_free(NULL);
+    popen2_attr_free(a);
+    ck_assert_int_eq(count_fds(), fds);
+}
+END_TEST
+
+START_TEST(attr_descriptors_are_closed_by_attr_free)
+{
+    int fds = count_fds();
+    popen2_attr *a = popen2_attr_new();
+
+    ck_assert_int_eq(popen2_attr_set_stream_fd(a, 1, 1), 0);
+    ck_assert_int_eq(popen2_attr_set_stream_fd(a, 2, 2), 0);
+    ck_assert_int_eq(count_fds(), fds + 2);
+    ck_assert_int_eq(popen2_attr_set_stream(a, 2, POPEN2_INHERIT), 0); /* replaces: closes */
+    ck_assert_int_eq(count_fds(), fds + 1);
+    popen2_attr_free(a);
+    ck_assert_int_eq(count_fds(), fds);
+}
+END_TEST
+
+static Suite *attr_suite(void)
+{
+    Suite *s = suite_create("attr");
+    TCase *tc = tcase_create("options");
+
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, null_attr_means_popen3_defaults);
+    tcase_add_test(tc, working_directory);
+    tcase_add_test(tc, a_missing_directory_fails_the_spawn);
+    tcase_add_test(tc, environment_replaced);
+    tcase_add_test(tc, environment_changed_on_top_of_the_parents);
+    tcase_add_test(tc, stream_setups);
+    tcase_add_test(tc, merge_follows_a_given_descriptor);
+    tcase_add_test(tc, merge_follows_an_inherited_stdout);
+    tcase_add_test(tc, files_by_path);
+    tcase_add_test(tc, process_group_and_session);
+    tcase_add_test(tc, path_search_on_and_off);
+    tcase_add_test(tc, the_attr_can_be_freed_while_its_objects_run);
+    tcase_add_test(tc, bad_input_is_einval);
+    tcase_add_test(tc, attr_descriptors_are_closed_by_attr_free);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+CHECK_MAIN(attr_suite)

@@ -1,0 +1,107 @@
+/* check_capture_options: demos/capture's --timeout, --max-memory and --spill
+ * (the options built on the "Beyond popen2" API). */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "common.h"
+#include "popen2.h"
+
+#ifndef CAPTURE_DEMO
+#define CAPTURE_DEMO "demos/capture"
+#endif
+
+/* Runs capture with argv, returns its exit code and its report. */
+static int run_capture(char *const argv[], char **report)
+{
+    popen2_proc *p = popen2_spawnv(argv, NULL);
+    int st;
+
+    ck_assert_ptr_nonnull(p);
+    st = popen2_communicate(p, NULL, 0, report, NULL, NULL, NULL, 60000);
+    ck_assert(WIFEXITED(st));
+    popen2_free(p);
+    return WEXITSTATUS(st);
+}
+
+START_TEST(timeout_kills_the_command_and_its_group)
+{
+    char script[256];
+    char *argv[] = {CAPTURE_DEMO, "--timeout", "300", "--", "/bin/sh", "-c", script, NULL};
+    double t0 = now_s();
+    char *report;
+
+    /* The background grandchild holds stdout: only a group kill ends it. */
+    snprintf(script, sizeof script, "echo hi; %s sleep 60000 & exec %s sleep 60000", TEST_CHILD,
+             TEST_CHILD);
+    ck_assert_int_eq(run_capture(argv, &report), 124);
+    ck_assert(now_s() - t0 < 10.0);
+    ck_assert_ptr_nonnull(strstr(report, "stdout:     3 bytes"));
+    ck_assert_ptr_nonnull(strstr(report, "killed by signal 9"));
+    ck_assert_ptr_nonnull(strstr(report, "timeout:    killed after 300 ms"));
+    free(report);
+}
+END_TEST
+
+START_TEST(spill_saves_every_byte_with_bounded_memory)
+{
+    char path[] = "/tmp/popen2-capture-XXXXXX";
+    char *argv[] = {CAPTURE_DEMO, "--spill", "--max-memory", "1M", "-o", path, "--", TEST_CHILD,
+                    "pattern",    "1",       "50000000",     "41", NULL};
+    char *report, *line;
+    size_t held;
+    unsigned long long spilled;
+    FILE *f;
+    int fd = mkstemp(path);
+
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(run_capture(argv, &report), 0);
+    ck_assert_ptr_nonnull(strstr(report, "stdout:     50000000 bytes"));
+    line = strstr(report, "memory:     stdout held at most ");
+    ck_assert_ptr_nonnull(line);
+    ck_assert_int_eq(
+        sscanf(line, "memory:     stdout held at most %zu bytes, %llu spilled", &held, &spilled),
+        2);
+    ck_assert_uint_le(held, 1 << 20);
+    ck_assert_uint_ge(spilled, 50000000 - (1 << 20));
+    f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(read_pattern(f, 41, 1 << 16), 50000000);
+    fclose(f);
+    unlink(path);
+    free(report);
+}
+END_TEST
+
+START_TEST(bad_option_values_are_usage_errors)
+{
+    char *bad_t[] = {CAPTURE_DEMO, "--timeout", "soon", "--", "true", NULL};
+    char *bad_m[] = {CAPTURE_DEMO, "--max-memory", "12Q", "--", "true", NULL};
+    char *zero_m[] = {CAPTURE_DEMO, "-M", "0", "--", "true", NULL};
+    char *report;
+
+    ck_assert_int_eq(run_capture(bad_t, &report), 2);
+    free(report);
+    ck_assert_int_eq(run_capture(bad_m, &report), 2);
+    free(report);
+    ck_assert_int_eq(run_capture(zero_m, &report), 2);
+    free(report);
+}
+END_TEST
+
+static Suite *capture_options_suite(void)
+{
+    Suite *s = suite_create("capture options");
+    TCase *tc = tcase_create("capture");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, timeout_kills_the_command_and_its_group);
+    tcase_add_test(tc, spill_saves_every_byte_with_bounded_memory);
+    tcase_add_test(tc, bad_option_values_are_usage_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+CHECK_MAIN(capture_options_suite)

@@ -1,0 +1,218 @@
+/* check_communicate: popen2_communicate, subprocess's communicate() in C. */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "common.h"
+#include "popen2.h"
+
+#define MIB (1024 * 1024)
+
+START_TEST(input_goes_in_and_output_comes_back)
+{
+    char *argv[] = {TEST_CHILD, "cat", NULL};
+    popen2_proc *p = popen2_spawnv(argv, NULL);
+    unsigned char *in = malloc(3 * MIB);
+    char *out = NULL, *err = (char *)1;
+    size_t outlen = 0, errlen = 99;
+    int st;
+
+    ck_assert_ptr_nonnull(p);
+    pattern_fill(in, 3 * MIB, 31, 0);
+    st = popen2_communicate(p, in, 3 * MIB, &out, &outlen, &err, &errlen, -1);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_uint_eq(outlen, 3 * MIB);
+    ck_assert_int_eq(memcmp(out, in, 3 * MIB), 0);
+    ck_assert_int_eq(out[outlen], '\0');
+    ck_assert_ptr_null(err); /* stderr is not piped by default */
+    ck_assert_uint_eq(errlen, 0);
+    ck_assert_ptr_null(popen2_tochild(p)); /* closed by communicate */
+    free(out);
+    free(in);
+    popen2_free(p);
+}
+END_TEST
+
+START_TEST(both_outputs_at_once_without_deadlock)
+{
+    char *argv[] = {TEST_CHILD, "both", "5000000", "32", "33", NULL};
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    char *out, *err;
+    size_t outlen, errlen;
+    int st;
+
+    popen2_attr_set_stream(a, 2, POPEN2_PIPE);
+    p = popen2_spawnv(argv, a);
+    popen2_attr_free(a);
+    ck_assert_ptr_nonnull(p);
+    st = popen2_communicate(p, NULL, 0, &out, &outlen, &err, &errlen, 20000);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_uint_eq(outlen, 5000000);
+    ck_assert_uint_eq(errlen, 5000000);
+    ck_assert_uint_eq(pattern_check((unsigned char *)out, outlen, 32, 0), outlen);
+    ck_assert_uint_eq(pattern_check((unsigned char *)err, errlen, 33, 0), errlen);
+    free(out);
+    free(err);
+    popen2_free(p);
+}
+END_TEST
+
+START_TEST(a_timeout_keeps_what_was_collected_for_the_next_call)
+{
+    popen2_proc *p;
+    char cmd[256], *out = (char *)1;
+    size_t outlen = 7;
+    double t0;
+    int st;
+
+    snprintf(cmd, sizeof cmd, "echo early; exec %s sleep 60000", TEST_CHILD);
+    p = popen2_spawn(cmd, NULL);
+    ck_assert_ptr_nonnull(p);
+    t0 = now_s();
+    ck_assert_int_eq(popen2_communicate(p, "x", 1, &out, &outlen, NULL, NULL, 300), -1);
+    ck_assert_int_eq(errno, ETIMEDOUT);
+    ck_assert(now_s() - t0 >= 0.29 && now_s() - t0 < 5.0);
+    ck_assert_ptr_eq(out, (char *)1); /* untouched on failure */
+    ck_assert_uint_eq(outlen, 7);
+    /* Again: still running. */
+    ck_assert_int_eq(popen2_communicate(p, NULL, 0, &out, &outlen, NULL, NULL, 0), -1);
+    ck_assert_int_eq(errno, ETIMEDOUT);
+    ck_assert_int_eq(popen2_kill(p), 0);
+    st = popen2_communicate(p, NULL, 0, &out, &outlen, NULL, NULL, -1);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    ck_assert_str_eq(out, "early\n");
+    ck_assert_uint_eq(outlen, 6);
+    free(out);
+    popen2_free(p);
+}
+END_TEST
+
+START_TEST(input_for_a_child_that_does_not_read)
+{
+    char *argv[] = {TEST_CHILD, "noread-exit", "3", NULL};
+    popen2_proc *p = popen2_spawnv(argv, NULL);
+    char *in = calloc(1, 4 * MIB), *out;
+    size_t outlen;
+    int st;
+
+    ck_assert_ptr_nonnull(p);
+    st = popen2_communicate(p, in, 4 * MIB, &out, &outlen, NULL, NULL, 20000);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+    ck_assert_str_eq(out, ""); /* empty, but a string */
+    ck_assert_uint_eq(outlen, 0);
+    free(out);
+    free(in);
+    popen2_free(p);
+}
+END_TEST
+
+START_TEST(discarded_outputs_and_a_second_call)
+{
+    popen2_proc *p = popen2_Popen3("echo out; echo err >&2; exit 4", 1, -1);
+    char *err;
+    size_t errlen;
+    int st;
+
+    ck_assert_ptr_nonnull(p);
+    st = popen2_communicate(p, NULL, 0, NULL, NULL, &err, &errlen, 10000);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 4);
+    ck_assert_str_eq(err, "err\n");
+    free(err);
+    /* Once done, it says the same status with nothing more. */
+    st = popen2_communicate(p, NULL, 0, NULL, NULL, &err, &errlen, 0);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 4);
+    ck_assert_uint_eq(errlen, 0);
+    free(err);
+    popen2_free(p);
+}
+END_TEST
+
+START_TEST(a_failed_stream_is_reported)
+{
+    char *argv[] = {TEST_CHILD, "pattern", "1", "1000000", "34", NULL};
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    char *out = (char *)1;
+    size_t outlen;
+
+    popen2_attr_set_limit(a, 1, 4096, POPEN2_FAIL);
+    p = popen2_spawnv(argv, a);
+    popen2_attr_free(a);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(popen2_communicate(p, NULL, 0, &out, &outlen, NULL, NULL, 10000), -1);
+    ck_assert_int_eq(errno, ENOBUFS);
+    ck_assert_ptr_eq(out, (char *)1);
+    ck_assert(WIFEXITED(popen2_poll(p))); /* waited for, all the same */
+    popen2_free(p);
+}
+END_TEST
+
+START_TEST(bad_arguments)
+{
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    char *out;
+    size_t n;
+
+    ck_assert_int_eq(popen2_communicate(NULL, NULL, 0, &out, &n, NULL, NULL, -1), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    popen2_attr_set_stream(a, 0, POPEN2_DEVNULL);
+    p = popen2_spawn("cat", a);
+    popen2_attr_free(a);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(popen2_communicate(p, NULL, 0, &out, &n, NULL, NULL, -2), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(popen2_communicate(p, NULL, 5, &out, &n, NULL, NULL, -1), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    /* Input, but stdin is /dev/null. */
+    ck_assert_int_eq(popen2_communicate(p, "abc", 3, &out, &n, NULL, NULL, -1), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    /* Without input it works. */
+    ck_assert_int_eq(popen2_communicate(p, NULL, 0, &out, &n, NULL, NULL, 10000), 0);
+    ck_assert_str_eq(out, "");
+    free(out);
+    popen2_free(p);
+}
+END_TEST
+
+START_TEST(nothing_is_left_behind)
+{
+    int fds = count_fds(), threads = count_threads(), i;
+    popen2_proc *p;
+    char *out;
+    size_t n;
+
+    for (i = 0; i < 10; i++) {
+        p = popen2_Popen3("cat", 1, -1);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_int_eq(popen2_communicate(p, "hi", 2, &out, &n, NULL, NULL, 10000), 0);
+        ck_assert_str_eq(out, "hi");
+        free(out);
+        popen2_free(p);
+    }
+    ck_assert(EVENTUALLY(count_fds() <= fds && count_threads() <= threads, 5));
+    ck_assert_int_eq(count_children(), 0);
+}
+END_TEST
+
+static Suite *communicate_suite(void)
+{
+    Suite *s = suite_create("communicate");
+    TCase *tc = tcase_create("communicate");
+
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, input_goes_in_and_output_comes_back);
+    tcase_add_test(tc, both_outputs_at_once_without_deadlock);
+    tcase_add_test(tc, a_timeout_keeps_what_was_collected_for_the_next_call);
+    tcase_add_test(tc, input_for_a_child_that_does_not_read);
+    tcase_add_test(tc, discarded_outputs_and_a_second_call);
+    tcase_add_test(tc, a_failed_stream_is_reported);
+    tcase_add_test(tc, bad_arguments);
+    tcase_add_test(tc, nothing_is_left_behind);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+CHECK_MAIN(communicate_suite)
