@@ -69,7 +69,15 @@ static bool counts_equal(struct counts a, struct counts b)
 }
 
 /* The ways to build an object; each must undo a failure at every step. */
-enum creator { C_POPEN3_CAPTURE, C_POPEN3_BUF, C_POPEN4V, C_MODULE_POPEN3V, C_MODULE_POPEN2, C_COUNT };
+enum creator {
+    C_POPEN3_CAPTURE,
+    C_POPEN3_BUF,
+    C_POPEN4V,
+    C_MODULE_POPEN3V,
+    C_MODULE_POPEN2,
+    C_SPAWNV_ATTR, /* popen2_spawnv with options that allocate and open */
+    C_COUNT
+};
 
 static char *const child_argv[] = {TEST_CHILD, "pattern", "1", "1000", "7", NULL};
 #define CHILD_CMD "'" TEST_CHILD "' pattern 1 1000 7"
@@ -87,8 +95,20 @@ static int create_and_run(enum creator c)
 {
     popen2_proc *p = NULL;
     FILE *out = (FILE *)1, *in = (FILE *)1, *err = (FILE *)1;
+    popen2_attr *a = NULL;
     int r = 0, st, e;
 
+    if (c == C_SPAWNV_ATTR) {
+        /* Made before arming: the options object is not the create path. */
+        a = popen2_attr_new();
+        ck_assert_ptr_nonnull(a);
+        ck_assert_int_eq(popen2_attr_setenv(a, "POPEN2_FAULTS", "1"), 0);
+        ck_assert_int_eq(popen2_attr_set_cwd(a, "/"), 0);
+        ck_assert_int_eq(popen2_attr_set_stream(a, 2, POPEN2_DEVNULL), 0);
+        ck_assert_int_eq(popen2_attr_set_group(a, POPEN2_GROUP_NEW), 0);
+        ck_assert_int_eq(popen2_attr_set_limit(a, 1, 1 << 20, POPEN2_SPILL), 0);
+        ck_assert_int_eq(popen2_attr_set_bufsize(a, 512), 0);
+    }
     fault_arm(arm_mask, arm_nth);
     switch (c) {
     case C_POPEN3_CAPTURE:
@@ -106,11 +126,15 @@ static int create_and_run(enum creator c)
     case C_MODULE_POPEN2:
         r = popen2_popen2(CHILD_CMD, 1, NULL, &out, &in);
         break;
+    case C_SPAWNV_ATTR:
+        p = popen2_spawnv(child_argv, a);
+        break;
     default:
         ck_abort();
     }
     e = errno;
     arm_calls = fault_disarm();
+    popen2_attr_free(a);
     if (c == C_MODULE_POPEN3V || c == C_MODULE_POPEN2) {
         if (r < 0) {
             /* Out-parameters are untouched on failure. */
@@ -227,6 +251,9 @@ START_TEST(every_step_of_create_fails_cleanly)
                     1u << FAULT_SPAWN_FA_ADDDUP2 | 1u << FAULT_SPAWNATTR_INIT |
                     1u << FAULT_SPAWNATTR_SET;
     enum fault_fn fn;
+
+    if (_i == C_SPAWNV_ATTR)
+        must |= 1u << FAULT_OPEN; /* the /dev/null stderr */
 
     /* Proof the wrappers are in the path: each of these must have fired. */
     for (fn = 0; fn < FAULT_COUNT; fn++)

@@ -49,6 +49,7 @@ static const char *const names[FAULT_COUNT] = {
     [FAULT_SPAWNATTR_INIT] = "posix_spawnattr_init",
     [FAULT_SPAWNATTR_SET] = "posix_spawnattr_set*",
     [FAULT_POSIX_SPAWN] = "posix_spawn(p)",
+    [FAULT_OPEN] = "open",
 };
 
 /* The errno each function reports when the resource it needs runs out. */
@@ -71,6 +72,7 @@ static const int fault_errno[FAULT_COUNT] = {
     [FAULT_SPAWNATTR_INIT] = ENOMEM,
     [FAULT_SPAWNATTR_SET] = EINVAL,
     [FAULT_POSIX_SPAWN] = EAGAIN,
+    [FAULT_OPEN] = EMFILE,
 };
 
 void fault_arm(unsigned mask, int nth)
@@ -197,6 +199,26 @@ int __wrap_fcntl(int fd, int cmd, ...)
         return -1;
     }
     return __real_fcntl(fd, cmd, arg);
+}
+
+int __real_open(const char *path, int flags, ...);
+
+int __wrap_open(const char *path, int flags, ...)
+{
+    va_list ap;
+    mode_t mode = 0;
+    int e = should_fail(FAULT_OPEN);
+
+    if (flags & (O_CREAT | O_TMPFILE)) {
+        va_start(ap, flags);
+        mode = (mode_t)va_arg(ap, int);
+        va_end(ap);
+    }
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return __real_open(path, flags, mode);
 }
 
 int __wrap_eventfd(unsigned int initval, int flags)

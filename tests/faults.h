@@ -35,6 +35,7 @@ enum fault_fn {
     FAULT_SPAWNATTR_INIT,
     FAULT_SPAWNATTR_SET, /* setsigmask, setsigdefault, setflags */
     FAULT_POSIX_SPAWN,   /* posix_spawn and posix_spawnp */
+    FAULT_OPEN,          /* open: popen2_attr files and /dev/null streams */
     FAULT_COUNT
 };
 
