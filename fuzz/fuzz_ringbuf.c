@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "popen2.h"
 #include "ringbuf.h" /* -iquote lib: not to shadow <spawn.h> with lib/spawn.h */
 
 #define MAX_BYTES (256 * 1024) /* bytes produced per input, to keep runs fast */
@@ -30,6 +31,7 @@ struct model {
     int producer_err;
     int consumer_err;
     int producer_done, consumer_done;
+    int spill; /* a limit with POPEN2_SPILL is set */
 };
 
 struct input {
@@ -104,8 +106,10 @@ static void consumer_read(struct ringbuf *rb, struct model *m, size_t want)
         return;
     }
     CHECK(r > 0 && (size_t)r <= want && (size_t)r <= in_flight(m));
-    /* Hands over everything it has up to want. */
-    CHECK((size_t)r == (want < in_flight(m) ? want : in_flight(m)));
+    /* Unbounded, it hands over everything it has up to want; with a spill
+     * file a read may stop where the file's part ends (a short read). */
+    if (!m->spill)
+        CHECK((size_t)r == (want < in_flight(m) ? want : in_flight(m)));
     check_bytes(m, buf, (size_t)r);
     m->consumed += (size_t)r;
 }
@@ -115,8 +119,8 @@ static void consumer_peek(struct ringbuf *rb, struct model *m, size_t k)
     const void *data;
     size_t n;
 
-    if (m->consumer_done || (in_flight(m) == 0 && !m->producer_done))
-        return; /* would block */
+    if (m->spill || m->consumer_done || (in_flight(m) == 0 && !m->producer_done))
+        return; /* would block, or not a use of a bounded ring */
     ringbuf_peek(rb, &data, &n);
     if (in_flight(m) == 0) {
         CHECK(n == 0);
@@ -144,6 +148,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (ringbuf_init(&rb, 1 + take16(&in) % 4096) != 0)
         return 0;
+    if (take(&in) & 1) {
+        CHECK(ringbuf_set_limit(&rb, 1 + take16(&in) % 8192, POPEN2_SPILL) == 0);
+        m.spill = 1;
+    }
     /* Allocated once: a fresh 256 KiB per run costs ASan more than the run. */
     static unsigned char bytes_buf[MAX_BYTES + 65536], src_buf[65536];
     m.bytes = bytes_buf;
@@ -151,9 +159,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (in.n) {
         op = (int)(take(&in) % 9);
         switch (op) {
-        case 0: /* append */
+        case 0: /* append (the input ring's producer: never bounded) */
             len = take16(&in) % 20000;
-            if (m.producer_done || m.produced + len > MAX_BYTES)
+            if (m.spill || m.producer_done || m.produced + len > MAX_BYTES)
                 break;
             for (n = 0; n < len; n++)
                 src[n] = byte_at(m.produced + n);
@@ -217,7 +225,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 8:
             break;
         }
-        CHECK(ringbuf_length(&rb) == in_flight(&m));
+        /* Unbounded, everything is in memory; with a spill file, memory
+         * plus file. */
+        if (m.spill)
+            CHECK(ringbuf_available(&rb) == in_flight(&m));
+        else
+            CHECK(ringbuf_length(&rb) == in_flight(&m));
     }
     /* Drain what is left: every byte still comes out in order. */
     while (!m.consumer_done && in_flight(&m))

@@ -262,6 +262,11 @@ static ssize_t spill_read_locked(struct ringbuf *rb, void *dst, size_t n)
 
     if (n > left)
         n = (size_t)left;
+    /* A zero-byte read is 0, as from the ring: pread of 0 bytes returns 0,
+     * which spill_read takes for a file that lost data (EIO).  Found by
+     * fuzz/fuzz_ringbuf (popen2_read with a 0 length reached it). */
+    if (n == 0)
+        return 0;
     k = spill_read(rb->spill_fd, rb->spill_rd, dst, n);
     if (k < 0)
         return k;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "popen2.h"
 #include "ringbuf.h"
 
 /* The reader thread reserves space at the tail, fills it without the lock
@@ -56,6 +57,51 @@ START_TEST(consume_to_empty_during_a_reservation_keeps_the_bytes)
 }
 END_TEST
 
+/* Fills the next reservation with pattern 5 bytes from offset *off. */
+static void produce(struct ringbuf *rb, size_t n, uint64_t *off)
+{
+    void *space;
+    size_t room;
+
+    while (n) {
+        ck_assert_int_eq(ringbuf_reserve(rb, n, &space, &room), 0);
+        if (room > n)
+            room = n;
+        pattern_fill(space, room, 5, *off);
+        ck_assert_int_eq(ringbuf_commit(rb, room), 0);
+        *off += room;
+        n -= room;
+    }
+}
+
+/* A bounded ring with the SPILL policy (extras): a read of 0 bytes while
+ * the spill file holds data said EIO (pread of 0 bytes returns 0, taken
+ * for a truncated file) instead of 0.  Found by fuzz/fuzz_ringbuf. */
+START_TEST(zero_byte_read_with_spilled_data_is_zero)
+{
+    struct ringbuf rb;
+    unsigned char out[1000];
+    uint64_t off = 0, got = 0;
+    ssize_t k;
+
+    ck_assert_int_eq(ringbuf_init(&rb, 64), 0);
+    ck_assert_int_eq(ringbuf_set_limit(&rb, 64, POPEN2_SPILL), 0);
+    produce(&rb, 500, &off); /* 64 in memory, the rest in the spill file */
+    ringbuf_close_producer(&rb, 0);
+    ck_assert_int_eq(ringbuf_read(&rb, out, 64, false), 64);
+    ck_assert_uint_eq(pattern_check(out, 64, 5, 0), 64);
+    got = 64;
+    ck_assert_int_eq(ringbuf_read(&rb, out, 0, false), 0);
+    while ((k = ringbuf_read(&rb, out, sizeof out, false)) > 0) {
+        ck_assert_uint_eq(pattern_check(out, (size_t)k, 5, got), (size_t)k);
+        got += (uint64_t)k;
+    }
+    ck_assert_int_eq(k, 0); /* EOF */
+    ck_assert_uint_eq(got, 500);
+    ringbuf_destroy(&rb);
+}
+END_TEST
+
 static Suite *regress_suite(void)
 {
     Suite *s = suite_create("ringbuf_regress");
@@ -63,6 +109,7 @@ static Suite *regress_suite(void)
 
     tcase_add_test(tc, read_to_empty_during_a_reservation_keeps_the_bytes);
     tcase_add_test(tc, consume_to_empty_during_a_reservation_keeps_the_bytes);
+    tcase_add_test(tc, zero_byte_read_with_spilled_data_is_zero);
     suite_add_tcase(s, tc);
     return s;
 }
