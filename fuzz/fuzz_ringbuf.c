@@ -60,7 +60,7 @@ static unsigned char byte_at(size_t off)
 #define CHECK(c)                                                                                   \
     do {                                                                                           \
         if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_ringbuf: %s failed at line %d\n", #c, __LINE__);                \
+            fprintf(stderr, "fuzz_ringbuf: %s failed at line %d\n", #c, __LINE__);                 \
             abort();                                                                               \
         }                                                                                          \
     } while (0)

@@ -11,8 +11,8 @@
 #include <check.h>
 #include <errno.h>
 #include <grp.h>
-#include <pwd.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,8 +221,8 @@ static unsigned every_step(enum creator c, unsigned mask)
             /* Recovered from (pump.c falls back to pthread_sigmask). */
             ck_assert_msg(r == 0, "creator %d: setsigmask failure not recovered", c);
         } else {
-            ck_assert_msg(r == -1, "creator %d: step %d (%s) failed, yet create succeeded", c,
-                          n, fault_name(fn));
+            ck_assert_msg(r == -1, "creator %d: step %d (%s) failed, yet create succeeded", c, n,
+                          fault_name(fn));
             ck_assert_msg(e == want, "creator %d: step %d (%s): errno %s, want %s", c, n,
                           fault_name(fn), strerrorname_np(e), strerrorname_np(want));
         }
@@ -232,8 +232,7 @@ static unsigned every_step(enum creator c, unsigned mask)
             ck_abort_msg("creator %d: after %s failed (step %d): fds %d->%d threads %d->%d "
                          "children %d->%d active %zu->%zu; fds were%s, are%s",
                          c, fault_name(fn), n, base.fds, now.fds, base.threads, now.threads,
-                         base.children, now.children, base.active, now.active, base_fds,
-                         fd_list());
+                         base.children, now.children, base.active, now.active, base_fds, fd_list());
         }
     }
     ck_assert_msg(n < 1000, "creator %d never got through", c);
@@ -263,8 +262,8 @@ START_TEST(every_step_of_create_fails_cleanly)
 END_TEST
 
 /* The named calls of the issue, each alone: its first call fails. */
-static const enum fault_fn named[] = {FAULT_PIPE2, FAULT_POSIX_SPAWN, FAULT_PTHREAD_CREATE,
-                                      FAULT_MALLOC, FAULT_CALLOC, FAULT_FOPENCOOKIE,
+static const enum fault_fn named[] = {FAULT_PIPE2,  FAULT_POSIX_SPAWN, FAULT_PTHREAD_CREATE,
+                                      FAULT_MALLOC, FAULT_CALLOC,      FAULT_FOPENCOOKIE,
                                       FAULT_EVENTFD};
 
 START_TEST(each_named_call_fails_with_its_errno)

@@ -64,9 +64,9 @@ static void setup(void)
 static void teardown(void)
 {
     ck_assert_msg(EVENTUALLY(back_to_base(), 5),
-                  "left behind: fds %d->%d threads %d->%d children %d->%d active %zu",
-                  base.fds, count_fds(), base.threads, count_threads(), base.children,
-                  count_children(), popen2_active());
+                  "left behind: fds %d->%d threads %d->%d children %d->%d active %zu", base.fds,
+                  count_fds(), base.threads, count_threads(), base.children, count_children(),
+                  popen2_active());
 }
 
 /* The child writes 100000 bytes, closes stdout, lingers, exits 3: the
@@ -120,9 +120,8 @@ START_TEST(child_exits_without_reading_100mib)
     ck_assert_int_eq(WEXITSTATUS(st), 5);
     /* The child is gone: the writer thread meets EPIPE soon, after which a
      * write fails with it. */
-    ck_assert(EVENTUALLY(fwrite(chunk, 1, 1, popen2_tochild(p)) == 0 ||
-                             fflush(popen2_tochild(p)) == EOF,
-                         10));
+    ck_assert(EVENTUALLY(
+        fwrite(chunk, 1, 1, popen2_tochild(p)) == 0 || fflush(popen2_tochild(p)) == EOF, 10));
     ck_assert_int_eq(errno, EPIPE);
     timed_free(p);
     free(chunk);
@@ -138,8 +137,8 @@ START_TEST(unbuffered_write_after_child_exit_fails_cleanly)
     char *const argv[] = {TEST_CHILD, "noread-exit", "0", NULL};
     long page = sysconf(_SC_PAGESIZE);
     size_t len = 16 * (size_t)page;
-    char *map = mmap(NULL, len + (size_t)page, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *map =
+        mmap(NULL, len + (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     popen2_proc *p = popen2_Popen3v(argv, 0, 0);
     size_t k;
 

@@ -46,22 +46,22 @@
     } while (0)
 
 enum scenario {
-    S_ROUNDTRIP,     /* cat: write all, fclose tochild, read all back */
-    S_LOCKSTEP,      /* cat: write a piece, read it back, repeat */
-    S_OUTPUT,        /* child writes N bytes to stdout, read in random pieces */
-    S_REVERSED,      /* stdout and stderr, read stderr first (needs buffering) */
-    S_MERGED,        /* Popen4: stderr through fromchild */
-    S_EARLY_CLOSE,   /* read a little, fclose fromchild, child gets EPIPE */
-    S_FREE_RUNNING,  /* popen2_free while the child runs (active list) */
-    S_NOREAD,        /* child exits without reading what we write */
-    S_MODULE,        /* popen2_popen2v / popen3 round trip through FILEs only */
-    S_POLL_LOOP,     /* poll until done instead of wait */
+    S_ROUNDTRIP,    /* cat: write all, fclose tochild, read all back */
+    S_LOCKSTEP,     /* cat: write a piece, read it back, repeat */
+    S_OUTPUT,       /* child writes N bytes to stdout, read in random pieces */
+    S_REVERSED,     /* stdout and stderr, read stderr first (needs buffering) */
+    S_MERGED,       /* Popen4: stderr through fromchild */
+    S_EARLY_CLOSE,  /* read a little, fclose fromchild, child gets EPIPE */
+    S_FREE_RUNNING, /* popen2_free while the child runs (active list) */
+    S_NOREAD,       /* child exits without reading what we write */
+    S_MODULE,       /* popen2_popen2v / popen3 round trip through FILEs only */
+    S_POLL_LOOP,    /* poll until done instead of wait */
     S_COUNT
 };
 
 static const char *const scenario_name[S_COUNT] = {
-    "roundtrip", "lockstep",  "output", "reversed", "merged",
-    "early-close", "free-running", "noread", "module", "poll-loop",
+    "roundtrip",   "lockstep",     "output", "reversed", "merged",
+    "early-close", "free-running", "noread", "module",   "poll-loop",
 };
 
 static double deadline;
@@ -154,8 +154,7 @@ static void write_pattern(struct rng *r, FILE *f, unsigned seed, uint64_t off, s
 
 static void expect_exit(int st, int code, const char *what)
 {
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == code, "%s: status %#x, want exit %d", what, st,
-          code);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == code, "%s: status %#x, want exit %d", what, st, code);
 }
 
 static popen2_proc *make(struct rng *r, char **argv, int capturestderr)
@@ -169,8 +168,8 @@ static popen2_proc *make(struct rng *r, char **argv, int capturestderr)
     /* Half through /bin/sh with a command string, half as argv. */
     if (below(r, 2)) {
         for (i = 0; argv[i]; i++)
-            len += (size_t)snprintf(cmd + len, sizeof cmd - len, "%s'%s'", i ? " " : "exec ",
-                                    argv[i]);
+            len +=
+                (size_t)snprintf(cmd + len, sizeof cmd - len, "%s'%s'", i ? " " : "exec ", argv[i]);
         p = popen2_Popen3(cmd, capturestderr, bufsize);
     } else {
         p = popen2_Popen3v(argv, capturestderr, bufsize);
@@ -405,14 +404,13 @@ int main(void)
     /* Freed memory is back, give or take malloc's own bookkeeping: about
      * 8 KiB stays in use per exited worker thread (its arena's), however
      * many objects it made, so the allowance depends on threads only. */
-    CHECK(mem1 <= mem0 + 64 * 1024 + (size_t)nthreads * 16 * 1024,
-          "malloc'ed bytes %zu, were %zu", mem1, mem0);
+    CHECK(mem1 <= mem0 + 64 * 1024 + (size_t)nthreads * 16 * 1024, "malloc'ed bytes %zu, were %zu",
+          mem1, mem0);
 
     printf("soak: %llu objects in %.1f s = %.0f objects/s; %llu bytes checked (%.0f MB/s), "
            "%llu bytes written\n",
-           (unsigned long long)objects, dt, (double)objects / dt,
-           (unsigned long long)bytes_checked, (double)bytes_checked / dt / 1e6,
-           (unsigned long long)bytes_written);
+           (unsigned long long)objects, dt, (double)objects / dt, (unsigned long long)bytes_checked,
+           (double)bytes_checked / dt / 1e6, (unsigned long long)bytes_written);
     printf("soak: per scenario:");
     for (sc = 0; sc < S_COUNT; sc++)
         printf(" %s %llu", scenario_name[sc], (unsigned long long)per_scenario[sc]);
