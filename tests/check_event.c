@@ -111,6 +111,7 @@ START_TEST(an_event_loop_reads_every_byte_of_two_streams)
         ck_assert(readable(efd, 10000));
         wakeups++;
         for (s = 1; s <= 2; s++) {
+            k = -1; /* a stream already at its end is not read: k must not be stale */
             while (!end[s] && (k = popen2_read(p, s, buf, sizeof buf)) != 0) {
                 if (k < 0) {
                     ck_assert_int_eq(errno, EAGAIN);
