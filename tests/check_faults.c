@@ -30,8 +30,8 @@
 static const char *fd_list(void)
 {
     static char out[2048];
-    char path[64], target[256];
     struct dirent *e;
+    char path[sizeof "/proc/self/fd/" + sizeof e->d_name], target[256];
     DIR *d = opendir("/proc/self/fd");
     size_t len = 0;
     ssize_t k;
