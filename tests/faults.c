@@ -221,6 +221,21 @@ int __wrap_open(const char *path, int flags, ...)
     return __real_open(path, flags, mode);
 }
 
+/* With _FORTIFY_SOURCE (Debian's package build) a two-argument open whose
+ * flags are not a constant becomes __open_2. */
+int __real___open_2(const char *path, int flags);
+
+int __wrap___open_2(const char *path, int flags)
+{
+    int e = should_fail(FAULT_OPEN);
+
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return __real___open_2(path, flags);
+}
+
 int __wrap_eventfd(unsigned int initval, int flags)
 {
     int e = should_fail(FAULT_EVENTFD);
