@@ -2,6 +2,8 @@
 # One entry point for a fresh machine (README quick start, and .ci/run):
 #   ./build.sh demo    install what the build needs, build, run demos/flowcontrol
 #   ./build.sh check   install what the build needs, build, run the test suite
+#   ./build.sh bench   also install the benchmark's optional contenders and
+#                      chart tool (GLib, Python, gnuplot), then run make bench
 # Building happens in the source tree; a configured tree is reused.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -35,7 +37,21 @@ build() {
     make -j"$(nproc)"
 }
 
+# What make bench compares against and draws with; configure finds each.
+bench_deps=(libglib2.0-dev:/usr/include/glib-2.0/glib.h python3:/usr/bin/python3
+            gnuplot-nox:/usr/bin/gnuplot)
+
 case "${1:-}" in
+bench)
+    deps+=("${bench_deps[@]}")
+    missing_bench=0
+    for d in "${bench_deps[@]}"; do [ -e "${d#*:}" ] || missing_bench=1; done
+    install_deps
+    # A tree configured before these were installed must look for them again.
+    [ "$missing_bench" -eq 1 ] && [ -f Makefile ] && rm -f Makefile
+    build
+    make bench
+    ;;
 demo)
     build
     ./demos/flowcontrol
@@ -60,7 +76,7 @@ check)
     exit $rc
     ;;
 *)
-    echo "usage: $0 demo|check" >&2
+    echo "usage: $0 demo|check|bench" >&2
     exit 2
     ;;
 esac

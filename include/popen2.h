@@ -319,6 +319,27 @@ POPEN2_API ssize_t popen2_stream_available(popen2_proc *p, int stream);
  * st, unknown stream) or EBADF (not piped). */
 POPEN2_API int popen2_stream_stats(popen2_proc *p, int stream, struct popen2_stream_stats *st);
 
+/* ------------------------------------------------------------------------
+ * Beyond the contract: bulk reads without stdio.
+ *
+ * Not part of Python's popen2 (the contract above, which stays as it is):
+ * a faster way to drain an output stream for programs that capture large
+ * outputs.  fread on fromchild copies every byte twice (into the FILE's
+ * buffer, then into the caller's); this reads straight into the caller's
+ * buffer, and for a large n while nothing is buffered, straight from the
+ * pipe, as a plain read() loop does.
+ * ------------------------------------------------------------------------ */
+
+/* Reads up to n bytes of output stream 1 (fromchild) or 2 (childerr) into
+ * buf, blocking until there is at least one byte; returns as many as are
+ * there at once (at most n), 0 at EOF.  Bytes already in the stream's FILE
+ * buffer are not seen: do not mix with stdio reads (or popen2_read) of
+ * the same stream, and (as with fread and fclose) do not free the object
+ * while another thread is inside this call.  -1 with EINVAL (NULL p, NULL
+ * buf with n > 0, stream not 1 or 2), EBADF (the object has no such
+ * stream, or its FILE was closed), or the error that ended the stream. */
+POPEN2_API ssize_t popen2_readinto(popen2_proc *p, int stream, void *buf, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

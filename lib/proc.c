@@ -24,9 +24,13 @@
 #include <sys/wait.h>
 
 /* First ring sizes: an output ring that keeps up stays this small; the input
- * ring only holds what the caller wrote ahead of the child. */
+ * ring only holds what the caller wrote ahead of the child.  Both are
+ * allocated at the first byte, and a ring rewinds when empty, so a quiet
+ * stream only ever touches its first pages.  The input ring matches the
+ * output one so that 1 MiB fwrites settle in a ring of a few MiB instead of
+ * crossing the shrink threshold (ringbuf.c) at every pause. */
 #define OUT_RING_MIN (64 * 1024)
-#define IN_RING_MIN (16 * 1024)
+#define IN_RING_MIN (64 * 1024)
 
 static void proc_destroy(struct popen2_proc *p)
 {
@@ -203,14 +207,25 @@ static int channel_setup(struct popen2_proc *p, int which, int child_fd[3],
     if (!stream_open(ch, su->bufsize))
         return -errno;
     p->open_files++;
-    if (which == CH_STDIN) {
-        p->refs++; /* the writer thread's */
-        r = pump_start(ch);
-        if (r < 0)
-            p->refs--;
-    } else {
-        r = pump_start(ch);
-    }
+    /* The writer thread starts with the first byte written to tochild
+     * (proc_start_writer): a child whose stdin is never written, the common
+     * case, costs one thread less to create and to end. */
+    if (which == CH_STDIN)
+        return 0;
+    return pump_start(ch);
+}
+
+int proc_start_writer(struct channel *ch)
+{
+    struct popen2_proc *p = ch->proc;
+    int r;
+
+    pthread_mutex_lock(&p->mu);
+    p->refs++; /* the writer thread's */
+    pthread_mutex_unlock(&p->mu);
+    r = pump_start(ch);
+    if (r < 0)
+        proc_unref(p); /* never the last: the caller's FILE holds one */
     return r;
 }
 

@@ -37,6 +37,8 @@ struct channel {
     pthread_t thread;
     bool thread_started;
     FILE *file;            /* NULL once fclosed (guarded by proc->mu) */
+    unsigned long long direct_moved; /* bytes the caller's thread read from the
+                                      * pipe itself (stream.c; that thread only) */
     char *iobuf;           /* stdio buffer for bufsize > 1, freed with the object */
     bool end_reported;     /* Beyond popen2: popen2_read returned EOF or an error */
 };
@@ -86,5 +88,8 @@ struct popen2_proc *proc_create(const struct proc_setup *su);
 void proc_unref(struct popen2_proc *p);
 /* Called by stream.c when the caller fcloses one of the object's FILEs. */
 void proc_file_closed(struct channel *ch);
+/* Called by stream.c at the first write to tochild: starts the writer
+ * thread, which takes a reference.  0 or -errno (EAGAIN, ENOMEM). */
+int proc_start_writer(struct channel *ch);
 
 #endif

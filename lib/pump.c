@@ -86,12 +86,17 @@ static void *reader_main(void *arg)
         }
         if (k == 0)
             break; /* EOF: every writer of the pipe has closed it */
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
             err = errno;
             break;
         }
+        if (errno == EINTR) {
+            ringbuf_commit(&ch->ring, 0);
+            continue;
+        }
+        /* Nothing to read: give the reservation up, so that the consumer
+         * may read the pipe itself meanwhile (ringbuf_direct_begin). */
+        ringbuf_commit(&ch->ring, 0);
         if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
             err = errno;
             break;

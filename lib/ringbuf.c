@@ -6,10 +6,13 @@
  * contiguous run.  A ring that grew shrinks back once it is empty again, so
  * memory follows what is buffered, not what once was.
  *
- * Only the producer reallocates, under mu.  The consumer of the output rings
- * copies under mu; the consumer of the input ring (the writer thread) writes
- * straight from a peeked run without mu, so a grow during a peek retires the
- * old buffer instead of freeing it (see ringbuf_consume).
+ * Only the producer reallocates, under mu.  Both consumers work outside mu
+ * on bytes they have claimed: the writer thread write()s straight from a
+ * peeked run, and ringbuf_read copies into the caller's buffer after
+ * dropping mu, so the producer's read() into the ring and the caller's copy
+ * out of it overlap instead of taking turns on the lock.  A grow while the
+ * consumer works retires the old buffer instead of freeing it (see
+ * ringbuf_consume and finish_read).
  */
 #include "config.h"
 
@@ -23,8 +26,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An empty ring at least this many times its first size gives memory back. */
-#define SHRINK_FACTOR 16
+/* An empty ring at least this many times its first size gives memory back.
+ * Large enough that a stream moving 1 MiB pipefuls through a 64 KiB ring
+ * settles at a few MiB instead of freeing and refaulting them at every
+ * pause (PERF-NOTES: fresh pages copy at a tenth of the speed). */
+#define SHRINK_FACTOR 64
+
+/* How long the producer stays parked after a direct read (see ringbuf.h):
+ * long enough to span the gap between two freads of a consumer in a loop,
+ * short enough that a child whose reader stopped reading waits at most this
+ * long before the producer drains its pipe again. */
+#define LEASE_NS (5 * 1000 * 1000)
 
 /* Beyond popen2: the producer's scratch buffer for bytes that go to the
  * spill file or are dropped; large, so a 2 GiB spill costs few pwrites. */
@@ -32,6 +44,7 @@
 
 int ringbuf_init(struct ringbuf *rb, size_t min_cap)
 {
+    pthread_condattr_t ca;
     int r;
 
     memset(rb, 0, sizeof *rb);
@@ -40,7 +53,13 @@ int ringbuf_init(struct ringbuf *rb, size_t min_cap)
     r = pthread_mutex_init(&rb->mu, NULL);
     if (r)
         return -r;
-    r = pthread_cond_init(&rb->cond, NULL);
+    /* Timed waits (the direct-read lease) count on the monotonic clock. */
+    r = pthread_condattr_init(&ca);
+    if (r == 0) {
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        r = pthread_cond_init(&rb->cond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     if (r) {
         pthread_mutex_destroy(&rb->mu);
         return -r;
@@ -74,13 +93,87 @@ static void wait_locked(struct ringbuf *rb)
     rb->waiters--;
 }
 
+/* Grows a ring nobody peeks into with realloc, which for large buffers is
+ * mremap: the buffered bytes are not copied and their pages not faulted in
+ * again.  Only the wrapped part moves: the shorter of the run before the
+ * break (to the end of the new buffer, which always has room for it) and the
+ * run after it (to just past the old end, when it fits there). */
+static int grow_in_place_locked(struct ringbuf *rb, size_t new_cap)
+{
+    char *nb = realloc(rb->buf, new_cap);
+    size_t first, wrapped;
+
+    if (!nb)
+        return -ENOMEM;
+    first = rb->cap - rb->head < rb->len ? rb->cap - rb->head : rb->len;
+    wrapped = rb->len - first;
+    /* A bounded ring (Beyond popen2) may grow by less than double: the run
+     * after the break moves past the old end only if it fits there. */
+    if (wrapped && wrapped <= first && rb->cap + wrapped <= new_cap) {
+        memcpy(nb + rb->cap, nb, wrapped);
+    } else if (wrapped) {
+        memmove(nb + new_cap - first, nb + rb->head, first);
+        rb->head = new_cap - first;
+    }
+    rb->buf = nb;
+    rb->cap = new_cap;
+    return 0;
+}
+
+static void wait_until_locked(struct ringbuf *rb, const struct timespec *until)
+{
+    rb->waiters++;
+    pthread_cond_timedwait(&rb->cond, &rb->mu, until);
+    rb->waiters--;
+}
+
+static void add_ns(struct timespec *ts, long ns)
+{
+    ts->tv_nsec += ns;
+    while (ts->tv_nsec >= 1000000000L) {
+        ts->tv_nsec -= 1000000000L;
+        ts->tv_sec++;
+    }
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Producer, mu held: true after waiting while a direct read holds the
+ * source or its lease runs (the caller re-checks everything), false when
+ * the producer may go on. */
+static bool wait_for_direct_locked(struct ringbuf *rb)
+{
+    struct timespec now, until;
+
+    if (!rb->direct && rb->lease_end.tv_sec == 0)
+        return false;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (rb->direct) {
+        until = now;
+        add_ns(&until, LEASE_NS);
+    } else if (before(&now, &rb->lease_end)) {
+        until = rb->lease_end;
+    } else {
+        rb->lease_end.tv_sec = 0; /* expired: back to the plain fast path */
+        return false;
+    }
+    wait_until_locked(rb, &until);
+    return true;
+}
+
 /* Moves the data into a new buffer of new_cap bytes starting at offset 0.
  * Called by the producer with mu held.  -ENOMEM leaves the ring as it was. */
 static int resize_locked(struct ringbuf *rb, size_t new_cap)
 {
-    char *nb = malloc(new_cap);
+    char *nb;
     size_t first;
 
+    if (!rb->peeking && new_cap > rb->cap)
+        return grow_in_place_locked(rb, new_cap);
+    nb = malloc(new_cap);
     if (!nb)
         return -ENOMEM;
     if (rb->len) {
@@ -336,12 +429,15 @@ int ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n)
             r = -EPIPE;
             goto finish;
         }
+        if (wait_for_direct_locked(rb))
+            continue;
         if (rb->limit) {
             /* Beyond popen2: a bounded ring (see limited_room_locked). */
             r = limited_room_locked(rb, &want);
             if (r == 1) {
                 *space = rb->stage;
                 *n = STAGE_SIZE;
+                rb->producer_busy = true; /* a read() in flight, as below */
                 r = 0;
                 goto finish;
             }
@@ -367,6 +463,7 @@ int ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n)
     if (rb->limit && *n > rb->limit - rb->len)
         *n = rb->limit - rb->len;
     *space = rb->buf + tail;
+    rb->producer_busy = true;
 finish:
     pthread_mutex_unlock(&rb->mu);
     return r;
@@ -377,19 +474,24 @@ int ringbuf_commit(struct ringbuf *rb, size_t n)
     int r = 0;
 
     pthread_mutex_lock(&rb->mu);
+    rb->producer_busy = false;
     if (rb->consumer_done) {
         r = -EPIPE;
     } else if (rb->staged) {
-        /* Beyond popen2: the bytes are in the stage (bounded ring). */
+        /* Beyond popen2: the bytes are in the stage (bounded ring).  A
+         * commit of 0 only gives the reservation up (see pump.c). */
         rb->staged = false;
-        commit_staged_locked(rb, n);
-        wake(rb);
+        if (n) {
+            commit_staged_locked(rb, n);
+            wake(rb);
+        }
     } else {
         rb->len += n;
         rb->total += n;
         if (rb->len > rb->high_water)
             rb->high_water = rb->len;
-        wake(rb);
+        if (n)
+            wake(rb);
     }
     pthread_mutex_unlock(&rb->mu);
     return r;
@@ -429,16 +531,47 @@ finish:
 
 void ringbuf_close_producer(struct ringbuf *rb, int err)
 {
+    struct timespec until;
+
     pthread_mutex_lock(&rb->mu);
+    /* A direct read uses the producer's source: it must end before the
+     * producer closes it.  (Rare: the producer only gets here while a claim
+     * is held when its poll() fails.)  The consumer does not signal the end
+     * of a claim, hence the timed wait. */
+    while (rb->direct) {
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        add_ns(&until, 1000 * 1000);
+        wait_until_locked(rb, &until);
+    }
     rb->producer_done = true;
+    rb->producer_busy = false;
     rb->error = err;
     wake(rb);
     pthread_mutex_unlock(&rb->mu);
 }
 
+/* Ends a copy out of the ring that ran without mu: drops the k bytes and
+ * frees a buffer the producer retired meanwhile.  mu held. */
+static char *finish_read_locked(struct ringbuf *rb, size_t k)
+{
+    char *old = rb->retired;
+
+    /* head is not reset to 0 when this empties the ring: the producer may
+     * be filling a reservation right behind the data.  Only the producer
+     * rewinds an empty ring (make_room_locked). */
+    rb->head = (rb->head + k) % rb->cap;
+    rb->len -= k;
+    rb->peeking = false;
+    rb->retired = NULL;
+    wake(rb); /* a producer out of memory waits for this space */
+    return old;
+}
+
 ssize_t ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
 {
-    size_t k, first;
+    const char *base;
+    char *old;
+    size_t k, first, head, cap;
     ssize_t r;
 
     pthread_mutex_lock(&rb->mu);
@@ -447,33 +580,47 @@ ssize_t ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
     if (rb->len == 0) {
         /* Beyond popen2: spilled bytes come after the ring's, and a
          * stream that overflowed reports why after its data. */
-        if (rb->spill_wr > rb->spill_rd) {
+        if (rb->spill_wr > rb->spill_rd)
             r = spill_read_locked(rb, dst, n);
-            goto finish;
-        }
-        if (rb->overflow_error) {
+        else if (rb->overflow_error)
             r = -rb->overflow_error;
-            goto finish;
-        }
-        r = rb->producer_done ? -rb->error : -EAGAIN;
-        goto finish;
+        else
+            r = rb->producer_done ? -rb->error : -EAGAIN;
+        pthread_mutex_unlock(&rb->mu);
+        return r;
     }
     /* Hand over whatever is there, at once: interactive readers (fgets on a
      * prompt) must not wait for more bytes than the child wrote. */
     k = n < rb->len ? n : rb->len;
-    first = rb->cap - rb->head < k ? rb->cap - rb->head : k;
-    memcpy(dst, rb->buf + rb->head, first);
-    memcpy((char *)dst + first, rb->buf, k - first);
-    /* head is not reset to 0 when this empties the ring: the producer may
-     * be filling a reservation right behind the data.  Only the producer
-     * rewinds an empty ring (make_room_locked). */
-    rb->head = (rb->head + k) % rb->cap;
-    rb->len -= k;
-    wake(rb); /* a producer out of memory waits for this space */
-    r = (ssize_t)k;
-finish:
+    if (rb->limit) {
+        /* Beyond popen2: a bounded ring's producer may drop the oldest
+         * bytes (KEEP_TAIL) under the lock, so its consumer copies under
+         * the lock too. */
+        first = rb->cap - rb->head < k ? rb->cap - rb->head : k;
+        memcpy(dst, rb->buf + rb->head, first);
+        memcpy((char *)dst + first, rb->buf, k - first);
+        old = finish_read_locked(rb, k);
+        pthread_mutex_unlock(&rb->mu);
+        free(old);
+        return (ssize_t)k;
+    }
+    base = rb->buf;
+    head = rb->head;
+    cap = rb->cap;
+    /* The k bytes are ours: the producer only writes free space, and a grow
+     * while we copy keeps `base` alive in `retired` (resize_locked). */
+    rb->peeking = true;
     pthread_mutex_unlock(&rb->mu);
-    return r;
+
+    first = cap - head < k ? cap - head : k;
+    memcpy(dst, base + head, first);
+    memcpy((char *)dst + first, base, k - first);
+
+    pthread_mutex_lock(&rb->mu);
+    old = finish_read_locked(rb, k);
+    pthread_mutex_unlock(&rb->mu);
+    free(old);
+    return (ssize_t)k;
 }
 
 void ringbuf_peek(struct ringbuf *rb, const void **data, size_t *n)
@@ -523,6 +670,33 @@ void ringbuf_close_consumer(struct ringbuf *rb, int err)
         rb->spill_wr = rb->spill_rd = 0;
     }
     wake(rb);
+    pthread_mutex_unlock(&rb->mu);
+}
+
+bool ringbuf_direct_begin(struct ringbuf *rb)
+{
+    bool ok;
+
+    pthread_mutex_lock(&rb->mu);
+    /* Beyond popen2: spilled bytes, or an overflow error to report, come
+     * before anything still in the pipe. */
+    ok = rb->len == 0 && !limited_pending_locked(rb) && !rb->producer_busy &&
+         !rb->producer_done && !rb->consumer_done;
+    if (ok)
+        rb->direct = true;
+    pthread_mutex_unlock(&rb->mu);
+    return ok;
+}
+
+void ringbuf_direct_end(struct ringbuf *rb, size_t n)
+{
+    pthread_mutex_lock(&rb->mu);
+    rb->direct = false;
+    rb->total += n;
+    /* No wake-up: the producer parked in ringbuf_reserve waits out the
+     * lease by itself, which is the point (see ringbuf.h). */
+    clock_gettime(CLOCK_MONOTONIC, &rb->lease_end);
+    add_ns(&rb->lease_end, LEASE_NS);
     pthread_mutex_unlock(&rb->mu);
 }
 

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 struct ringbuf {
     pthread_mutex_t mu;
@@ -25,6 +26,9 @@ struct ringbuf {
     size_t min_cap;       /* first allocation, and what an empty ring shrinks back to */
     int waiters;          /* threads blocked on cond */
     bool peeking;         /* consumer holds a pointer from ringbuf_peek */
+    bool producer_busy;   /* between ringbuf_reserve and ringbuf_commit */
+    bool direct;          /* the consumer reads the producer's source itself */
+    struct timespec lease_end; /* the producer stays parked until then */
     bool producer_done;   /* no byte will be appended any more (EOF) */
     bool consumer_done;   /* nobody reads any more: appends fail, data is dropped */
     int error;            /* errno that ended the producer, reported after the data */
@@ -58,14 +62,16 @@ void ringbuf_destroy(struct ringbuf *rb);
  * only when the ring is full and cannot grow (out of memory), until the
  * consumer frees some.  0, or -EPIPE once the consumer has closed. */
 int ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n);
-/* Producer: makes n bytes written into the reserved space readable.  0, or
- * -EPIPE once the consumer has closed (the bytes are dropped). */
+/* Producer: makes n bytes written into the reserved space readable (n may
+ * be 0 to give the reservation up).  0, or -EPIPE once the consumer has
+ * closed (the bytes are dropped). */
 int ringbuf_commit(struct ringbuf *rb, size_t n);
 /* Producer, copying: appends all n bytes or none.  n, -ENOMEM, or the
  * consumer's error (-EPIPE by default) once it has closed. */
 ssize_t ringbuf_append(struct ringbuf *rb, const void *src, size_t n);
 /* Producer: no more bytes (err 0 for EOF, else the errno to report after the
- * buffered bytes). */
+ * buffered bytes).  Waits for a direct read in progress to end, so the
+ * producer may close its source once this returns. */
 void ringbuf_close_producer(struct ringbuf *rb, int err);
 
 /* Consumer, copying: up to n bytes, as soon as there is at least one.
@@ -80,6 +86,22 @@ void ringbuf_consume(struct ringbuf *rb, size_t n);
 /* Consumer: reads no more; buffered bytes are dropped and later appends fail
  * with -err (EPIPE when err is 0). */
 void ringbuf_close_consumer(struct ringbuf *rb, int err);
+
+/* Direct reads: a consumer that asks for a large read while the ring is
+ * empty may read the producer's source (the pipe) straight into its own
+ * buffer, one copy instead of two, with no thread hand-off.  The ring keeps
+ * the order: a claim is granted only while the ring is empty and no
+ * producer read is in flight, and while it is held the producer waits in
+ * ringbuf_reserve.  The producer also stays parked for a short lease after
+ * each claim, so a consumer reading in a loop is not raced by a producer
+ * woken for every pipeful; past the lease the producer drains as usual, so
+ * a consumer that stops reading never leaves the child blocked for longer.
+ *
+ * Consumer: true if the claim is granted. */
+bool ringbuf_direct_begin(struct ringbuf *rb);
+/* Consumer: ends a granted claim; n bytes were read through it. */
+void ringbuf_direct_end(struct ringbuf *rb, size_t n);
+
 
 /* Bytes buffered now. */
 size_t ringbuf_length(struct ringbuf *rb);

@@ -5,6 +5,14 @@
  * gets the line the child wrote without waiting for more.  Writes append to
  * the input ring and never block.  Closing the FILE tells the object (see
  * proc_file_closed), so the object never closes it a second time.
+ *
+ * Large reads (fread of a big block: glibc hands such a request to us with
+ * the caller's own buffer) skip the ring when it is empty: the caller's
+ * thread reads the pipe itself, so the bytes are copied once, as in a plain
+ * read() loop, and no thread hand-off sits between the child and the
+ * caller (PERF-NOTES: the stdio layer is where the cost was).  The reader
+ * thread meanwhile waits; see ringbuf_direct_begin for why that keeps the
+ * order of the bytes and never lets the child block for long.
  */
 #include "config.h"
 
@@ -13,12 +21,81 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+/* Reads at least this large may go to the pipe directly.  Smaller ones
+ * (stdio's own buffer refills for fgets and getc) stay on the ring, where
+ * the reader thread batches the pipe into large reads. */
+#define DIRECT_MIN (64 * 1024)
+
+/* The stdio buffer of fromchild and childerr for bufsize -1.  glibc's fread
+ * on a cookie FILE always goes through the FILE's buffer (it never hands a
+ * large request to cookie_read with the caller's buffer), in pieces of the
+ * buffer's size; its default, BUFSIZ (8 KiB), turned a 1 MiB fread into 128
+ * calls and the ring's copy into an extra one.  128 KiB refills are large
+ * enough to go to the pipe directly (DIRECT_MIN) and small enough to stay in
+ * the CPU's cache between the two copies.  The memory is touched only as
+ * far as reads fill it. */
+#define READ_BUFSIZE (128 * 1024)
+
+/* After this many bytes a stream counts as bulk and its pipe is enlarged,
+ * as the reader thread does (pump.c). */
+#define DIRECT_BULK (1024 * 1024)
+
+/* Reads the pipe into buf while a direct claim is held: what is there now,
+ * up to n bytes, waiting only while there is nothing at all.  Bytes, 0 at
+ * EOF, or -errno. */
+static ssize_t direct_read(struct channel *ch, char *buf, size_t n)
+{
+    struct pollfd pfd = {.fd = ch->fd, .events = POLLIN};
+    size_t got = 0;
+    ssize_t k;
+
+    for (;;) {
+        /* One read() takes all a pipe holds (up to n): asking again would
+         * only cost a syscall that says EAGAIN. */
+        k = read(ch->fd, buf + got, n - got);
+        if (k > 0) {
+            got += (size_t)k;
+            break;
+        }
+        if (k == 0)
+            break; /* EOF; the reader thread will see it too */
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return got ? (ssize_t)got : -errno;
+        if (got)
+            break;
+        if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+            return -errno;
+    }
+    if (ch->direct_moved < DIRECT_BULK && ch->direct_moved + got >= DIRECT_BULK)
+        fd_grow_pipe(ch->fd);
+    ch->direct_moved += got;
+    return (ssize_t)got;
+}
+
+/* A blocking read of an output channel: the ring's bytes first, then, for
+ * a large request, the pipe itself.  Bytes, 0 at EOF, or -errno. */
+static ssize_t channel_read(struct channel *ch, void *buf, size_t n)
+{
+    ssize_t r;
+
+    if (n >= DIRECT_MIN && ringbuf_direct_begin(&ch->ring)) {
+        r = direct_read(ch, buf, n);
+        ringbuf_direct_end(&ch->ring, r > 0 ? (size_t)r : 0);
+        return r;
+    }
+    return ringbuf_read(&ch->ring, buf, n, true);
+}
 
 static ssize_t cookie_read(void *cookie, char *buf, size_t n)
 {
-    struct channel *ch = cookie;
-    ssize_t r = ringbuf_read(&ch->ring, buf, n, true);
+    ssize_t r = channel_read(cookie, buf, n);
 
     if (r < 0) {
         errno = (int)-r;
@@ -30,7 +107,24 @@ static ssize_t cookie_read(void *cookie, char *buf, size_t n)
 static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
 {
     struct channel *ch = cookie;
-    ssize_t r = ringbuf_append(&ch->ring, buf, n);
+    ssize_t r;
+
+    /* Writes always go through the ring and the writer thread, never to
+     * the pipe from the caller's thread: a write() there could raise SIGPIPE
+     * on the caller's thread, and keeping it away would mean changing the
+     * caller's signal mask, which the contract forbids even for an
+     * instant. */
+    /* stdio calls us under the FILE's lock, so only one thread gets here
+     * first. */
+    if (!ch->thread_started) {
+        int e = proc_start_writer(ch);
+
+        if (e < 0) {
+            errno = -e;
+            return -1;
+        }
+    }
+    r = ringbuf_append(&ch->ring, buf, n);
 
     /* Failure is 0 with errno set, as fopencookie(3) demands ("must not
      * return a negative value"): glibc's cookie write passes -1 up as a
@@ -50,8 +144,12 @@ static int cookie_close(void *cookie)
     struct channel *ch = cookie;
 
     if (ch->which == CH_STDIN) {
-        /* EOF for the child once the writer thread has delivered the rest. */
+        /* EOF for the child once the writer thread has delivered the rest;
+         * with nothing ever written there is no writer thread, and the
+         * child gets EOF now. */
         ringbuf_close_producer(&ch->ring, 0);
+        if (!ch->thread_started)
+            ch->fd = fd_close(ch->fd);
     } else {
         ringbuf_close_consumer(&ch->ring, 0);
         wake_signal(&ch->wake);
@@ -100,6 +198,8 @@ FILE *stream_open(struct channel *ch, int bufsize)
     /* glibc ignores setvbuf's size unless it is handed the buffer, so a
      * bufsize of N > 1 brings its own; the channel frees it with the object,
      * after the FILE is closed. */
+    if (bufsize < 0 && ch->which != CH_STDIN)
+        bufsize = READ_BUFSIZE;
     if (bufsize > 1) {
         ch->iobuf = malloc((size_t)bufsize);
         if (!ch->iobuf)
@@ -112,8 +212,9 @@ FILE *stream_open(struct channel *ch, int bufsize)
         return NULL;
     }
     /* Python's bufsize: 0 unbuffered, 1 line buffered, N > 1 about N bytes,
-     * negative the system default (stdio's own choice).  With the buffer
-     * supplied, setvbuf cannot fail. */
+     * negative the system default (stdio's own choice for tochild,
+     * READ_BUFSIZE for the outputs).  With the buffer supplied, setvbuf
+     * cannot fail. */
     if (bufsize == 0)
         setvbuf(f, NULL, _IONBF, 0);
     else if (bufsize == 1)
@@ -122,4 +223,34 @@ FILE *stream_open(struct channel *ch, int bufsize)
         setvbuf(f, ch->iobuf, _IOFBF, (size_t)bufsize);
     ch->file = f;
     return f;
+}
+
+/* Beyond the contract (popen2.h): the same reads as the FILE's, into the
+ * caller's buffer, without stdio's buffer and its extra copy. */
+ssize_t popen2_readinto(popen2_proc *p, int stream, void *buf, size_t n)
+{
+    struct channel *ch;
+    bool open_;
+    ssize_t r;
+
+    if (!p || (stream != 1 && stream != 2) || (!buf && n)) {
+        errno = EINVAL;
+        return -1;
+    }
+    ch = &p->ch[stream == 1 ? CH_STDOUT : CH_STDERR];
+    pthread_mutex_lock(&p->mu);
+    open_ = ch->used && ch->file;
+    pthread_mutex_unlock(&p->mu);
+    if (!open_) {
+        errno = EBADF;
+        return -1;
+    }
+    if (n == 0)
+        return 0;
+    r = channel_read(ch, buf, n);
+    if (r < 0) {
+        errno = (int)-r;
+        return -1;
+    }
+    return r;
 }

@@ -341,6 +341,132 @@ START_TEST(an_append_too_big_to_allocate_fails_whole)
 }
 END_TEST
 
+/* ---- growing a wrapped ring in place, direct claims, idleness ------------ */
+
+/* Fills the ring so that its MIN_CAP bytes wrap, `tail_run` of them at the
+ * end of the buffer and the rest from offset 0, then grows it: both ways of
+ * unwrapping (moving the shorter run) must keep the order. */
+static void grow_wrapped(size_t tail_run)
+{
+
+    static unsigned char in[2 * MIN_CAP], out[4 * MIN_CAP];
+    uint64_t wr = 0, rd = 0;
+
+    /* Fill, then drain all but tail_run bytes... */
+    pattern_fill(in, MIN_CAP, 31, wr);
+    ck_assert_int_eq(ringbuf_append(&rb, in, MIN_CAP), MIN_CAP);
+    wr += MIN_CAP;
+    ck_assert_int_eq(ringbuf_read(&rb, out, MIN_CAP - tail_run, false),
+                     (ssize_t)(MIN_CAP - tail_run));
+    rd += MIN_CAP - tail_run;
+    /* ...then refill to full: the new bytes wrap to offset 0. */
+    pattern_fill(in, MIN_CAP - tail_run, 31, wr);
+    ck_assert_int_eq(ringbuf_append(&rb, in, MIN_CAP - tail_run), (ssize_t)(MIN_CAP - tail_run));
+    wr += MIN_CAP - tail_run;
+    ck_assert_uint_eq(rb.cap, MIN_CAP);
+    ck_assert_uint_eq(ringbuf_length(&rb), MIN_CAP);
+    /* One more byte grows it (nobody peeks: in place). */
+    pattern_fill(in, 1, 31, wr);
+    ck_assert_int_eq(ringbuf_append(&rb, in, 1), 1);
+    wr += 1;
+    ck_assert_uint_eq(rb.cap, 2 * MIN_CAP);
+    ck_assert_int_eq(ringbuf_read(&rb, out, sizeof out, false), (ssize_t)(wr - rd));
+    ck_assert_uint_eq(pattern_check(out, (size_t)(wr - rd), 31, rd), (size_t)(wr - rd));
+}
+
+START_TEST(growing_a_ring_wrapped_near_its_end_keeps_the_order)
+{
+    grow_wrapped(100); /* the short run before the break moves to the end */
+}
+END_TEST
+
+START_TEST(growing_a_ring_wrapped_near_its_start_keeps_the_order)
+{
+    grow_wrapped(MIN_CAP - 100); /* the short run after the break moves up */
+}
+END_TEST
+
+START_TEST(a_direct_claim_needs_an_empty_ring_and_no_read_in_flight)
+{
+    static unsigned char buf[10];
+    void *space;
+    size_t n;
+
+    ck_assert_int_eq(ringbuf_append(&rb, buf, sizeof buf), 10);
+    ck_assert(!ringbuf_direct_begin(&rb)); /* bytes buffered: they go first */
+    ck_assert_int_eq(ringbuf_read(&rb, buf, sizeof buf, false), 10);
+    ck_assert_int_eq(ringbuf_reserve(&rb, 1, &space, &n), 0);
+    ck_assert(!ringbuf_direct_begin(&rb)); /* the producer may be mid-read() */
+    ck_assert_int_eq(ringbuf_commit(&rb, 0), 0);
+    ck_assert(ringbuf_direct_begin(&rb));
+    ringbuf_direct_end(&rb, 5);
+    ck_assert_uint_eq(rb.total, 15);
+    ringbuf_close_producer(&rb, 0);
+    ck_assert(!ringbuf_direct_begin(&rb)); /* the source is closed */
+}
+END_TEST
+
+struct timed_reserve {
+    double took;
+};
+
+static void *reserve_after_claim(void *arg)
+{
+    struct timed_reserve *t = arg;
+    double t0 = now_s();
+    void *space;
+    size_t n;
+
+    ck_assert_int_eq(ringbuf_reserve(&rb, 1, &space, &n), 0);
+    t->took = now_s() - t0;
+    ringbuf_commit(&rb, 0);
+    return NULL;
+}
+
+START_TEST(the_producer_waits_out_a_claim_and_its_lease_then_goes_on)
+{
+    struct timed_reserve t = {0};
+    pthread_t th;
+
+    ck_assert(ringbuf_direct_begin(&rb));
+    ck_assert_int_eq(pthread_create(&th, NULL, reserve_after_claim, &t), 0);
+    sleep_ms(100);
+    ringbuf_direct_end(&rb, 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    /* It waited for the claim (100 ms) and then, at most, a lease. */
+    ck_assert_msg(t.took >= 0.09 && t.took < 2.0, "reserve took %.3f s", t.took);
+}
+END_TEST
+
+START_TEST(closing_the_consumer_ends_a_producer_parked_by_a_lease)
+{
+    void *space;
+    size_t n;
+
+    ck_assert(ringbuf_direct_begin(&rb));
+    ringbuf_direct_end(&rb, 0);
+    ringbuf_close_consumer(&rb, 0);
+    ck_assert_int_eq(ringbuf_reserve(&rb, 1, &space, &n), -EPIPE);
+}
+END_TEST
+
+START_TEST(idle_means_nothing_queued_and_no_peek)
+{
+    static unsigned char buf[10];
+    const void *data;
+    size_t n;
+
+    ck_assert(ringbuf_idle(&rb));
+    ck_assert_int_eq(ringbuf_append(&rb, buf, sizeof buf), 10);
+    ck_assert(!ringbuf_idle(&rb));
+    ringbuf_peek(&rb, &data, &n);
+    ringbuf_consume(&rb, n);
+    ck_assert(ringbuf_idle(&rb));
+    ringbuf_close_consumer(&rb, EPIPE);
+    ck_assert(!ringbuf_idle(&rb));
+}
+END_TEST
+
 static Suite *ringbuf_suite(void)
 {
     Suite *s = suite_create("ringbuf");
@@ -366,6 +492,12 @@ static Suite *ringbuf_suite(void)
     tcase_add_test(tc, a_full_ring_that_cannot_grow_waits_for_the_consumer);
     tcase_add_test(tc, closing_the_consumer_wakes_a_producer_waiting_for_room);
     tcase_add_test(tc, an_append_too_big_to_allocate_fails_whole);
+    tcase_add_test(tc, growing_a_ring_wrapped_near_its_end_keeps_the_order);
+    tcase_add_test(tc, growing_a_ring_wrapped_near_its_start_keeps_the_order);
+    tcase_add_test(tc, a_direct_claim_needs_an_empty_ring_and_no_read_in_flight);
+    tcase_add_test(tc, the_producer_waits_out_a_claim_and_its_lease_then_goes_on);
+    tcase_add_test(tc, closing_the_consumer_ends_a_producer_parked_by_a_lease);
+    tcase_add_test(tc, idle_means_nothing_queued_and_no_peek);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -386,22 +386,26 @@ START_TEST(thread_count_per_object)
     popen2_proc *p;
     char *text;
 
-    /* Reader for stdout, reader for stderr, writer for stdin. */
+    /* Reader for stdout, reader for stderr; the writer for stdin starts
+     * with the first byte written to tochild. */
     p = child3(1, "cat", NULL);
     ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(count_threads(), b.threads + 2);
+    ck_assert_int_eq(fputc('x', popen2_tochild(p)), 'x');
+    ck_assert_int_eq(fflush(popen2_tochild(p)), 0);
     ck_assert_int_eq(count_threads(), b.threads + 3);
     popen2_free(p);
     ck_assert(EVENTUALLY(count_threads() == b.threads, 10));
 
     p = child3(0, "cat", NULL);
     ck_assert_ptr_nonnull(p);
-    ck_assert_int_eq(count_threads(), b.threads + 2);
+    ck_assert_int_eq(count_threads(), b.threads + 1);
     popen2_free(p);
     ck_assert(EVENTUALLY(count_threads() == b.threads, 10));
 
     p = child4("cat", NULL);
     ck_assert_ptr_nonnull(p);
-    ck_assert_int_eq(count_threads(), b.threads + 2);
+    ck_assert_int_eq(count_threads(), b.threads + 1);
     popen2_free(p);
     ck_assert(EVENTUALLY(count_threads() == b.threads, 10));
 
@@ -422,7 +426,8 @@ START_TEST(thread_count_per_object)
     ck_assert_int_eq(popen2_wait(p), 0);
     popen2_free(p);
 
-    /* Many objects alive at once: three threads each, no more. */
+    /* Many objects alive at once, each written to: three threads each, no
+     * more. */
     {
         popen2_proc *ps[20];
         int i;
@@ -430,6 +435,8 @@ START_TEST(thread_count_per_object)
         for (i = 0; i < 20; i++) {
             ps[i] = child3(1, "cat", NULL);
             ck_assert_ptr_nonnull(ps[i]);
+            ck_assert_int_eq(fputc('x', popen2_tochild(ps[i])), 'x');
+            ck_assert_int_eq(fflush(popen2_tochild(ps[i])), 0);
         }
         ck_assert_int_eq(count_threads(), b.threads + 60);
         for (i = 0; i < 20; i++)

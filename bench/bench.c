@@ -1,0 +1,720 @@
+/* bench/bench: the six workloads of the benchmark (issue 3), run by
+ * `make bench`.
+ *
+ *   bench [WORKLOAD...]      1 1p 2 3 4 4big 5 6 (default: all of them)
+ *
+ * Environment: BENCH_QUICK=1 shrinks every size 16x (1 GiB -> 64 MiB, 2000
+ * spawns -> 125, 1000 objects -> 200) for development; BENCH_REPS sets the
+ * rounds per table (default 7); BENCH_OUT the output directory (default
+ * bench/out); BENCH_FILTER=a,b keeps only the baseline and the contenders
+ * whose names contain a or b; BENCH_PYTHON overrides the python3 found by
+ * configure (empty: leave Python out).
+ *
+ * Workloads that measure a process's memory, or need a particular parent,
+ * run in a fresh copy of this program (internal modes below), so that the
+ * main process's own history never shows in their figures:
+ *
+ *   bench --heap MB 4             workload 4 from a parent with MB of heap
+ *                                 touched (0: a small parent)
+ *   bench --scale-mem N BYTES     workload 5's memory and thread figures
+ *   bench --stream KIND BYTES     workload 6 for one contender
+ *                                 (read | popen2 | readinto)
+ */
+#include "config.h"
+
+#include "bench.h"
+#include "pattern.h"
+#include "popen2.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gnu/libc-version.h>
+#include <poll.h>
+#include <sched.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+const char *bench_writer = BENCH_WRITER;
+const char *bench_python;
+const char *bench_pyscript = BENCH_PYSCRIPT;
+
+#define MiB (1ull << 20)
+#define GiB (1ull << 30)
+
+static unsigned long long scale = 1; /* divisor for BENCH_QUICK */
+static int reps = 7;
+static bool failed;
+
+static void run_table(struct table *t)
+{
+    if (bench_table(t) < 0)
+        failed = true;
+}
+
+/* ---- 1: capture throughput ---------------------------------------------- */
+
+static const struct contender capture[] = {
+    {"read() loop, 1 MiB pipe (baseline)", c_read_loop},
+    {"splice() to /dev/null (no-copy ceiling)", c_splice},
+    {"libpopen2 fread 1 MiB", c_p2_fread},
+    {"libpopen2 popen2_readinto 1 MiB", c_p2_readinto},
+    {"poll() loop, 2 pipes", c_poll_capture},
+    {"popen(3) + fread", c_popen_fread},
+#ifdef HAVE_GLIB
+    {"GLib g_spawn_sync", c_glib_sync},
+    {"GLib GSubprocess communicate", c_glib_sub},
+#endif
+    {"Python subprocess.run", c_py_capture},
+};
+
+/* BENCH_FILTER=a,b keeps the baseline and the contenders whose names
+ * contain a or b (for development). */
+static bool filtered_out(const char *name)
+{
+    const char *f = getenv("BENCH_FILTER"), *p;
+    size_t n;
+
+    if (!f || !*f)
+        return false;
+    for (p = f; *p; p += n + (p[n] == ',')) {
+        char part[100];
+
+        n = strcspn(p, ",");
+        snprintf(part, sizeof part, "%.*s", (int)n, p);
+        if (n && strstr(name, part))
+            return false;
+    }
+    return true;
+}
+
+static int contenders_present(const struct contender *c, int n, struct contender *out)
+{
+    int i, k = 0;
+
+    for (i = 0; i < n; i++)
+        if ((bench_python || (c[i].fn != c_py_capture && c[i].fn != c_py_both &&
+                              c[i].fn != c_py_cat && c[i].fn != c_spawn_py)) &&
+            (i == 0 || !filtered_out(c[i].name)))
+            out[k++] = c[i];
+    return k;
+}
+
+static void w1(bool pinned)
+{
+    struct contender c[16];
+    struct table t = {
+        .tag = pinned ? "w1p" : "w1",
+        .title = pinned ? "1p. Capture 1 GiB from stdout, every process pinned to one CPU"
+                        : "1. Capture 1 GiB from stdout",
+        .metric = METRIC_THROUGHPUT,
+        .reps = reps,
+        .input = {.out_bytes = GiB / scale},
+        .expect = GiB / scale,
+        .c = c,
+    };
+    cpu_set_t old, one;
+
+    t.n = contenders_present(capture, sizeof capture / sizeof *capture, c);
+    if (pinned) {
+        /* What taskset -c does: the children and the library's threads
+         * inherit the mask, so everything shares one CPU. */
+        sched_getaffinity(0, sizeof old, &old);
+        CPU_ZERO(&one);
+        CPU_SET(sysconf(_SC_NPROCESSORS_ONLN) - 1, &one);
+        if (sched_setaffinity(0, sizeof one, &one) < 0) {
+            perror("bench: sched_setaffinity");
+            failed = true;
+            return;
+        }
+    }
+    run_table(&t);
+    if (pinned)
+        sched_setaffinity(0, sizeof old, &old);
+}
+
+/* ---- 2: two streams, stdout read to EOF first --------------------------- */
+
+static void w2(void)
+{
+    static const struct contender all[] = {
+        {"poll() loop, 2 pipes (baseline)", c_poll_capture},
+        {"libpopen2 fread: stdout to EOF, then stderr", c_p2_both},
+        {"libpopen2 popen2_readinto: stdout to EOF, then stderr", c_p2_readinto},
+#ifdef HAVE_GLIB
+        {"GLib g_spawn_sync", c_glib_sync},
+        {"GLib GSubprocess communicate", c_glib_sub},
+#endif
+        {"Python subprocess.run", c_py_both},
+    };
+    struct contender c[8];
+    struct table t = {
+        .tag = "w2",
+        .title = "2. 1 GiB on stdout and 1 GiB on stderr at once",
+        .metric = METRIC_THROUGHPUT,
+        .reps = reps,
+        .input = {.out_bytes = GiB / scale, .err_bytes = GiB / scale},
+        .expect = 2 * GiB / scale,
+        .c = c,
+    };
+
+    t.n = contenders_present(all, sizeof all / sizeof *all, c);
+    run_table(&t);
+}
+
+/* ---- 3: round trip through cat ------------------------------------------ */
+
+static void w3(void)
+{
+    static const struct contender all[] = {
+        {"poll() loop, write + read (baseline)", c_poll_cat},
+        {"libpopen2 fwrite tochild + fread fromchild, 4 MiB ahead", c_p2_cat},
+        {"libpopen2 fwrite tochild + popen2_readinto, 4 MiB ahead", c_p2_cat_readinto},
+        {"libpopen2 as above, writing 1 MiB ahead (not 4)", c_p2_cat_readinto_1ahead},
+#ifdef HAVE_GLIB
+        {"GLib GSubprocess communicate", c_glib_sub_cat},
+#endif
+        {"Python subprocess.run(input=...)", c_py_cat},
+    };
+    struct contender c[8];
+    struct table t = {
+        .tag = "w3",
+        .title = "3. Round trip: 1 GiB through cat",
+        .metric = METRIC_THROUGHPUT,
+        .reps = reps,
+        .input = {.out_bytes = GiB / scale},
+        .expect = GiB / scale,
+        .c = c,
+    };
+
+    t.n = contenders_present(all, sizeof all / sizeof *all, c);
+    run_table(&t);
+}
+
+/* ---- 4: spawn latency --------------------------------------------------- */
+
+static long heap_mb;
+
+static void w4(void)
+{
+    static const struct contender all[] = {
+        {"posix_spawn + waitpid (baseline)", c_spawn_posix},
+        {"libpopen2 Popen3v + wait + free", c_spawn_p2},
+        {"fork + exec + waitpid", c_spawn_fork},
+        {"popen(3) + pclose", c_spawn_popen},
+#ifdef HAVE_GLIB
+        {"GLib g_spawn_sync", c_spawn_glib_sync},
+        {"GLib GSubprocess + wait", c_spawn_glib_sub},
+#endif
+        {"Python subprocess.run", c_spawn_py},
+    };
+    struct contender c[8];
+    char title[200];
+    int rounds = 4 * reps < 20 ? 4 * reps : 20;
+    struct table t = {
+        .tag = heap_mb ? "w4big" : "w4",
+        .title = title,
+        .metric = METRIC_LATENCY,
+        /* Spawn times drift with the machine's load within seconds, so
+         * this table interleaves finer: 2000 spawns per contender in all,
+         * over 4x the usual rounds.  A contender that needs more than half
+         * a second for its share of a round (fork from a big parent) stops
+         * early and is timed per spawn all the same. */
+        .reps = rounds,
+        .input = {.spawns = 2000 / (long)scale / rounds, .budget = 0.5},
+        .c = c,
+    };
+
+    if (heap_mb)
+        snprintf(title, sizeof title,
+                 "4big. Spawn /bin/true, parent with %ld MiB of heap touched", heap_mb);
+    else
+        snprintf(title, sizeof title, "4. Spawn /bin/true (create, wait, free), small parent");
+    contenders_set_heap_mb(heap_mb);
+    t.n = contenders_present(all, sizeof all / sizeof *all, c);
+    run_table(&t);
+}
+
+/* Runs WORKLOADs in a fresh copy of this program; its output is ours. */
+static int rerun(char *const argv[])
+{
+    pid_t pid;
+    int st, r;
+
+    fflush(stdout);
+    r = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ);
+    if (r) {
+        fprintf(stderr, "bench: re-exec: %s\n", strerror(r));
+        return -1;
+    }
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* Workload 4 always runs in a fresh copy of the bench: "small parent" must
+ * not be this process after the tables above (fork's cost grows with the
+ * parent's memory), and the big parent touches its heap before it starts. */
+static void w4_fresh(unsigned long long mb_heap)
+{
+    char mb[32];
+    char *argv[] = {"bench", "--heap", mb, "4", NULL};
+
+    snprintf(mb, sizeof mb, "%llu", mb_heap);
+    if (rerun(argv) < 0)
+        failed = true;
+}
+
+/* The big parent's heap; a global, so the compiler cannot drop it. */
+char *volatile bench_heap;
+
+/* ---- 5: 1000 objects at once -------------------------------------------- */
+
+static unsigned char *expect_buf; /* the writer's stream, for checking */
+
+static bool check(const unsigned char *p, size_t n, unsigned long long off)
+{
+    size_t k;
+
+    while (n) {
+        k = n < BENCH_CHUNK ? n : BENCH_CHUNK;
+        if (memcmp(p, expect_buf + off % BENCH_PERIOD, k))
+            return false;
+        p += k;
+        n -= k;
+        off += k;
+    }
+    return true;
+}
+
+static long nobjects;
+static unsigned long long obj_bytes = MiB;
+static unsigned char rbuf[1 << 20];
+
+/* One poll() loop over every child's stdout: the thread-free baseline. */
+static int c_scale_poll(struct run *r)
+{
+    struct pollfd *pfd = calloc((size_t)nobjects, sizeof *pfd);
+    unsigned long long *off = calloc((size_t)nobjects, sizeof *off);
+    pid_t *pid = calloc((size_t)nobjects, sizeof *pid);
+    char n[32], *argv[] = {(char *)bench_writer, n, NULL};
+    posix_spawn_file_actions_t fa;
+    long i, open_ = 0;
+    bool ok = true;
+    ssize_t k;
+    double t0;
+    int fds[2], st;
+
+    snprintf(n, sizeof n, "%llu", obj_bytes);
+    t0 = bench_now();
+    for (i = 0; i < nobjects; i++) {
+        if (pipe2(fds, O_CLOEXEC) < 0) {
+            perror("bench: pipe2");
+            return -1;
+        }
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+        if (posix_spawn(&pid[i], bench_writer, &fa, NULL, argv, environ)) {
+            perror("bench: posix_spawn");
+            return -1;
+        }
+        posix_spawn_file_actions_destroy(&fa);
+        close(fds[1]);
+        fcntl(fds[0], F_SETFL, O_NONBLOCK);
+        pfd[i] = (struct pollfd){.fd = fds[0], .events = POLLIN};
+        open_++;
+    }
+    while (open_) {
+        if (poll(pfd, (nfds_t)nobjects, -1) < 0 && errno != EINTR) {
+            perror("bench: poll");
+            return -1;
+        }
+        for (i = 0; i < nobjects; i++) {
+            if (pfd[i].fd < 0 || !pfd[i].revents)
+                continue;
+            while ((k = read(pfd[i].fd, rbuf, sizeof rbuf)) > 0) {
+                ok = ok && check(rbuf, (size_t)k, off[i]);
+                off[i] += (unsigned long long)k;
+                r->got += (unsigned long long)k;
+            }
+            if (k == 0) {
+                close(pfd[i].fd);
+                pfd[i].fd = -1;
+                open_--;
+            }
+        }
+    }
+    for (i = 0; i < nobjects; i++) {
+        waitpid(pid[i], &st, 0);
+        ok = ok && off[i] == obj_bytes && st == 0;
+    }
+    r->secs = bench_now() - t0;
+    free(pfd);
+    free(off);
+    free(pid);
+    if (!ok)
+        fprintf(stderr, "bench: poll loop: wrong bytes\n");
+    return ok ? 0 : -1;
+}
+
+/* Reads one object's fromchild to EOF, checking every byte. */
+static bool read_checked(popen2_proc *p, unsigned long long *got)
+{
+    FILE *f = popen2_fromchild(p);
+    unsigned long long off = 0;
+    bool ok = true;
+    size_t k;
+
+    while ((k = fread(rbuf, 1, sizeof rbuf, f)) > 0) {
+        ok = ok && check(rbuf, k, off);
+        off += k;
+    }
+    *got += off;
+    return ok && off == obj_bytes && !ferror(f);
+}
+
+static int c_scale_p2(struct run *r)
+{
+    popen2_proc **p = calloc((size_t)nobjects, sizeof *p);
+    char n[32], *argv[] = {(char *)bench_writer, n, NULL};
+    bool ok = true;
+    long i;
+    double t0;
+
+    snprintf(n, sizeof n, "%llu", obj_bytes);
+    t0 = bench_now();
+    for (i = 0; i < nobjects; i++) {
+        p[i] = popen2_Popen3v(argv, 0, -1);
+        if (!p[i]) {
+            perror("bench: popen2_Popen3v");
+            return -1;
+        }
+    }
+    for (i = 0; i < nobjects; i++) {
+        ok = read_checked(p[i], &r->got) && ok;
+        ok = popen2_wait(p[i]) == 0 && ok;
+        popen2_free(p[i]);
+    }
+    r->secs = bench_now() - t0;
+    free(p);
+    if (!ok)
+        fprintf(stderr, "bench: libpopen2: wrong bytes or status\n");
+    return ok ? 0 : -1;
+}
+
+/* Fresh process: threads and memory of N live objects.  The children
+ * (writer -w) first wait for EOF on stdin, so all N objects are alive and
+ * idle at once; then they are released, write their 1 MiB each, and the
+ * rings hold exactly N MiB: what RSS grows by beyond that is overhead. */
+static int scale_mem(void)
+{
+    popen2_proc **p = calloc((size_t)nobjects, sizeof *p);
+    char n[32], *argv[] = {(char *)bench_writer, "-w", n, NULL};
+    size_t rss0, rss_idle, rss_full;
+    int threads0, threads_live;
+    unsigned long long got = 0;
+    bool ok = true;
+    double t0;
+    long i;
+
+    snprintf(n, sizeof n, "%llu", obj_bytes);
+    rss0 = bench_rss();
+    threads0 = bench_threads();
+    for (i = 0; i < nobjects; i++) {
+        p[i] = popen2_Popen3v(argv, 0, -1);
+        if (!p[i]) {
+            perror("bench: popen2_Popen3v");
+            return 1;
+        }
+    }
+    threads_live = bench_threads() - threads0;
+    rss_idle = bench_rss();
+    for (i = 0; i < nobjects; i++)
+        fclose(popen2_tochild(p[i]));
+    for (i = 0; i < nobjects; i++)
+        ok = popen2_wait(p[i]) == 0 && ok;
+    /* Every reader at EOF (its thread gone): all bytes are in the rings. */
+    t0 = bench_now();
+    while (bench_threads() > threads0 && bench_now() - t0 < 60)
+        usleep(10000);
+    rss_full = bench_rss();
+    for (i = 0; i < nobjects; i++) {
+        ok = read_checked(p[i], &got) && ok;
+        popen2_free(p[i]);
+    }
+    printf("threads %d\nrss0 %zu\nrss_idle %zu\nrss_full %zu\npeak %zu\nok %d\n", threads_live,
+           rss0, rss_idle, rss_full, bench_peak_rss(),
+           ok && got == obj_bytes * (unsigned long long)nobjects);
+    free(p);
+    return 0;
+}
+
+static void w5(void)
+{
+    static const struct contender all[] = {
+        {"one poll() loop over all pipes (baseline)", c_scale_poll},
+        {"libpopen2, one object per child", c_scale_p2},
+    };
+    char title[200], nb[32], bb[32], line[200];
+    struct table t = {
+        .tag = "w5",
+        .title = title,
+        .metric = METRIC_THROUGHPUT,
+        .reps = reps,
+        .expect = obj_bytes * (unsigned long long)nobjects,
+        .c = all,
+        .n = 2,
+    };
+    size_t threads = 0, rss0 = 0, rss_idle = 0, rss_full = 0, peak = 0, ok = 0, v;
+    double per_obj;
+    FILE *f;
+    char cmd[200];
+
+    snprintf(title, sizeof title,
+             "5. Scale: %ld children alive at once, 1 MiB each, every byte checked", nobjects);
+    run_table(&t);
+
+    /* The memory figures come from a fresh process, so that nothing the
+     * tables above allocated is counted. */
+    snprintf(nb, sizeof nb, "%ld", nobjects);
+    snprintf(bb, sizeof bb, "%llu", obj_bytes);
+    snprintf(cmd, sizeof cmd, "/proc/%d/exe --scale-mem %s %s", (int)getpid(), nb, bb);
+    f = popen(cmd, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        if (sscanf(line, "threads %zu", &v) == 1)
+            threads = v;
+        else if (sscanf(line, "rss0 %zu", &v) == 1)
+            rss0 = v;
+        else if (sscanf(line, "rss_idle %zu", &v) == 1)
+            rss_idle = v;
+        else if (sscanf(line, "rss_full %zu", &v) == 1)
+            rss_full = v;
+        else if (sscanf(line, "peak %zu", &v) == 1)
+            peak = v;
+        else if (sscanf(line, "ok %zu", &v) == 1)
+            ok = v;
+    }
+    if (!f || pclose(f) != 0 || !rss_full) {
+        fprintf(stderr, "bench: --scale-mem failed\n");
+        failed = true;
+        return;
+    }
+    per_obj = ((double)rss_full - (double)rss0 - (double)(obj_bytes * (unsigned long long)nobjects)) /
+              (double)nobjects;
+    bench_say("\n| %ld live objects (fresh process) | measured | target |\n|---|---:|---:|\n",
+              nobjects);
+    bench_say("| threads per object (a stdout reader; a stderr reader with capturestderr and a "
+              "stdin writer once tochild is written: at most 3) | %.2f | <= 3 |\n",
+              (double)threads / (double)nobjects);
+    bench_say("| RSS per object, alive and idle (nothing buffered) | %.0f KiB | - |\n",
+              ((double)rss_idle - (double)rss0) / (double)nobjects / 1024);
+    bench_say("| RSS per object beyond the %llu KiB it buffers | %.0f KiB | <= 256 KiB |\n",
+              obj_bytes / 1024, per_obj / 1024);
+    bench_say("| peak RSS of the process, per object, all bytes included | %.0f KiB | - |\n",
+              ((double)peak - (double)rss0) / (double)nobjects / 1024);
+    bench_say("| every byte correct | %s | yes |\n", ok ? "yes" : "NO");
+    if (!ok)
+        failed = true;
+}
+
+/* ---- 6: streaming memory ------------------------------------------------ */
+
+static int stream_mode(const char *kind, unsigned long long bytes)
+{
+    struct run r = {.out_bytes = bytes};
+    int rc = strcmp(kind, "popen2") == 0     ? c_p2_fread(&r)
+             : strcmp(kind, "readinto") == 0 ? c_p2_readinto(&r)
+                                              : c_read_loop(&r);
+
+    if (rc < 0 || r.got != bytes)
+        return 1;
+    printf("%f %llu %zu\n", r.secs, r.got, bench_peak_rss());
+    return 0;
+}
+
+static void w6(void)
+{
+    static const char *kinds[] = {"read", "popen2", "readinto"};
+    static const char *names[] = {"read() loop, 1 MiB pipe (baseline)", "libpopen2 fread 1 MiB",
+                                  "libpopen2 popen2_readinto 1 MiB"};
+    double secs[3][16] = {{0}}, peak[3][16] = {{0}}, ms, mp, m0 = 0;
+    unsigned long long bytes = 4 * GiB / scale, got;
+    size_t pk;
+    char cmd[300];
+    int k, i, j;
+
+    fprintf(stderr, "bench: 6. streaming memory (%d rounds)\n", reps);
+    for (k = 0; k < reps; k++) {
+        for (i = 0; i < 3; i++) {
+            FILE *f;
+            double s = 0;
+
+            snprintf(cmd, sizeof cmd, "/proc/%d/exe --stream %s %llu", (int)getpid(), kinds[i],
+                     bytes);
+            f = popen(cmd, "r");
+            if (!f || fscanf(f, "%lf %llu %zu", &s, &got, &pk) != 3 || pclose(f) != 0) {
+                fprintf(stderr, "bench: --stream %s failed\n", kinds[i]);
+                failed = true;
+                return;
+            }
+            secs[i][k] = (double)bytes / s / 1e6;
+            peak[i][k] = (double)pk / (double)MiB;
+            fprintf(stderr, "  %-34s %10.1f MB/s, peak RSS %.1f MiB\n", names[i], secs[i][k],
+                    peak[i][k]);
+        }
+    }
+    bench_say("\n### 6. Streaming memory: 4 GiB through stdout, read as it arrives\n\n"
+              "| contender | MB/s (median of %d) | peak RSS, MiB (median) | peak RSS, MiB (max) "
+              "| target |\n|---|---:|---:|---:|---:|\n",
+              reps);
+    for (i = 0; i < 3; i++) {
+        double sorted_s[16], sorted_p[16], maxp = 0;
+
+        for (j = 0; j < reps; j++) {
+            sorted_s[j] = secs[i][j];
+            sorted_p[j] = peak[i][j];
+            if (peak[i][j] > maxp)
+                maxp = peak[i][j];
+        }
+        /* insertion sort: reps is small */
+        for (j = 1; j < reps; j++)
+            for (k = j; k > 0 && sorted_s[k] < sorted_s[k - 1]; k--) {
+                double x = sorted_s[k];
+                sorted_s[k] = sorted_s[k - 1];
+                sorted_s[k - 1] = x;
+            }
+        for (j = 1; j < reps; j++)
+            for (k = j; k > 0 && sorted_p[k] < sorted_p[k - 1]; k--) {
+                double x = sorted_p[k];
+                sorted_p[k] = sorted_p[k - 1];
+                sorted_p[k - 1] = x;
+            }
+        ms = sorted_s[reps / 2];
+        mp = sorted_p[reps / 2];
+        if (i == 0)
+            m0 = ms;
+        bench_say("| %s | %.0f (%.2fx) | %.1f | %.1f | %s |\n", names[i], ms, ms / m0, mp, maxp,
+                  i ? "<= 16 MiB" : "-");
+        bench_dat("w6", i == 0, names[i], mp);
+    }
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static void header(void)
+{
+    struct utsname u;
+    char model[256] = "unknown", line[512];
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    time_t now = time(NULL);
+    double load[3] = {0};
+
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "model name : %255[^\n]", model) == 1)
+            break;
+    if (f)
+        fclose(f);
+    uname(&u);
+    getloadavg(load, 3);
+    strftime(line, sizeof line, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    bench_say("## libpopen2 benchmark, %s\n\n"
+              "Machine: %s, %ld CPUs, Linux %s, glibc %s; load average at start %.2f.\n"
+              "Sizes: %s; %d interleaved rounds per table, medians.\n",
+              line, model, sysconf(_SC_NPROCESSORS_ONLN), u.release, gnu_get_libc_version(),
+              load[0], scale == 1 ? "full" : "BENCH_QUICK (1/16)", reps);
+}
+
+static bool wanted(int argc, char **argv, int first, const char *name)
+{
+    int i;
+
+    if (first >= argc)
+        return true;
+    for (i = first; i < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return true;
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    struct rlimit rl;
+    const char *e;
+    int first = 1;
+
+    e = getenv("BENCH_QUICK");
+    if (e && *e && strcmp(e, "0"))
+        scale = 16;
+    e = getenv("BENCH_REPS");
+    if (e && atoi(e) > 0)
+        reps = atoi(e) > 16 ? 16 : atoi(e);
+    nobjects = scale == 1 ? 1000 : 200;
+    e = getenv("BENCH_PYTHON");
+    bench_python = e ? (*e ? e : NULL) : BENCH_PYTHON3;
+    if (bench_python && !*bench_python)
+        bench_python = NULL;
+    expect_buf = malloc(BENCH_CHUNK + BENCH_PERIOD);
+    if (!expect_buf)
+        return 1;
+    bench_pattern_fill(expect_buf, BENCH_CHUNK + BENCH_PERIOD);
+
+    /* 1000 objects hold 3000 descriptors; the soft limit is often 1024. */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+
+    if (argc == 4 && strcmp(argv[1], "--scale-mem") == 0) {
+        nobjects = atol(argv[2]);
+        obj_bytes = strtoull(argv[3], NULL, 0);
+        return scale_mem();
+    }
+    if (argc == 4 && strcmp(argv[1], "--stream") == 0)
+        return stream_mode(argv[2], strtoull(argv[3], NULL, 0));
+    if (argc >= 3 && strcmp(argv[1], "--heap") == 0) {
+        size_t n;
+
+        heap_mb = atol(argv[2]);
+        n = (size_t)heap_mb << 20;
+        if (n) {
+            bench_heap = malloc(n);
+            if (!bench_heap)
+                return 1;
+            memset(bench_heap, 1, n); /* resident, as a big parent's heap is */
+            fprintf(stderr, "bench: parent heap %ld MiB, RSS now %zu MiB\n", heap_mb,
+                    bench_rss() >> 20);
+        }
+        first = 3;
+        if (wanted(argc, argv, first, "4"))
+            w4();
+        return failed ? 1 : 0;
+    }
+    header();
+
+    if (wanted(argc, argv, first, "1"))
+        w1(false);
+    if (wanted(argc, argv, first, "1p"))
+        w1(true);
+    if (wanted(argc, argv, first, "2"))
+        w2();
+    if (wanted(argc, argv, first, "3"))
+        w3();
+    if (wanted(argc, argv, first, "4"))
+        w4_fresh(0);
+    if (wanted(argc, argv, first, "4big"))
+        w4_fresh(2048 / scale);
+    if (wanted(argc, argv, first, "5"))
+        w5();
+    if (wanted(argc, argv, first, "6"))
+        w6();
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,633 @@
+/* bench/contenders.c: the ways to talk to a child that the tables compare.
+ *
+ * Every contender times the whole operation a user would write: create the
+ * pipes, start the child, move the bytes, reap the child.  Buffers are
+ * allocated and touched before the clock starts, so no contender pays page
+ * faults another does not.  The plain POSIX loops are written to be as fast
+ * as a careful programmer makes them (1 MiB reads, pipes raised to
+ * /proc/sys/fs/pipe-max-size): they are the baselines, and a weak baseline
+ * would flatter everyone else.
+ */
+#include "config.h"
+
+#include "bench.h"
+#include "pattern.h"
+#include "popen2.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define BLOCK (1u << 20)   /* read / fread / fwrite size of every contender */
+#define WINDOW (4u << 20)  /* round trip: bytes written ahead of those read */
+
+static unsigned char *buf;   /* BLOCK bytes the readers read into */
+static unsigned char *chunk; /* the writer's pattern, for what we send to cat */
+static long heap_mb;
+
+/* Allocated and touched once, before any clock runs. */
+static void buffers(void)
+{
+    if (buf)
+        return;
+    buf = malloc(BLOCK);
+    chunk = malloc(BLOCK + BENCH_PERIOD);
+    if (!buf || !chunk) {
+        fprintf(stderr, "bench: out of memory\n");
+        exit(1);
+    }
+    memset(buf, 1, BLOCK);
+    bench_pattern_fill(chunk, BLOCK + BENCH_PERIOD);
+}
+
+void contenders_set_heap_mb(long mb)
+{
+    heap_mb = mb;
+}
+
+const unsigned char *bench_input(unsigned long long n)
+{
+    static unsigned char *in;
+    static unsigned long long in_len;
+    unsigned long long off;
+
+    buffers();
+    if (in_len < n) {
+        free(in);
+        in = malloc(n);
+        if (!in) {
+            fprintf(stderr, "bench: out of memory for %llu input bytes\n", n);
+            exit(1);
+        }
+        for (off = 0; off < n; off += BLOCK)
+            memcpy(in + off, chunk + off % BENCH_PERIOD, n - off < BLOCK ? n - off : BLOCK);
+        in_len = n;
+    }
+    return in;
+}
+
+/* The best a plain program can ask for: /proc/sys/fs/pipe-max-size. */
+static void pipe_max(int fd)
+{
+    static int max = -1;
+
+    if (max < 0) {
+        FILE *f = fopen("/proc/sys/fs/pipe-max-size", "r");
+
+        max = 1 << 20;
+        if (f) {
+            if (fscanf(f, "%d", &max) != 1)
+                max = 1 << 20;
+            fclose(f);
+        }
+    }
+    fcntl(fd, F_SETPIPE_SZ, max);
+}
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "bench: %s: %s\n", what, strerror(errno));
+    return -1;
+}
+
+/* posix_spawn of argv with the given descriptors (or -1) on 0, 1 and 2. */
+static int spawn(char *const argv[], int in, int out, int err, pid_t *pid)
+{
+    posix_spawn_file_actions_t fa;
+    int r;
+
+    posix_spawn_file_actions_init(&fa);
+    if (in >= 0)
+        posix_spawn_file_actions_adddup2(&fa, in, 0);
+    if (out >= 0)
+        posix_spawn_file_actions_adddup2(&fa, out, 1);
+    if (err >= 0)
+        posix_spawn_file_actions_adddup2(&fa, err, 2);
+    r = posix_spawnp(pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (r) {
+        errno = r;
+        return fail(argv[0]);
+    }
+    return 0;
+}
+
+static int reap(pid_t pid)
+{
+    int st;
+
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return fail("waitpid");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "bench: child failed (status %#x)\n", st);
+        return -1;
+    }
+    return 0;
+}
+
+/* argv of the writer for a run; the numbers live in the caller's arrays. */
+static void writer_argv(const struct run *r, char *argv[4], char o[32], char e[32])
+{
+    snprintf(o, 32, "%llu", r->out_bytes);
+    snprintf(e, 32, "%llu", r->err_bytes);
+    argv[0] = (char *)bench_writer;
+    argv[1] = o;
+    argv[2] = r->err_bytes ? e : NULL;
+    argv[3] = NULL;
+}
+
+/* ---- capture: one stream ------------------------------------------------ */
+
+int c_read_loop(struct run *r)
+{
+    char o[32], e[32], *argv[4];
+    int fds[2];
+    pid_t pid;
+    ssize_t k;
+    double t0;
+
+    buffers();
+    writer_argv(r, argv, o, e);
+    t0 = bench_now();
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return fail("pipe2");
+    pipe_max(fds[0]);
+    if (spawn(argv, -1, fds[1], -1, &pid) < 0)
+        return -1;
+    close(fds[1]);
+    while ((k = read(fds[0], buf, BLOCK)) > 0 || (k < 0 && errno == EINTR))
+        if (k > 0)
+            r->got += (unsigned long long)k;
+    close(fds[0]);
+    if (reap(pid) < 0)
+        return -1;
+    r->secs = bench_now() - t0;
+    return 0;
+}
+
+int c_splice(struct run *r)
+{
+    static int null = -1;
+    char o[32], e[32], *argv[4];
+    int fds[2];
+    pid_t pid;
+    ssize_t k;
+    double t0;
+
+    if (null < 0 && (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
+        return fail("/dev/null");
+    writer_argv(r, argv, o, e);
+    t0 = bench_now();
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return fail("pipe2");
+    pipe_max(fds[0]);
+    if (spawn(argv, -1, fds[1], -1, &pid) < 0)
+        return -1;
+    close(fds[1]);
+    while ((k = splice(fds[0], NULL, null, NULL, BLOCK, SPLICE_F_MOVE)) > 0 ||
+           (k < 0 && errno == EINTR))
+        if (k > 0)
+            r->got += (unsigned long long)k;
+    close(fds[0]);
+    if (reap(pid) < 0)
+        return -1;
+    r->secs = bench_now() - t0;
+    return 0;
+}
+
+/* The classic event loop: both pipes non-blocking, poll, read what is ready. */
+int c_poll_capture(struct run *r)
+{
+    char o[32], e[32], *argv[4];
+    int out[2], err[2];
+    struct pollfd pfd[2];
+    int open_ = 2, i;
+    pid_t pid;
+    ssize_t k;
+    double t0;
+
+    buffers();
+    writer_argv(r, argv, o, e);
+    t0 = bench_now();
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+        return fail("pipe2");
+    pipe_max(out[0]);
+    pipe_max(err[0]);
+    if (spawn(argv, -1, out[1], err[1], &pid) < 0)
+        return -1;
+    close(out[1]);
+    close(err[1]);
+    fcntl(out[0], F_SETFL, O_NONBLOCK);
+    fcntl(err[0], F_SETFL, O_NONBLOCK);
+    pfd[0] = (struct pollfd){.fd = out[0], .events = POLLIN};
+    pfd[1] = (struct pollfd){.fd = err[0], .events = POLLIN};
+    while (open_) {
+        if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+            return fail("poll");
+        for (i = 0; i < 2; i++) {
+            if (pfd[i].fd < 0 || !pfd[i].revents)
+                continue;
+            /* Drain what is there: one poll per pipeful, not per read. */
+            while ((k = read(pfd[i].fd, buf, BLOCK)) > 0)
+                r->got += (unsigned long long)k;
+            if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
+                close(pfd[i].fd);
+                pfd[i].fd = -1;
+                open_--;
+            }
+        }
+    }
+    if (reap(pid) < 0)
+        return -1;
+    r->secs = bench_now() - t0;
+    return 0;
+}
+
+int c_popen_fread(struct run *r)
+{
+    char cmd[4200];
+    FILE *f;
+    size_t k;
+    double t0;
+
+    buffers();
+    snprintf(cmd, sizeof cmd, "'%s' %llu", bench_writer, r->out_bytes);
+    t0 = bench_now();
+    f = popen(cmd, "r");
+    if (!f)
+        return fail("popen");
+    while ((k = fread(buf, 1, BLOCK, f)) > 0)
+        r->got += k;
+    if (pclose(f) != 0) {
+        fprintf(stderr, "bench: popen child failed\n");
+        return -1;
+    }
+    r->secs = bench_now() - t0;
+    return 0;
+}
+
+/* ---- libpopen2 ---------------------------------------------------------- */
+
+static int read_to_eof(FILE *f, unsigned long long *got)
+{
+    size_t k;
+
+    while ((k = fread(buf, 1, BLOCK, f)) > 0)
+        *got += k;
+    return ferror(f) ? fail("fread") : 0;
+}
+
+static int p2_end(popen2_proc *p)
+{
+    int st = popen2_wait(p);
+
+    popen2_free(p);
+    if (st < 0)
+        return fail("popen2_wait");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "bench: child failed (status %#x)\n", st);
+        return -1;
+    }
+    return 0;
+}
+
+int c_p2_fread(struct run *r)
+{
+    char o[32], e[32], *argv[4];
+    popen2_proc *p;
+    double t0;
+
+    buffers();
+    writer_argv(r, argv, o, e);
+    t0 = bench_now();
+    p = popen2_Popen3v(argv, 0, -1);
+    if (!p)
+        return fail("popen2_Popen3v");
+    if (read_to_eof(popen2_fromchild(p), &r->got) < 0 || p2_end(p) < 0)
+        return -1;
+    r->secs = bench_now() - t0;
+    return 0;
+}
+
+/* The fastest path the library offers: popen2_readinto, beside the
+ * contract, into the caller's buffer without stdio's extra copy. */
+static int readinto_to_eof(popen2_proc *p, int stream, unsigned long long *got)
+{
+    ssize_t k;
+
+    while ((k = popen2_readinto(p, stream, buf, BLOCK)) > 0)
+        *got += (unsigned long long)k;
+    return k < 0 ? fail("popen2_readinto") : 0;
+}
+
+int c_p2_readinto(struct run *r)
+{
+    char o[32], e[32], *argv[4];
+    popen2_proc *p;
+    double t0;
+
+    buffers();
+    writer_argv(r, argv, o, e);
+    t0 = bench_now();
+    p = popen2_Popen3v(argv, r->err_bytes ? 1 : 0, -1);
+    if (!p)
+        return fail("popen2_Popen3v");
+    if (readinto_to_eof(p, 1, &r->got) < 0 ||
+        (r->err_bytes && readinto_to_eof(p, 2, &r->got) < 0) || p2_end(p) < 0)
+        return -1;
+    r->secs = bench_now() - t0;
+    return 0;
+}
+
+/* Reads all of stdout before touching stderr: the order a plain-pipe
+ * program cannot use, since the child blocks on a full stderr pipe. */
+int c_p2_both(struct run *r)
+{
+    char o[32], e[32], *argv[4];
+    popen2_proc *p;
+    double t0;
+
+    buffers();
+    writer_argv(r, argv, o, e);
+    t0 = bench_now();
+    p = popen2_Popen3v(argv, 1, -1);
+    if (!p)
+        return fail("popen2_Popen3v");
+    if (read_to_eof(popen2_fromchild(p), &r->got) < 0 ||
+        read_to_eof(popen2_childerr(p), &r->got) < 0 || p2_end(p) < 0)
+        return -1;
+    r->secs = bench_now() - t0;
+    return 0;
+}
+
+/* ---- round trip through cat --------------------------------------------- */
+
+static char *cat_argv[] = {"cat", NULL};
+
+int c_poll_cat(struct run *r)
+{
+    int in[2], out[2];
+    struct pollfd pfd[2];
+    unsigned long long sent = 0;
+    size_t n;
+    pid_t pid;
+    ssize_t k;
+    double t0;
+
+    buffers();
+    t0 = bench_now();
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+        return fail("pipe2");
+    pipe_max(in[1]);
+    pipe_max(out[0]);
+    if (spawn(cat_argv, in[0], out[1], -1, &pid) < 0)
+        return -1;
+    close(in[0]);
+    close(out[1]);
+    fcntl(in[1], F_SETFL, O_NONBLOCK);
+    fcntl(out[0], F_SETFL, O_NONBLOCK);
+    pfd[0] = (struct pollfd){.fd = in[1], .events = POLLOUT};
+    pfd[1] = (struct pollfd){.fd = out[0], .events = POLLIN};
+    while (pfd[1].fd >= 0) {
+        if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+            return fail("poll");
+        if (pfd[0].fd >= 0 && pfd[0].revents) {
+            for (;;) {
+                n = r->out_bytes - sent < BLOCK ? (size_t)(r->out_bytes - sent) : BLOCK;
+                k = write(in[1], chunk + sent % BENCH_PERIOD, n);
+                if (k <= 0)
+                    break;
+                sent += (unsigned long long)k;
+                if (sent == r->out_bytes) {
+                    close(in[1]);
+                    pfd[0].fd = -1;
+                    break;
+                }
+            }
+        }
+        if (pfd[1].revents) {
+            while ((k = read(out[0], buf, BLOCK)) > 0)
+                r->got += (unsigned long long)k;
+            if (k == 0) {
+                close(out[0]);
+                pfd[1].fd = -1;
+            }
+        }
+    }
+    if (reap(pid) < 0)
+        return -1;
+    r->secs = bench_now() - t0;
+    return 0;
+}
+
+/* Writes ahead of what it reads by `window` bytes, as a streaming filter
+ * would; writing never blocks, so no poll is needed.  Reads with fread, or
+ * with popen2_readinto when `raw`. */
+static int p2_cat(struct run *r, bool raw, unsigned long long window)
+{
+    unsigned long long sent = 0;
+    popen2_proc *p;
+    FILE *to, *from;
+    size_t n, k;
+    double t0;
+
+    buffers();
+    t0 = bench_now();
+    p = popen2_Popen3v(cat_argv, 0, -1);
+    if (!p)
+        return fail("popen2_Popen3v");
+    to = popen2_tochild(p);
+    from = popen2_fromchild(p);
+    while (sent < r->out_bytes) {
+        n = r->out_bytes - sent < BLOCK ? (size_t)(r->out_bytes - sent) : BLOCK;
+        if (fwrite(chunk + sent % BENCH_PERIOD, 1, n, to) != n || fflush(to) != 0)
+            return fail("fwrite");
+        sent += n;
+        /* More than a block is on its way, so this fread never waits for
+         * bytes still sitting in our own buffers. */
+        while (sent - r->got > window) {
+            if (raw) {
+                ssize_t kk = popen2_readinto(p, 1, buf, BLOCK);
+
+                if (kk <= 0)
+                    return fail("popen2_readinto");
+                k = (size_t)kk;
+            } else {
+                k = fread(buf, 1, BLOCK, from);
+                if (k == 0)
+                    return fail("fread");
+            }
+            r->got += k;
+        }
+    }
+    fclose(to);
+    if ((raw ? readinto_to_eof(p, 1, &r->got) : read_to_eof(from, &r->got)) < 0 ||
+        p2_end(p) < 0)
+        return -1;
+    r->secs = bench_now() - t0;
+    return 0;
+}
+
+int c_p2_cat(struct run *r)
+{
+    return p2_cat(r, false, WINDOW);
+}
+
+int c_p2_cat_readinto(struct run *r)
+{
+    return p2_cat(r, true, WINDOW);
+}
+
+/* One block ahead only: about what the poll() loop has in flight (its two
+ * pipes), so the writes find nothing queued and go to the pipe directly. */
+int c_p2_cat_readinto_1ahead(struct run *r)
+{
+    return p2_cat(r, true, BLOCK);
+}
+
+/* ---- spawn latency ------------------------------------------------------ */
+
+static char *true_argv[] = {"/bin/true", NULL};
+
+#define SPAWN_LOOP(body)                                                                  \
+    do {                                                                                  \
+        double t0 = bench_now();                                                          \
+        while (r->done < r->spawns && (r->done == 0 || bench_now() - t0 < r->budget)) {   \
+            body;                                                                         \
+            r->done++;                                                                    \
+        }                                                                                 \
+        r->secs = bench_now() - t0;                                                       \
+    } while (0)
+
+int c_spawn_posix(struct run *r)
+{
+    pid_t pid;
+    int rc;
+
+    SPAWN_LOOP({
+        rc = posix_spawn(&pid, true_argv[0], NULL, NULL, true_argv, environ);
+        if (rc) {
+            errno = rc;
+            return fail("posix_spawn");
+        }
+        if (reap(pid) < 0)
+            return -1;
+    });
+    return 0;
+}
+
+int c_spawn_fork(struct run *r)
+{
+    pid_t pid;
+
+    SPAWN_LOOP({
+        pid = fork();
+        if (pid < 0)
+            return fail("fork");
+        if (pid == 0) {
+            execv(true_argv[0], true_argv);
+            _exit(127);
+        }
+        if (reap(pid) < 0)
+            return -1;
+    });
+    return 0;
+}
+
+int c_spawn_popen(struct run *r)
+{
+    FILE *f;
+
+    SPAWN_LOOP({
+        f = popen("/bin/true", "r");
+        if (!f)
+            return fail("popen");
+        if (pclose(f) != 0)
+            return -1;
+    });
+    return 0;
+}
+
+int c_spawn_p2(struct run *r)
+{
+    popen2_proc *p;
+
+    SPAWN_LOOP({
+        p = popen2_Popen3v(true_argv, 0, -1);
+        if (!p)
+            return fail("popen2_Popen3v");
+        if (p2_end(p) < 0)
+            return -1;
+    });
+    return 0;
+}
+
+/* ---- Python's subprocess.run, timed inside the interpreter -------------- */
+
+/* Runs bench/subprocess_run.py with args; it prints "seconds count". */
+static int python(struct run *r, const char *args, double *secs, unsigned long long *count)
+{
+    char cmd[8400];
+    FILE *f;
+    int n;
+
+    if (!bench_python)
+        return -1;
+    snprintf(cmd, sizeof cmd, "'%s' '%s' %s", bench_python, bench_pyscript, args);
+    f = popen(cmd, "r");
+    if (!f)
+        return fail("popen python3");
+    n = fscanf(f, "%lf %llu", secs, count);
+    if (pclose(f) != 0 || n != 2) {
+        fprintf(stderr, "bench: %s failed\n", cmd);
+        return -1;
+    }
+    (void)r;
+    return 0;
+}
+
+int c_py_capture(struct run *r)
+{
+    char args[4200];
+
+    snprintf(args, sizeof args, "capture '%s' %llu 0", bench_writer, r->out_bytes);
+    return python(r, args, &r->secs, &r->got);
+}
+
+int c_py_both(struct run *r)
+{
+    char args[4200];
+
+    snprintf(args, sizeof args, "capture '%s' %llu %llu", bench_writer, r->out_bytes,
+             r->err_bytes);
+    return python(r, args, &r->secs, &r->got);
+}
+
+int c_py_cat(struct run *r)
+{
+    char args[100];
+
+    snprintf(args, sizeof args, "cat %llu", r->out_bytes);
+    return python(r, args, &r->secs, &r->got);
+}
+
+int c_spawn_py(struct run *r)
+{
+    char args[200];
+    unsigned long long done;
+
+    snprintf(args, sizeof args, "spawn %ld %.3f %ld", r->spawns, r->budget, heap_mb);
+    if (python(r, args, &r->secs, &done) < 0)
+        return -1;
+    r->done = (long)done;
+    return 0;
+}
