@@ -460,9 +460,11 @@ END_TEST
 
 /* RLIMIT_NPROC counts the tasks (threads too) of a user, and root is exempt,
  * so the child becomes a user nobody else is: its own count is then exact.
- * Limit 1 (itself): the first pthread_create fails.  Limit 1 + 2 (the
- * writer and the stdout reader of a Popen3 without capturestderr): the
- * threads start, and posix_spawn's clone fails. */
+ * Every limit from 1 (itself only: the first pthread_create fails) up to the
+ * first that suffices is tried; each failure must be EAGAIN and clean, and
+ * both kinds must occur: thread creation (posix_spawn never reached) and
+ * the spawn's clone (reached, counted by the wrappers).  The number of
+ * threads started before the spawn is not assumed (the writer may be lazy). */
 static uid_t lonely_uid(void)
 {
     uid_t u;
@@ -473,27 +475,45 @@ static uid_t lonely_uid(void)
     return 0;
 }
 
-static int nproc_case(rlim_t limit, const char *what)
+static int nproc_limits(void)
 {
     struct rlimit rl;
     struct counts base;
     popen2_proc *p;
+    int thread_failures = 0, spawn_failures = 0, spawn_calls, st;
+    rlim_t limit;
 
     base = quiet_counts();
     FAIL_IF(getrlimit(RLIMIT_NPROC, &rl) < 0, "getrlimit");
-    rl.rlim_cur = limit; /* soft only: a lowered hard limit cannot be raised again */
-    FAIL_IF(setrlimit(RLIMIT_NPROC, &rl) < 0, "setrlimit: %s", strerror(errno));
-    p = popen2_Popen3("exit 0", 0, -1);
-    FAIL_IF(p, "%s: created with RLIMIT_NPROC %ld", what, (long)limit);
-    FAIL_IF(errno != EAGAIN, "%s: errno %s, want EAGAIN", what, strerrorname_np(errno));
-    FAIL_IF(!EVENTUALLY(settled(base), 5), "%s: counts not back", what);
+    for (limit = 1; limit < 16; limit++) {
+        rl.rlim_cur = limit; /* soft only: a lowered hard limit cannot be raised again */
+        FAIL_IF(setrlimit(RLIMIT_NPROC, &rl) < 0, "setrlimit: %s", strerror(errno));
+        fault_arm(1u << FAULT_POSIX_SPAWN, 0); /* count spawns, fail nothing */
+        p = popen2_Popen3("exit 0", 0, -1);
+        spawn_calls = fault_disarm();
+        if (p) {
+            st = popen2_wait(p);
+            FAIL_IF(!WIFEXITED(st) || WEXITSTATUS(st), "limit %ld: status %#x", (long)limit, st);
+            popen2_free(p);
+            break;
+        }
+        FAIL_IF(errno != EAGAIN, "limit %ld: errno %s, want EAGAIN", (long)limit,
+                strerrorname_np(errno));
+        FAIL_IF(!EVENTUALLY(settled(base), 5), "limit %ld: counts not back", (long)limit);
+        if (spawn_calls)
+            spawn_failures++;
+        else
+            thread_failures++;
+    }
+    FAIL_IF(limit == 16, "never created");
+    FAIL_IF(!thread_failures, "no limit made thread creation fail");
+    FAIL_IF(!spawn_failures, "no limit made the spawn fail");
     return 0;
 }
 
 static int nproc_body(void)
 {
     uid_t uid;
-    int r;
 
     if (getuid() != 0) {
         /* Our user's task count is unknown (and may be large): no exact
@@ -507,11 +527,7 @@ static int nproc_body(void)
             strerror(errno));
     /* setuid made us non-dumpable, which hides /proc/self/fd from us. */
     prctl(PR_SET_DUMPABLE, 1);
-    /* Lowering soft and hard limits is allowed without privilege. */
-    r = nproc_case(1, "thread creation");
-    if (r == 0)
-        r = nproc_case(3, "spawn");
-    return r;
+    return nproc_limits();
 }
 
 START_TEST(rlimit_nproc_gives_eagain)
