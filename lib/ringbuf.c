@@ -355,6 +355,12 @@ static ssize_t spill_read_locked(struct ringbuf *rb, void *dst, size_t n)
 
     if (n > left)
         n = (size_t)left;
+    /* A zero-byte read is 0, as from the ring: pread of 0 bytes returns 0,
+     * which spill_read takes for a file that lost data (EIO).  Found by
+     * fuzz/fuzz_ringbuf; latent today (popen2_read returns early for 0 and
+     * stdio never asks for 0 bytes), but the ring's contract allows it. */
+    if (n == 0)
+        return 0;
     k = spill_read(rb->spill_fd, rb->spill_rd, dst, n);
     if (k < 0)
         return k;

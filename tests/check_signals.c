@@ -213,7 +213,10 @@ static int sigstate_diff(const struct sigstate *a, const struct sigstate *b)
     return 0;
 }
 
-static volatile sig_atomic_t usr1_hits;
+/* Atomic, not volatile sig_atomic_t: the handler runs on the waiter thread
+ * and the test reads the count on main (a data race ThreadSanitizer
+ * reports); lock-free atomics are async-signal-safe. */
+static atomic_int usr1_hits;
 
 static void count_usr1(int sig)
 {

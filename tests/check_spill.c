@@ -13,8 +13,24 @@
 #include "popen2.h"
 
 #define MIB (1024ull * 1024)
-#define TOTAL (2048 * MIB)
 #define LIMIT (16 * MIB)
+
+/* >>> reliability (issue 4): under a sanitizer or valgrind the bytes move
+ * at a fraction of native speed (2 GiB took 71 s under TSan) and the
+ * checker's shadow memory counts in the RSS (104 MiB under TSan).  There
+ * 256 MiB go through, and only the library's own bound (high_water within
+ * the limit) is asserted, not the process's RSS. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED true
+#else
+#define SANITIZED false
+#endif
+static bool slow_run(void)
+{
+    return SANITIZED || under_valgrind();
+}
+#define TOTAL (slow_run() ? 256 * MIB : 2048 * MIB)
+/* <<< reliability */
 
 /* Peak resident set of this process, in KiB (Linux: VmHWM). */
 static long peak_rss_kib(void)
@@ -95,10 +111,12 @@ START_TEST(two_gib_spill_with_a_16_mib_limit)
     popen2_free(p);
 
     fprintf(stderr,
-            "spill: 2 GiB written in %.1f s (%.0f MiB/s), read back and checked in %.1f s "
+            "spill: %llu MiB written in %.1f s (%.0f MiB/s), read back and checked in %.1f s "
             "(%.0f MiB/s), peak RSS %ld KiB\n",
-            t1 - t0, 2048 / (t1 - t0), t2 - t1, 2048 / (t2 - t1), peak_rss_kib());
-    ck_assert_int_lt(peak_rss_kib(), 64 * 1024);
+            TOTAL / MIB, t1 - t0, (double)(TOTAL / MIB) / (t1 - t0), t2 - t1,
+            (double)(TOTAL / MIB) / (t2 - t1), peak_rss_kib());
+    if (!slow_run())
+        ck_assert_int_lt(peak_rss_kib(), 64 * 1024);
 }
 END_TEST
 

@@ -1,0 +1,569 @@
+/* check_faults: every step of the create path made to fail in turn, and
+ * real exhaustion of descriptors, processes and threads.
+ *
+ * The fault tests link the internal copy of the library with -Wl,--wrap
+ * wrappers (tests/faults.c): the nth allocation or system call on the
+ * creating thread fails as it would on a starved machine.  For every n up
+ * to the first run that gets through, creation must give NULL (or -1) with
+ * the injected errno, and leave the descriptor, thread and child counts as
+ * they were.  The exhaustion tests lower real rlimits in a forked child. */
+#define _GNU_SOURCE /* fopencookie, strerrorname_np, pthread_attr_setsigmask_np */
+#include <check.h>
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "faults.h"
+#include "popen2.h"
+
+/* "fd=target ..." of this process, for messages about leaked descriptors. */
+static const char *fd_list(void)
+{
+    static char out[2048];
+    struct dirent *e;
+    char path[sizeof "/proc/self/fd/" + sizeof e->d_name], target[256];
+    DIR *d = opendir("/proc/self/fd");
+    size_t len = 0;
+    ssize_t k;
+
+    out[0] = '\0';
+    while (d && (e = readdir(d)) != NULL && len + 300 < sizeof out) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        k = readlink(path, target, sizeof target - 1);
+        target[k > 0 ? k : 0] = '\0';
+        len += (size_t)snprintf(out + len, sizeof out - len, " %s=%s", e->d_name, target);
+    }
+    if (d)
+        closedir(d);
+    return out;
+}
+
+/* What must be back where it was after a failed create. */
+struct counts {
+    int fds, threads, children;
+    size_t active;
+};
+
+static struct counts take_counts(void)
+{
+    struct counts c = {count_fds(), count_threads(), count_children(), popen2_active()};
+    return c;
+}
+
+static bool counts_equal(struct counts a, struct counts b)
+{
+    return a.fds == b.fds && a.threads == b.threads && a.children == b.children &&
+           a.active == b.active;
+}
+
+/* The ways to build an object; each must undo a failure at every step. */
+enum creator {
+    C_POPEN3_CAPTURE,
+    C_POPEN3_BUF,
+    C_POPEN4V,
+    C_MODULE_POPEN3V,
+    C_MODULE_POPEN2,
+    C_SPAWNV_ATTR, /* popen2_spawnv with options that allocate and open */
+    C_COUNT
+};
+
+static char *const child_argv[] = {TEST_CHILD, "pattern", "1", "1000", "7", NULL};
+#define CHILD_CMD "'" TEST_CHILD "' pattern 1 1000 7"
+
+/* Fault arming for the next create_and_run: only the create call itself is
+ * armed, never the test's own reading and checking afterwards. */
+static unsigned arm_mask;
+static int arm_nth;
+static int arm_calls; /* counted calls of the last create */
+
+/* Builds one object (or module stream set) with faults armed; on success
+ * checks it works (1000 bytes of pattern 7, exit 0) and frees it.  Returns
+ * 0 on success, -1 with errno on failure. */
+static int create_and_run(enum creator c)
+{
+    popen2_proc *p = NULL;
+    FILE *out = (FILE *)1, *in = (FILE *)1, *err = (FILE *)1;
+    popen2_attr *a = NULL;
+    int r = 0, st, e;
+
+    if (c == C_SPAWNV_ATTR) {
+        /* Made before arming: the options object is not the create path. */
+        a = popen2_attr_new();
+        ck_assert_ptr_nonnull(a);
+        ck_assert_int_eq(popen2_attr_setenv(a, "POPEN2_FAULTS", "1"), 0);
+        ck_assert_int_eq(popen2_attr_set_cwd(a, "/"), 0);
+        ck_assert_int_eq(popen2_attr_set_stream(a, 2, POPEN2_DEVNULL), 0);
+        ck_assert_int_eq(popen2_attr_set_group(a, POPEN2_GROUP_NEW), 0);
+        ck_assert_int_eq(popen2_attr_set_limit(a, 1, 1 << 20, POPEN2_SPILL), 0);
+        ck_assert_int_eq(popen2_attr_set_bufsize(a, 512), 0);
+    }
+    fault_arm(arm_mask, arm_nth);
+    switch (c) {
+    case C_POPEN3_CAPTURE:
+        p = popen2_Popen3(CHILD_CMD, 1, -1);
+        break;
+    case C_POPEN3_BUF:
+        p = popen2_Popen3v(child_argv, 0, 4096); /* bufsize > 1 allocates a stdio buffer */
+        break;
+    case C_POPEN4V:
+        p = popen2_Popen4v(child_argv, 0);
+        break;
+    case C_MODULE_POPEN3V:
+        r = popen2_popen3v(child_argv, 1, "b", &out, &in, &err);
+        break;
+    case C_MODULE_POPEN2:
+        r = popen2_popen2(CHILD_CMD, 1, NULL, &out, &in);
+        break;
+    case C_SPAWNV_ATTR:
+        p = popen2_spawnv(child_argv, a);
+        break;
+    default:
+        ck_abort();
+    }
+    e = errno;
+    arm_calls = fault_disarm();
+    popen2_attr_free(a);
+    if (c == C_MODULE_POPEN3V || c == C_MODULE_POPEN2) {
+        if (r < 0) {
+            /* Out-parameters are untouched on failure. */
+            ck_assert_ptr_eq(out, (FILE *)1);
+            ck_assert_ptr_eq(in, (FILE *)1);
+            if (c == C_MODULE_POPEN3V)
+                ck_assert_ptr_eq(err, (FILE *)1);
+            errno = e;
+            return -1;
+        }
+        ck_assert_uint_eq(read_pattern(out, 7, 333), 1000);
+        fclose(in);
+        if (c == C_MODULE_POPEN3V)
+            fclose(err);
+        fclose(out);
+        return 0;
+    }
+    if (!p) {
+        errno = e;
+        return -1;
+    }
+    ck_assert_uint_eq(read_pattern(popen2_fromchild(p), 7, 4096), 1000);
+    st = popen2_wait(p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    popen2_free(p);
+    return 0;
+}
+
+static bool settled(struct counts base)
+{
+    popen2_cleanup();
+    return counts_equal(take_counts(), base);
+}
+
+/* Waits until every child of earlier runs is reaped and every detached
+ * writer thread has ended, and returns the counts then: the baseline. */
+static struct counts quiet_counts(void)
+{
+    struct counts c;
+    int i;
+
+    for (i = 0; i < 500; i++) {
+        popen2_cleanup();
+        c = take_counts();
+        /* Only once no library thread is left can nothing close behind
+         * our back: count again then. */
+        if (c.children == 0 && c.active == 0 && c.threads == 1)
+            return take_counts();
+        sleep_ms(10);
+    }
+    ck_abort_msg("never quiet: %d children, %zu active, %d threads", c.children, c.active,
+                 c.threads);
+    return c;
+}
+
+/* Fails the 1st, 2nd, ... counted call until a run completes without a
+ * fault.  Returns the mask of functions that were made to fail. */
+static unsigned every_step(enum creator c, unsigned mask)
+{
+    struct counts base, now;
+    enum fault_fn fn;
+    static char base_fds[2048];
+    unsigned seen = 0;
+    int n, r, e, want;
+
+    /* One untouched run first: lazily allocated libc state (stdio, the
+     * thread stack cache, posix_spawn's) must be in the baseline. */
+    ck_assert_int_eq(create_and_run(c), 0);
+    base = quiet_counts();
+    strcpy(base_fds, fd_list());
+    for (n = 1; n < 1000; n++) {
+        arm_mask = mask;
+        arm_nth = n;
+        r = create_and_run(c);
+        e = errno;
+        arm_mask = 0;
+        if (!fault_fired(&fn, &want)) {
+            ck_assert_msg(r == 0, "creator %d: no fault at step %d, yet it failed: %s", c, n,
+                          strerror(e));
+            break;
+        }
+        seen |= 1u << fn;
+        if (fn == FAULT_ATTR_SETSIGMASK) {
+            /* Recovered from (pump.c falls back to pthread_sigmask). */
+            ck_assert_msg(r == 0, "creator %d: setsigmask failure not recovered", c);
+        } else {
+            ck_assert_msg(r == -1, "creator %d: step %d (%s) failed, yet create succeeded", c, n,
+                          fault_name(fn));
+            ck_assert_msg(e == want, "creator %d: step %d (%s): errno %s, want %s", c, n,
+                          fault_name(fn), strerrorname_np(e), strerrorname_np(want));
+        }
+        /* The writer thread is detached and ends a moment later. */
+        if (!EVENTUALLY(settled(base), 5)) {
+            now = take_counts();
+            ck_abort_msg("creator %d: after %s failed (step %d): fds %d->%d threads %d->%d "
+                         "children %d->%d active %zu->%zu; fds were%s, are%s",
+                         c, fault_name(fn), n, base.fds, now.fds, base.threads, now.threads,
+                         base.children, now.children, base.active, now.active, base_fds, fd_list());
+        }
+    }
+    ck_assert_msg(n < 1000, "creator %d never got through", c);
+    fprintf(stderr, "creator %d: %d failure points, each clean\n", c, n - 1);
+    return seen;
+}
+
+START_TEST(every_step_of_create_fails_cleanly)
+{
+    unsigned seen = every_step((enum creator)_i, FAULT_ALL);
+    unsigned must = 1u << FAULT_CALLOC | 1u << FAULT_MALLOC | 1u << FAULT_PIPE2 |
+                    1u << FAULT_EVENTFD | 1u << FAULT_FOPENCOOKIE | 1u << FAULT_PTHREAD_CREATE |
+                    1u << FAULT_MUTEX_INIT | 1u << FAULT_COND_INIT | 1u << FAULT_ATTR_INIT |
+                    1u << FAULT_POSIX_SPAWN | 1u << FAULT_SPAWN_FA_INIT |
+                    1u << FAULT_SPAWN_FA_ADDDUP2 | 1u << FAULT_SPAWNATTR_INIT |
+                    1u << FAULT_SPAWNATTR_SET;
+    enum fault_fn fn;
+
+    if (_i == C_SPAWNV_ATTR)
+        must |= 1u << FAULT_OPEN; /* the /dev/null stderr */
+
+    /* Proof the wrappers are in the path: each of these must have fired. */
+    for (fn = 0; fn < FAULT_COUNT; fn++)
+        ck_assert_msg(!(must & (1u << fn)) || (seen & (1u << fn)), "%s never failed",
+                      fault_name(fn));
+}
+END_TEST
+
+/* The named calls of the issue, each alone: its first call fails. */
+static const enum fault_fn named[] = {FAULT_PIPE2,  FAULT_POSIX_SPAWN, FAULT_PTHREAD_CREATE,
+                                      FAULT_MALLOC, FAULT_CALLOC,      FAULT_FOPENCOOKIE,
+                                      FAULT_EVENTFD};
+
+START_TEST(each_named_call_fails_with_its_errno)
+{
+    enum fault_fn fn = named[_i], got;
+    struct counts base;
+    int r, e, want, k;
+
+    ck_assert_int_eq(create_and_run(C_POPEN3_CAPTURE), 0);
+    base = quiet_counts();
+    /* First, and last, call of that function on the path. */
+    for (k = 0; k < 2; k++) {
+        int calls;
+
+        arm_mask = 1u << fn;
+        arm_nth = 0;
+        ck_assert_int_eq(create_and_run(C_POPEN3_BUF), 0);
+        calls = arm_calls;
+        ck_assert_msg(calls > 0, "%s is not on the create path", fault_name(fn));
+        ck_assert(EVENTUALLY(settled(base), 5));
+
+        arm_nth = k == 0 ? 1 : calls;
+        r = create_and_run(C_POPEN3_BUF);
+        e = errno;
+        arm_mask = 0;
+        ck_assert(fault_fired(&got, &want));
+        ck_assert_int_eq(r, -1);
+        ck_assert_msg(e == want, "%s: errno %s", fault_name(fn), strerrorname_np(e));
+        ck_assert_msg(EVENTUALLY(settled(base), 5), "%s: counts not back", fault_name(fn));
+    }
+}
+END_TEST
+
+/* Regression: pump_start ignored a failing pthread_attr_setsigmask_np, so
+ * the writer thread ran with SIGPIPE unblocked and a child that exits
+ * without reading killed the whole process. */
+START_TEST(setsigmask_failure_still_blocks_sigpipe)
+{
+    char *const argv[] = {TEST_CHILD, "noread-exit", "4", NULL};
+    static char chunk[1 << 16];
+    popen2_proc *p;
+    int i, st;
+
+    fault_arm(1u << FAULT_ATTR_SETSIGMASK, -1);
+    p = popen2_Popen3v(argv, 0, -1);
+    fault_disarm();
+    ck_assert_ptr_nonnull(p);
+    st = popen2_wait(p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 4);
+    /* The child is gone: the writer's write() gets EPIPE and SIGPIPE. */
+    for (i = 0; i < 64; i++)
+        if (fwrite(chunk, 1, sizeof chunk, popen2_tochild(p)) != sizeof chunk)
+            break;
+    fflush(popen2_tochild(p));
+    sleep_ms(100);
+    popen2_free(p);
+    /* Still alive: Check reports a death by signal as a failure. */
+}
+END_TEST
+
+/* ---- out of memory while an object runs ---------------------------------- */
+
+/* A reader whose ring cannot grow stops draining instead of dropping bytes:
+ * the child then waits on a full pipe, and every byte arrives once the
+ * caller reads (the API's "no byte is ever dropped"). */
+START_TEST(output_ring_that_cannot_grow_drops_nothing)
+{
+    char *const argv[] = {TEST_CHILD, "pattern", "1", "4194304", "21", NULL};
+    popen2_proc *p = popen2_Popen3v(argv, 0, 0);
+    int st;
+
+    ck_assert_ptr_nonnull(p);
+    /* The first 64 KiB ring is allowed, growing it is not. */
+    fault_fail_large_allocs(100 * 1024);
+    sleep_ms(500);
+    /* Unable to grow, the ring is full: the child, which writes 4 MiB in a
+     * few milliseconds otherwise, is still blocked. */
+    ck_assert_int_eq(popen2_poll(p), -1);
+    ck_assert_uint_eq(read_pattern(popen2_fromchild(p), 21, 4096), 4194304);
+    fault_fail_large_allocs(0);
+    st = popen2_wait(p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    popen2_free(p);
+}
+END_TEST
+
+/* A write to tochild that needs memory there is not fails as a whole with
+ * ENOMEM: what was written before is delivered, nothing of the failed
+ * write, and writing works again afterwards. */
+START_TEST(input_write_without_memory_fails_whole)
+{
+    char *const argv[] = {TEST_CHILD, "cat", NULL};
+    popen2_proc *p = popen2_Popen3v(argv, 0, 0);
+    static unsigned char big[1 << 20];
+    unsigned char piece[1000];
+    size_t k;
+    int st;
+
+    ck_assert_ptr_nonnull(p);
+    pattern_fill(piece, sizeof piece, 22, 0);
+    ck_assert_uint_eq(fwrite(piece, 1, sizeof piece, popen2_tochild(p)), sizeof piece);
+    fault_fail_large_allocs(100 * 1024);
+    errno = 0;
+    k = fwrite(big, 1, sizeof big, popen2_tochild(p));
+    fault_fail_large_allocs(0);
+    ck_assert_uint_eq(k, 0);
+    ck_assert_int_eq(errno, ENOMEM);
+    clearerr(popen2_tochild(p));
+    pattern_fill(piece, sizeof piece, 22, sizeof piece);
+    ck_assert_uint_eq(fwrite(piece, 1, sizeof piece, popen2_tochild(p)), sizeof piece);
+    ck_assert_int_eq(fclose(popen2_tochild(p)), 0);
+    ck_assert_uint_eq(read_pattern(popen2_fromchild(p), 22, 333), 2 * sizeof piece);
+    st = popen2_wait(p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    popen2_free(p);
+}
+END_TEST
+
+/* ---- real exhaustion, each in a forked child so limits do not leak ---- */
+
+/* Runs fn in a child process; it returns 0 for success or prints why not.
+ * 77 means "skipped". */
+static int in_child(int (*fn)(void))
+{
+    pid_t pid;
+    int st;
+
+    fflush(NULL);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(fn());
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st), "exhaustion child died by signal %d", WTERMSIG(st));
+    return WEXITSTATUS(st);
+}
+
+#define FAIL_IF(cond, ...)                                                                         \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            return 1;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+/* Every limit from "no descriptor left" up to "enough": each failure is
+ * EMFILE and frees what it took; the first that works, works. */
+static int nofile_body(void)
+{
+    struct rlimit rl;
+    struct counts base;
+    popen2_proc *p;
+    int extra, st, failures = 0;
+
+    FAIL_IF(getrlimit(RLIMIT_NOFILE, &rl) < 0, "getrlimit");
+    ck_assert_int_eq(create_and_run(C_POPEN3_CAPTURE), 0); /* warm up libc */
+    base = quiet_counts();
+    for (extra = 0; extra < 40; extra++) {
+        /* count_fds() itself needs one descriptor; base.fds excludes it. */
+        rl.rlim_cur = (rlim_t)base.fds + 1 + (rlim_t)extra;
+        FAIL_IF(setrlimit(RLIMIT_NOFILE, &rl) < 0, "setrlimit");
+        p = popen2_Popen3(CHILD_CMD, 1, -1);
+        if (!p) {
+            FAIL_IF(errno != EMFILE, "limit +%d: errno %s, want EMFILE", extra,
+                    strerrorname_np(errno));
+            failures++;
+            FAIL_IF(!EVENTUALLY(settled(base), 5), "limit +%d: counts not back", extra);
+            continue;
+        }
+        FAIL_IF(read_pattern(popen2_fromchild(p), 7, 4096) != 1000, "short read");
+        st = popen2_wait(p);
+        FAIL_IF(!WIFEXITED(st) || WEXITSTATUS(st), "status %#x", st);
+        popen2_free(p);
+        break;
+    }
+    FAIL_IF(extra == 40, "never succeeded");
+    FAIL_IF(failures < 6, "only %d failing limits (3 pipes and 2 wake fds expected)", failures);
+    return 0;
+}
+
+START_TEST(rlimit_nofile_gives_emfile)
+{
+    if (under_valgrind()) {
+        /* valgrind keeps descriptors of its own near the limit and
+         * emulates RLIMIT_NOFILE itself: a lowered limit is not what pipe2
+         * meets. */
+        fprintf(stderr, "SKIP rlimit_nofile_gives_emfile: not meaningful under valgrind\n");
+        return;
+    }
+    ck_assert_int_eq(in_child(nofile_body), 0);
+}
+END_TEST
+
+/* RLIMIT_NPROC counts the tasks (threads too) of a user, and root is exempt,
+ * so the child becomes a user nobody else is: its own count is then exact.
+ * Every limit from 1 (itself only: the first pthread_create fails) up to the
+ * first that suffices is tried; each failure must be EAGAIN and clean, and
+ * both kinds must occur: thread creation (posix_spawn never reached) and
+ * the spawn's clone (reached, counted by the wrappers).  The number of
+ * threads started before the spawn is not assumed (the writer may be lazy). */
+static uid_t lonely_uid(void)
+{
+    uid_t u;
+
+    for (u = 61000; u < 62000; u++)
+        if (!getpwuid(u))
+            return u;
+    return 0;
+}
+
+static int nproc_limits(void)
+{
+    struct rlimit rl;
+    struct counts base;
+    popen2_proc *p;
+    int thread_failures = 0, spawn_failures = 0, spawn_calls, st;
+    rlim_t limit;
+
+    base = quiet_counts();
+    FAIL_IF(getrlimit(RLIMIT_NPROC, &rl) < 0, "getrlimit");
+    for (limit = 1; limit < 16; limit++) {
+        rl.rlim_cur = limit; /* soft only: a lowered hard limit cannot be raised again */
+        FAIL_IF(setrlimit(RLIMIT_NPROC, &rl) < 0, "setrlimit: %s", strerror(errno));
+        fault_arm(1u << FAULT_POSIX_SPAWN, 0); /* count spawns, fail nothing */
+        p = popen2_Popen3("exit 0", 0, -1);
+        spawn_calls = fault_disarm();
+        if (p) {
+            st = popen2_wait(p);
+            FAIL_IF(!WIFEXITED(st) || WEXITSTATUS(st), "limit %ld: status %#x", (long)limit, st);
+            popen2_free(p);
+            break;
+        }
+        FAIL_IF(errno != EAGAIN, "limit %ld: errno %s, want EAGAIN", (long)limit,
+                strerrorname_np(errno));
+        FAIL_IF(!EVENTUALLY(settled(base), 5), "limit %ld: counts not back", (long)limit);
+        if (spawn_calls)
+            spawn_failures++;
+        else
+            thread_failures++;
+    }
+    FAIL_IF(limit == 16, "never created");
+    FAIL_IF(!thread_failures, "no limit made thread creation fail");
+    FAIL_IF(!spawn_failures, "no limit made the spawn fail");
+    return 0;
+}
+
+static int nproc_body(void)
+{
+    uid_t uid;
+
+    if (getuid() != 0) {
+        /* Our user's task count is unknown (and may be large): no exact
+         * limit to set. */
+        fprintf(stderr, "SKIP rlimit_nproc: needs root to switch to a user of its own\n");
+        return 77;
+    }
+    uid = lonely_uid();
+    FAIL_IF(!uid, "no free uid");
+    FAIL_IF(setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0, "setuid: %s",
+            strerror(errno));
+    /* setuid made us non-dumpable, which hides /proc/self/fd from us. */
+    prctl(PR_SET_DUMPABLE, 1);
+    return nproc_limits();
+}
+
+START_TEST(rlimit_nproc_gives_eagain)
+{
+    int r = in_child(nproc_body);
+
+    if (r == 77)
+        return; /* skipped, said why on stderr */
+    ck_assert_int_eq(r, 0);
+}
+END_TEST
+
+static Suite *faults_suite(void)
+{
+    Suite *s = suite_create("faults");
+    TCase *tc = tcase_create("injected");
+
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, every_step_of_create_fails_cleanly, 0, C_COUNT);
+    tcase_add_loop_test(tc, each_named_call_fails_with_its_errno, 0,
+                        (int)(sizeof named / sizeof named[0]));
+    tcase_add_test(tc, setsigmask_failure_still_blocks_sigpipe);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("oom_while_running");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, output_ring_that_cannot_grow_drops_nothing);
+    tcase_add_test(tc, input_write_without_memory_fails_whole);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("exhaustion");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, rlimit_nofile_gives_emfile);
+    tcase_add_test(tc, rlimit_nproc_gives_eagain);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+CHECK_MAIN(faults_suite)
