@@ -253,7 +253,7 @@ START_TEST(a_large_write_to_a_child_that_quit_is_epipe_not_sigpipe)
     /* SIGPIPE keeps its default action (death) in this process: if the
      * caller's own write() let it through, the test would die. */
     char *argv[] = {TEST_CHILD, "noread-exit", "3", NULL};
-    unsigned char *buf = malloc(MiB);
+    unsigned char *buf = calloc(1, MiB); /* defined bytes: memcheck checks write() */
     sigset_t before, after, pending;
     popen2_proc *p;
     size_t k = MiB;
