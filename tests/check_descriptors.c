@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 
+#include "baseline.h"
 #include "common.h"
 #include "popen2.h"
 
@@ -40,39 +41,6 @@ static char *finish(popen2_proc *p, int *status)
     text = read_all(popen2_fromchild(p), NULL);
     *status = popen2_wait(p);
     return text;
-}
-
-/* Children (live or zombie) are gone once the active list is reaped. */
-static bool no_children_left(void)
-{
-    popen2_cleanup();
-    return popen2_active() == 0 && count_children() == 0;
-}
-
-/* What this process holds before a test; the test must end with the same. */
-struct baseline {
-    int fds, threads;
-};
-
-static struct baseline baseline(void)
-{
-    struct baseline b;
-
-    /* Whatever an earlier test (CK_FORK=no) left still settling. */
-    ck_assert(EVENTUALLY(no_children_left(), 10));
-    b.fds = count_fds();
-    b.threads = count_threads();
-    return b;
-}
-
-static void assert_back_to(struct baseline b)
-{
-    ck_assert_msg(EVENTUALLY(count_fds() == b.fds, 10), "descriptors: %d, baseline %d", count_fds(),
-                  b.fds);
-    ck_assert_msg(EVENTUALLY(count_threads() == b.threads, 10), "threads: %d, baseline %d",
-                  count_threads(), b.threads);
-    ck_assert_msg(EVENTUALLY(no_children_left(), 10), "children: %d, active %zu", count_children(),
-                  popen2_active());
 }
 
 /* ---- the child has 0, 1, 2 only ------------------------------------------ */

@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <sys/wait.h>
 
+#include "baseline.h"
 #include "common.h"
 #include "popen2.h"
 
@@ -34,36 +35,6 @@ static popen2_proc *child4(const char *mode, const char *arg)
     char *argv[] = {TEST_CHILD, (char *)mode, (char *)arg, NULL};
 
     return popen2_Popen4v(argv, -1);
-}
-
-static bool no_children_left(void)
-{
-    popen2_cleanup();
-    return popen2_active() == 0 && count_children() == 0;
-}
-
-struct baseline {
-    int fds, threads;
-};
-
-static struct baseline baseline(void)
-{
-    struct baseline b;
-
-    ck_assert(EVENTUALLY(no_children_left(), 10));
-    b.fds = count_fds();
-    b.threads = count_threads();
-    return b;
-}
-
-static void assert_back_to(struct baseline b)
-{
-    ck_assert_msg(EVENTUALLY(count_fds() == b.fds, 10), "descriptors: %d, baseline %d", count_fds(),
-                  b.fds);
-    ck_assert_msg(EVENTUALLY(count_threads() == b.threads, 10), "threads: %d, baseline %d",
-                  count_threads(), b.threads);
-    ck_assert_msg(EVENTUALLY(no_children_left(), 10), "children: %d, active %zu", count_children(),
-                  popen2_active());
 }
 
 /* The first failure any worker thread saw. */

@@ -150,12 +150,13 @@ static inline int count_threads(void)
     return count_dir("/proc/self/task") - POPEN2_TEST_RUNTIME_THREADS;
 }
 
-/* Children of this process, living or zombie (from /proc/<pid>/stat). */
-static inline int count_children(void)
+/* Children of this process in state `state` (from /proc/<pid>/stat), or in
+ * any state when it is 0. */
+static inline int count_children_in(char state)
 {
     DIR *d = opendir("/proc");
     struct dirent *e;
-    char path[300], buf[512], *rp;
+    char path[300], buf[512], *rp, st;
     int n = 0, ppid;
     FILE *f;
 
@@ -169,12 +170,24 @@ static inline int count_children(void)
         if (!f)
             continue;
         if (fgets(buf, sizeof buf, f) && (rp = strrchr(buf, ')')) != NULL &&
-            sscanf(rp + 2, "%*c %d", &ppid) == 1 && ppid == getpid())
+            sscanf(rp + 2, "%c %d", &st, &ppid) == 2 && ppid == getpid() &&
+            (!state || st == state))
             n++;
         fclose(f);
     }
     closedir(d);
     return n;
+}
+
+static inline int count_children(void)
+{
+    return count_children_in(0);
+}
+
+/* Zombie children: exited, not yet reaped. */
+static inline int count_zombies(void)
+{
+    return count_children_in('Z');
 }
 
 static inline double now_s(void)
@@ -215,31 +228,6 @@ static inline bool under_valgrind(void)
 }
 
 /* Zombie children of this process: exited, not yet reaped. */
-static inline int count_zombies(void)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    char path[300], buf[512], *rp, state;
-    int n = 0, ppid;
-    FILE *f;
-
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        f = fopen(path, "r");
-        if (!f)
-            continue;
-        if (fgets(buf, sizeof buf, f) && (rp = strrchr(buf, ')')) != NULL &&
-            sscanf(rp + 2, "%c %d", &state, &ppid) == 2 && ppid == getpid() && state == 'Z')
-            n++;
-        fclose(f);
-    }
-    closedir(d);
-    return n;
-}
 
 /* One main per test program: run the suite, exit 0 only if all passed. */
 #define CHECK_MAIN(make_suite)                                                                     \
