@@ -296,9 +296,12 @@ POPEN2_API int popen2_communicate(popen2_proc *p, const void *input, size_t inle
  * yet reaped.  Level-triggered: it stays readable until the caller has read
  * each stream to EAGAIN (or its end) and reaped the child with popen2_poll,
  * so a loop that does so on each wake-up never spins and never misses an
- * event.  Made on the first call (an epoll descriptor holding an eventfd and
- * the child's pidfd), owned by the object, closed by popen2_free: the caller
- * must not close it, and removes it from its loop before popen2_free.  The child's exit is an event only where the kernel has
+ * event.  A wake-up may find nothing new (a reader thread can signal just
+ * after the caller read what it announced); the next popen2_read clears it.
+ * Made on the first call (an epoll descriptor holding an eventfd and the
+ * child's pidfd), owned by the object, closed by popen2_free: the caller
+ * must not close it, and removes it from its loop before popen2_free.  The
+ * child's exit is an event only where the kernel has
  * pidfds (Linux 5.3 and later); elsewhere the descriptor reports the streams
  * only, and a loop learns of the exit from the stdout EOF or by calling
  * popen2_poll on a timer.  -1 with EINVAL (NULL p), EMFILE, ENOMEM. */
