@@ -72,7 +72,7 @@ check)
                 if ($i == "Failures:" || $i == "Errors:") f += $(i + 1)
             }
         }
-        END { printf "checks: %d passed, %d failed\n", n - f, f }'
+        END { printf "checks: %d passed, %d failed\n", n - f, f }' | tee tests/check-summary.txt
     exit $rc
     ;;
 *)
