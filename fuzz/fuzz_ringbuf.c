@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "popen2.h"
-#include "ringbuf.h" /* -iquote lib: not to shadow <spawn.h> with lib/spawn.h */
+#include "ring.h"
 
 #define MAX_BYTES (256 * 1024) /* bytes produced per input, to keep runs fast */
 
@@ -95,7 +95,7 @@ static void consumer_read(struct ringbuf *rb, struct model *m, size_t want)
         return;
     if (want > sizeof buf)
         want = sizeof buf;
-    r = ringbuf_read(rb, buf, want, false);
+    r = p2i_ringbuf_read(rb, buf, want, false);
     if (in_flight(m) == 0) {
         /* Empty: EOF (or the producer's error) once closed, else EAGAIN. */
         CHECK(r == (m->producer_done ? -m->producer_err : -EAGAIN));
@@ -121,17 +121,17 @@ static void consumer_peek(struct ringbuf *rb, struct model *m, size_t k)
 
     if (m->spill || m->consumer_done || (in_flight(m) == 0 && !m->producer_done))
         return; /* would block, or not a use of a bounded ring */
-    ringbuf_peek(rb, &data, &n);
+    p2i_ringbuf_peek(rb, &data, &n);
     if (in_flight(m) == 0) {
         CHECK(n == 0);
-        ringbuf_consume(rb, 0);
+        p2i_ringbuf_consume(rb, 0);
         return;
     }
     CHECK(n > 0 && n <= in_flight(m));
     check_bytes(m, data, n);
     if (k > n)
         k = n;
-    ringbuf_consume(rb, k);
+    p2i_ringbuf_consume(rb, k);
     m->consumed += k;
 }
 
@@ -146,10 +146,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n, len;
     int op;
 
-    if (ringbuf_init(&rb, 1 + take16(&in) % 4096) != 0)
+    if (p2i_ringbuf_init(&rb, 1 + take16(&in) % 4096) != 0)
         return 0;
     if (take(&in) & 1) {
-        CHECK(ringbuf_set_limit(&rb, 1 + take16(&in) % 8192, POPEN2_SPILL) == 0);
+        CHECK(p2i_ringbuf_set_limit(&rb, 1 + take16(&in) % 8192, POPEN2_SPILL) == 0);
         m.spill = 1;
     }
     /* Allocated once: a fresh 256 KiB per run costs ASan more than the run. */
@@ -165,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
             for (n = 0; n < len; n++)
                 src[n] = byte_at(m.produced + n);
-            r = ringbuf_append(&rb, src, len);
+            r = p2i_ringbuf_append(&rb, src, len);
             if (m.consumer_done) {
                 CHECK(r == -(m.consumer_err ? m.consumer_err : EPIPE));
             } else {
@@ -180,7 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
             if (m.producer_done || m.produced + 65536 > MAX_BYTES)
                 break;
-            r = ringbuf_reserve(&rb, want, &space, &n);
+            r = p2i_ringbuf_reserve(&rb, want, &space, &n);
             if (m.consumer_done) {
                 CHECK(r == -EPIPE);
                 break;
@@ -192,7 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (fill > n)
                 fill = n;
             produce(&m, space, fill);
-            r = ringbuf_commit(&rb, fill);
+            r = p2i_ringbuf_commit(&rb, fill);
             CHECK(r == 0);
             m.produced += fill;
             break;
@@ -207,14 +207,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!m.producer_done) {
                 m.producer_err = take(&in) % 2 ? EIO : 0;
                 m.producer_done = 1;
-                ringbuf_close_producer(&rb, m.producer_err);
+                p2i_ringbuf_close_producer(&rb, m.producer_err);
             }
             break;
         case 6: /* consumer goes away */
             if (take(&in) % 4 == 0 && !m.consumer_done) {
                 m.consumer_err = take(&in) % 2 ? ECONNRESET : 0;
                 m.consumer_done = 1;
-                ringbuf_close_consumer(&rb, m.consumer_err);
+                p2i_ringbuf_close_consumer(&rb, m.consumer_err);
                 m.consumed = m.produced;
             }
             break;
@@ -228,13 +228,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* Unbounded, everything is in memory; with a spill file, memory
          * plus file. */
         if (m.spill)
-            CHECK(ringbuf_available(&rb) == in_flight(&m));
+            CHECK(p2i_ringbuf_available(&rb) == in_flight(&m));
         else
-            CHECK(ringbuf_length(&rb) == in_flight(&m));
+            CHECK(p2i_ringbuf_length(&rb) == in_flight(&m));
     }
     /* Drain what is left: every byte still comes out in order. */
     while (!m.consumer_done && in_flight(&m))
         consumer_read(&rb, &m, 8192);
-    ringbuf_destroy(&rb);
+    p2i_ringbuf_destroy(&rb);
     return 0;
 }

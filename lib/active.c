@@ -1,24 +1,24 @@
 /* active: the list of freed objects' children, reaped by popen2_cleanup().
  *
  * Python's _cleanup() polls every instance on _active and drops the ones that
- * finished; Popen3.__init__ calls it first, so zombies never pile up.  Only
- * pids are kept: a pid stays ours until we reap it, so it cannot be recycled
- * under us while it is on the list. */
+ * finished; Popen3.__init__ calls it first, so zombies never pile up.  Each
+ * node keeps the child's pidfd, and reaps through it: a child reaped
+ * elsewhere (a waitpid(-1) in the application, SIGCHLD ignored) is then
+ * forgotten, and the list can never reap a process that got its number
+ * afterwards, such as the application's own helper.  Without pidfds the node
+ * reaps by number, as Python does. */
 #include "config.h"
 
-#include "active.h"
-#include "popen2.h"
+#include "base.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 
 static pthread_mutex_t active_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct active_node *active_head;
+static struct p2i_active_node *active_head;
 static size_t active_len;
 
-void active_add(struct active_node *node)
+void p2i_active_add(struct p2i_active_node *node)
 {
     pthread_mutex_lock(&active_mu);
     node->next = active_head;
@@ -27,19 +27,16 @@ void active_add(struct active_node *node)
     pthread_mutex_unlock(&active_mu);
 }
 
-void popen2_cleanup(void)
+void p2i_active_reap(void)
 {
-    struct active_node **pp, *n, *done = NULL;
-    int saved = errno, st;
-    pid_t r;
+    struct p2i_active_node **pp, *n, *done = NULL;
+    int saved = errno, st, r;
 
     pthread_mutex_lock(&active_mu);
     for (pp = &active_head; (n = *pp) != NULL;) {
-        do
-            r = waitpid(n->pid, &st, WNOHANG);
-        while (r < 0 && errno == EINTR);
+        r = n->pidfd >= 0 ? p2i_pidfd_reap(n->pidfd, &st) : p2i_pid_reap(n->pid, &st);
         /* ECHILD: reaped behind our back; like Python we forget it. */
-        if (r == n->pid || (r < 0 && errno == ECHILD)) {
+        if (r == 1 || r == -ECHILD) {
             *pp = n->next;
             n->next = done;
             done = n;
@@ -51,12 +48,13 @@ void popen2_cleanup(void)
     pthread_mutex_unlock(&active_mu);
     while ((n = done) != NULL) {
         done = n->next;
+        p2i_fd_close(n->pidfd);
         free(n);
     }
     errno = saved;
 }
 
-size_t popen2_active(void)
+size_t p2i_active_count(void)
 {
     size_t n;
 

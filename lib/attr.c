@@ -12,9 +12,7 @@
  */
 #include "config.h"
 
-#include "fd.h"
-#include "popen2.h"
-#include "proc.h"
+#include "front.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,7 +51,7 @@ struct popen2_attr {
 static void stream_reset(struct stream_opt *o)
 {
     if (o->how == HOW_FD)
-        o->fd = fd_close(o->fd);
+        o->fd = p2i_fd_close(o->fd);
     free(o->path);
     o->path = NULL;
     o->fd = -1;
@@ -343,7 +341,6 @@ static popen2_proc *attr_spawn(const char *file, char *const argv[], bool search
         .pipe = {true, true, false},
         .child_fd = {-1, -1, -1},
         .bufsize = -1,
-        .pidfd_at_spawn = true,
     };
     int opened[3] = {-1, -1, -1};
     char **envp = NULL;
@@ -351,7 +348,7 @@ static popen2_proc *attr_spawn(const char *file, char *const argv[], bool search
     int i, r = 0, fd;
 
     if (!a)
-        return proc_create(&su); /* Popen3's defaults */
+        return p2i_proc_create(&su); /* Popen3's defaults */
     for (i = 0; i < 3; i++) {
         const struct stream_opt *o = &a->io[i];
 
@@ -370,7 +367,7 @@ static popen2_proc *attr_spawn(const char *file, char *const argv[], bool search
                 goto finish;
             }
             /* 3 or above, so the child's dup2s cannot clobber each other. */
-            opened[i] = fd_lift(fd);
+            opened[i] = p2i_fd_lift(fd);
             if (opened[i] < 0) {
                 r = opened[i];
                 goto finish;
@@ -396,12 +393,12 @@ static popen2_proc *attr_spawn(const char *file, char *const argv[], bool search
     su.cwd = a->cwd;
     su.group = a->group;
     su.bufsize = a->bufsize;
-    p = proc_create(&su);
+    p = p2i_proc_create(&su);
     if (!p)
         r = -errno;
 finish:
     for (i = 0; i < 3; i++)
-        fd_close(opened[i]);
+        p2i_fd_close(opened[i]);
     free(envp);
     if (r < 0)
         errno = -r;
@@ -410,20 +407,16 @@ finish:
 
 popen2_proc *popen2_spawn(const char *cmd, const popen2_attr *a)
 {
-    char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+    char *argv[] = P2I_SHELL_ARGV(cmd);
 
-    if (!cmd || !*cmd) {
-        errno = EINVAL;
-        return NULL;
-    }
-    return attr_spawn("/bin/sh", argv, false, a);
+    if (!cmd || !*cmd)
+        return p2i_fail_null(-EINVAL);
+    return attr_spawn(P2I_SHELL, argv, false, a);
 }
 
 popen2_proc *popen2_spawnv(char *const argv[], const popen2_attr *a)
 {
-    if (!argv || !argv[0]) {
-        errno = EINVAL;
-        return NULL;
-    }
+    if (!argv || !argv[0])
+        return p2i_fail_null(-EINVAL);
     return attr_spawn(argv[0], argv, a ? a->search_path : true, a);
 }

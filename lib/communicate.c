@@ -7,20 +7,19 @@
  * between (not on the full event descriptor: an exited child whose
  * grandchildren still hold the pipes would make that one spin).
  *
- * What was gathered lives in the object (struct collected), so a call that
- * timed out leaves it for the next one, like subprocess's TimeoutExpired.
+ * What was gathered lives in the object's slot (struct collected), so a call
+ * that timed out leaves it for the next one, like subprocess's
+ * TimeoutExpired.
  */
 #include "config.h"
 
-#include "extras.h"
-#include "proc.h"
+#include "front.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Room made before each read: large reads drain a busy ring in few calls. */
@@ -39,24 +38,28 @@ struct collected {
     struct gathered s[CH_COUNT]; /* [CH_STDOUT], [CH_STDERR] */
 };
 
-void communicate_destroy(struct popen2_proc *p)
+static void collected_free(void *slot)
 {
-    struct collected *c = p->collected;
+    struct collected *c = slot;
 
-    if (!c)
-        return;
     free(c->s[CH_STDOUT].data);
     free(c->s[CH_STDERR].data);
     free(c);
-    p->collected = NULL;
 }
 
-static long long now_ms(void)
+/* popen2_read's non-blocking read, without its public errno convention:
+ * bytes, 0 at EOF, or -errno (-EAGAIN for nothing yet). */
+static ssize_t read_some(struct popen2_proc *p, int which, void *buf, size_t n)
 {
-    struct timespec ts;
+    struct channel *ch = p2i_output_channel(p, which, true);
+    ssize_t r;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (!ch)
+        return -errno;
+    r = p2i_ringbuf_read(&ch->ring, buf, n, false);
+    if (r == 0 || (r < 0 && r != -EAGAIN))
+        p2i_proc_end_reported(p, which);
+    return r;
 }
 
 /* Reads stream `which` until it has nothing more for now; 0 or -ENOMEM. */
@@ -77,15 +80,15 @@ static int gather(struct popen2_proc *p, int which, struct gathered *g)
             g->data = nd;
             g->cap = ncap;
         }
-        k = popen2_read(p, which, g->data + g->len, g->cap - g->len - 1);
+        k = read_some(p, which, g->data + g->len, g->cap - g->len - 1);
         if (k > 0) {
             g->len += (size_t)k;
         } else if (k == 0) {
             g->done = true;
-        } else if (errno == EAGAIN) {
+        } else if (k == -EAGAIN) {
             break;
         } else {
-            g->error = errno == EBADF ? 0 : errno; /* EBADF: caller closed it */
+            g->error = k == -EBADF ? 0 : (int)-k; /* EBADF: caller closed it */
             g->done = true;
         }
     }
@@ -114,7 +117,7 @@ static void hand_over(struct gathered *g, char **dst, size_t *dstlen)
 
 static int send_input(struct popen2_proc *p, const void *input, size_t inlen)
 {
-    FILE *f = popen2_tochild(p);
+    FILE *f = p2i_proc_file(p, CH_STDIN);
 
     if (!f)
         return inlen ? -EINVAL : 0; /* stdin not piped, or closed already */
@@ -129,26 +132,25 @@ static int send_input(struct popen2_proc *p, const void *input, size_t inlen)
 int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **out, size_t *outlen,
                        char **err, size_t *errlen, int timeout_ms)
 {
-    long long deadline = 0, left = -1;
+    long long deadline;
     struct collected *c;
     struct pollfd pfd;
-    uint64_t junk;
     int i, r, st, evfd;
 
     if (!p || timeout_ms < -1 || (inlen && !input)) {
         errno = EINVAL;
         return -1;
     }
-    if (timeout_ms >= 0)
-        deadline = now_ms() + timeout_ms;
+    deadline = p2i_deadline(timeout_ms);
     pthread_mutex_lock(&p->mu);
-    c = p->collected;
-    if (!c && (c = calloc(1, sizeof *c)) != NULL) {
+    c = p->slot;
+    if (!c && !p->slot_free && (c = calloc(1, sizeof *c)) != NULL) {
         for (i = CH_STDOUT; i <= CH_STDERR; i++) {
             c->s[i].piped = p->ch[i].used;
             c->s[i].done = !p->ch[i].used || !p->ch[i].file;
         }
-        p->collected = c;
+        p->slot = c;
+        p->slot_free = collected_free;
     }
     pthread_mutex_unlock(&p->mu);
     if (!c) {
@@ -164,7 +166,7 @@ int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **o
         c->input_done = true;
     }
 
-    evfd = event_stream_fd(p);
+    evfd = p2i_events_stream_fd(p);
     if (evfd < 0) {
         errno = -evfd;
         return -1;
@@ -172,8 +174,7 @@ int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **o
     for (;;) {
         /* Clear first, then read: a byte buffered after our read signals
          * the eventfd after this clear, so the poll below sees it. */
-        while (read(evfd, &junk, sizeof junk) > 0)
-            ;
+        p2i_events_rearm(p);
         for (i = CH_STDOUT; i <= CH_STDERR; i++) {
             r = gather(p, i, &c->s[i]);
             if (r < 0) {
@@ -183,26 +184,26 @@ int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **o
         }
         if (c->s[CH_STDOUT].done && c->s[CH_STDERR].done)
             break;
-        if (timeout_ms >= 0) {
-            left = deadline - now_ms();
-            if (left <= 0) {
-                errno = ETIMEDOUT;
-                return -1;
-            }
+        if (p2i_ms_left(deadline) == 0) {
+            errno = ETIMEDOUT;
+            return -1;
         }
         pfd.fd = evfd;
         pfd.events = POLLIN;
-        poll(&pfd, 1, (int)left);
+        poll(&pfd, 1, p2i_ms_left(deadline));
     }
 
-    if (timeout_ms >= 0) {
-        left = deadline - now_ms();
-        st = popen2_wait_timeout(p, left > 0 ? (int)left : 0);
-    } else {
-        st = popen2_wait(p);
+    r = p2i_child_wait(&p->child, p2i_ms_left(deadline), &st);
+    if (r == -ETIMEDOUT) {
+        errno = ETIMEDOUT;
+        return -1; /* keeps everything for the next call */
     }
-    if (st == -1)
-        return -1; /* ETIMEDOUT keeps everything for the next call */
+    /* Reaped elsewhere (a waitpid(-1) in the program, SIGCHLD ignored): no
+     * status can be had, but the output was collected and is the caller's.
+     * CPython's communicate() reports returncode 0 then; so do we.  poll and
+     * wait keep saying ECHILD for this object. */
+    if (r == -ECHILD)
+        st = 0;
 
     for (i = CH_STDOUT; i <= CH_STDERR; i++) {
         if (c->s[i].error) {

@@ -1,4 +1,5 @@
-/* module: Python's popen2.popen2(), popen3() and popen4().
+/* module: Python's popen2.popen2(), popen3() and popen4(), _cleanup() and
+ * len(_active).
  *
  * Each builds a Popen3 or Popen4 object and hands back only its FILEs; the
  * object has no handle, so it is freed (as by popen2_free) when the caller
@@ -6,7 +7,7 @@
  * which mean the same on POSIX. */
 #include "config.h"
 
-#include "proc.h"
+#include "front.h"
 
 #include <errno.h>
 #include <string.h>
@@ -22,13 +23,11 @@ static bool mode_ok(const char *mode)
  * fail. */
 static int hand_out(popen2_proc *p, FILE **out, FILE **in, FILE **err)
 {
-    *out = popen2_fromchild(p);
-    *in = popen2_tochild(p);
+    *out = p2i_proc_file(p, CH_STDOUT);
+    *in = p2i_proc_file(p, CH_STDIN);
     if (err)
-        *err = popen2_childerr(p);
-    pthread_mutex_lock(&p->mu);
-    p->handle_open = false;
-    pthread_mutex_unlock(&p->mu);
+        *err = p2i_proc_file(p, CH_STDERR);
+    p2i_proc_drop_handle(p);
     return 0;
 }
 
@@ -46,7 +45,7 @@ int popen2_popen2(const char *cmd, int bufsize, const char *mode, FILE **child_s
     popen2_proc *p;
 
     CHECK_ARGS(child_stdout && child_stdin);
-    p = popen2_Popen3(cmd, 0, bufsize);
+    p = p2i_popen3_cmd(cmd, false, false, bufsize);
     return p ? hand_out(p, child_stdout, child_stdin, NULL) : -1;
 }
 
@@ -56,7 +55,7 @@ int popen2_popen3(const char *cmd, int bufsize, const char *mode, FILE **child_s
     popen2_proc *p;
 
     CHECK_ARGS(child_stdout && child_stdin && child_stderr);
-    p = popen2_Popen3(cmd, 1, bufsize);
+    p = p2i_popen3_cmd(cmd, true, false, bufsize);
     return p ? hand_out(p, child_stdout, child_stdin, child_stderr) : -1;
 }
 
@@ -66,7 +65,7 @@ int popen2_popen4(const char *cmd, int bufsize, const char *mode,
     popen2_proc *p;
 
     CHECK_ARGS(child_stdout_and_stderr && child_stdin);
-    p = popen2_Popen4(cmd, bufsize);
+    p = p2i_popen3_cmd(cmd, false, true, bufsize);
     return p ? hand_out(p, child_stdout_and_stderr, child_stdin, NULL) : -1;
 }
 
@@ -76,7 +75,7 @@ int popen2_popen2v(char *const argv[], int bufsize, const char *mode, FILE **chi
     popen2_proc *p;
 
     CHECK_ARGS(child_stdout && child_stdin);
-    p = popen2_Popen3v(argv, 0, bufsize);
+    p = p2i_popen3_argv(argv, false, false, bufsize);
     return p ? hand_out(p, child_stdout, child_stdin, NULL) : -1;
 }
 
@@ -86,7 +85,7 @@ int popen2_popen3v(char *const argv[], int bufsize, const char *mode, FILE **chi
     popen2_proc *p;
 
     CHECK_ARGS(child_stdout && child_stdin && child_stderr);
-    p = popen2_Popen3v(argv, 1, bufsize);
+    p = p2i_popen3_argv(argv, true, false, bufsize);
     return p ? hand_out(p, child_stdout, child_stdin, child_stderr) : -1;
 }
 
@@ -96,6 +95,16 @@ int popen2_popen4v(char *const argv[], int bufsize, const char *mode,
     popen2_proc *p;
 
     CHECK_ARGS(child_stdout_and_stderr && child_stdin);
-    p = popen2_Popen4v(argv, bufsize);
+    p = p2i_popen3_argv(argv, false, true, bufsize);
     return p ? hand_out(p, child_stdout_and_stderr, child_stdin, NULL) : -1;
+}
+
+void popen2_cleanup(void)
+{
+    p2i_active_reap();
+}
+
+size_t popen2_active(void)
+{
+    return p2i_active_count();
 }

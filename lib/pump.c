@@ -13,9 +13,7 @@
  */
 #include "config.h"
 
-#include "pump.h"
-#include "extras.h"
-#include "proc.h"
+#include "channel.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -54,6 +52,16 @@
  * Small chatty children never spend the user's pipe-user-pages-soft quota. */
 #define BULK_BYTES (1024 * 1024)
 
+/* Tells whoever watches the channel (the event descriptor) that there is
+ * something new; never blocks. */
+static void notify(struct channel *ch)
+{
+    struct wake *w = __atomic_load_n(&ch->notify, __ATOMIC_ACQUIRE);
+
+    if (w)
+        p2i_wake_signal(w);
+}
+
 static void *reader_main(void *arg)
 {
     struct channel *ch = arg;
@@ -70,16 +78,16 @@ static void *reader_main(void *arg)
     pfd[1].fd = ch->wake.rfd;
     pfd[1].events = POLLIN;
     for (;;) {
-        if (ringbuf_reserve(&ch->ring, READ_MIN, &space, &n) < 0)
+        if (p2i_ringbuf_reserve(&ch->ring, READ_MIN, &space, &n) < 0)
             break; /* the caller closed the FILE */
         k = read(ch->fd, space, n);
         if (k > 0) {
-            if (ringbuf_commit(&ch->ring, (size_t)k) < 0)
+            if (p2i_ringbuf_commit(&ch->ring, (size_t)k) < 0)
                 break;
-            event_notify(ch->proc); /* Beyond popen2: wake an event loop */
+            notify(ch);
             moved += (unsigned long long)k;
             if (!grown && moved >= BULK_BYTES) {
-                fd_grow_pipe(ch->fd);
+                p2i_fd_grow_pipe(ch->fd);
                 grown = true;
             }
             continue;
@@ -91,12 +99,12 @@ static void *reader_main(void *arg)
             break;
         }
         if (errno == EINTR) {
-            ringbuf_commit(&ch->ring, 0);
+            p2i_ringbuf_commit(&ch->ring, 0);
             continue;
         }
         /* Nothing to read: give the reservation up, so that the consumer
-         * may read the pipe itself meanwhile (ringbuf_direct_begin). */
-        ringbuf_commit(&ch->ring, 0);
+         * may read the pipe itself meanwhile (p2i_ringbuf_direct_begin). */
+        p2i_ringbuf_commit(&ch->ring, 0);
         if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
             err = errno;
             break;
@@ -104,11 +112,11 @@ static void *reader_main(void *arg)
         if (pfd[1].revents)
             break; /* woken: the FILE was closed */
     }
-    ringbuf_close_producer(&ch->ring, err);
-    event_notify(ch->proc);
+    p2i_ringbuf_close_producer(&ch->ring, err);
+    notify(ch);
     /* Closing our end now gives a child still writing EPIPE, as closing a
      * Python file object does. */
-    ch->fd = fd_close(ch->fd);
+    ch->fd = p2i_fd_close(ch->fd);
     return NULL;
 }
 
@@ -128,7 +136,6 @@ static void eat_sigpipe(void)
 static void *writer_main(void *arg)
 {
     struct channel *ch = arg;
-    struct popen2_proc *p = ch->proc;
     struct pollfd pfd = {.fd = ch->fd, .events = POLLOUT};
     unsigned long long moved = 0;
     bool grown = false;
@@ -138,20 +145,20 @@ static void *writer_main(void *arg)
     int err = 0;
 
     for (;;) {
-        ringbuf_peek(&ch->ring, &data, &n);
+        p2i_ringbuf_peek(&ch->ring, &data, &n);
         if (n == 0)
             break; /* tochild closed and everything delivered */
         k = write(ch->fd, data, n);
         if (k > 0) {
-            ringbuf_consume(&ch->ring, (size_t)k);
+            p2i_ringbuf_consume(&ch->ring, (size_t)k);
             moved += (unsigned long long)k;
             if (!grown && moved >= BULK_BYTES) {
-                fd_grow_pipe(ch->fd);
+                p2i_fd_grow_pipe(ch->fd);
                 grown = true;
             }
             continue;
         }
-        ringbuf_consume(&ch->ring, 0);
+        p2i_ringbuf_consume(&ch->ring, 0);
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -171,13 +178,13 @@ static void *writer_main(void *arg)
     /* The child stopped reading: what is queued is discarded and later
      * writes to tochild fail with this errno (EPIPE), as in Python. */
     if (err)
-        ringbuf_close_consumer(&ch->ring, err);
-    ch->fd = fd_close(ch->fd);
-    proc_unref(p);
+        p2i_ringbuf_close_consumer(&ch->ring, err);
+    ch->fd = p2i_fd_close(ch->fd);
+    ch->ops->release(ch); /* last: it may free the channel */
     return NULL;
 }
 
-int pump_start(struct channel *ch)
+int p2i_pump_start(struct channel *ch)
 {
     pthread_attr_t attr;
     sigset_t all, old;
@@ -193,8 +200,8 @@ int pump_start(struct channel *ch)
     if (stack < (size_t)PTHREAD_STACK_MIN)
         stack = PTHREAD_STACK_MIN;
 #endif
-    /* The writer starts joinable too: proc_finish detaches it when a child
-     * may still read, and joins it after a failed create (see there). */
+    /* The writer starts joinable too: the owner detaches it when a child
+     * may still read, and joins it after a failed create. */
     pthread_attr_setstacksize(&attr, stack);
     sigfillset(&all);
 #ifdef HAVE_PTHREAD_ATTR_SETSIGMASK_NP

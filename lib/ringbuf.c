@@ -8,18 +8,17 @@
  *
  * Only the producer reallocates, under mu.  Both consumers work outside mu
  * on bytes they have claimed: the writer thread write()s straight from a
- * peeked run, and ringbuf_read copies into the caller's buffer after
+ * peeked run, and p2i_ringbuf_read copies into the caller's buffer after
  * dropping mu, so the producer's read() into the ring and the caller's copy
  * out of it overlap instead of taking turns on the lock.  A grow while the
  * consumer works retires the old buffer instead of freeing it (see
- * ringbuf_consume and finish_read).
+ * p2i_ringbuf_consume and finish_read).
  */
 #include "config.h"
 
-#include "fd.h"
+#include "base.h"
 #include "popen2.h"
-#include "ringbuf.h"
-#include "spill.h"
+#include "ring.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -29,20 +28,16 @@
 /* An empty ring at least this many times its first size gives memory back.
  * Large enough that a stream moving 1 MiB pipefuls through a 64 KiB ring
  * settles at a few MiB instead of freeing and refaulting them at every
- * pause (PERF-NOTES: fresh pages copy at a tenth of the speed). */
+ * pause (fresh pages, measured here, copy at a tenth of the speed). */
 #define SHRINK_FACTOR 64
 
-/* How long the producer stays parked after a direct read (see ringbuf.h):
+/* How long the producer stays parked after a direct read (see ring.h):
  * long enough to span the gap between two freads of a consumer in a loop,
  * short enough that a child whose reader stopped reading waits at most this
  * long before the producer drains its pipe again. */
 #define LEASE_NS (5 * 1000 * 1000)
 
-/* Beyond popen2: the producer's scratch buffer for bytes that go to the
- * spill file or are dropped; large, so a 2 GiB spill costs few pwrites. */
-#define STAGE_SIZE (256 * 1024)
-
-int ringbuf_init(struct ringbuf *rb, size_t min_cap)
+int p2i_ringbuf_init(struct ringbuf *rb, size_t min_cap)
 {
     pthread_condattr_t ca;
     int r;
@@ -67,18 +62,18 @@ int ringbuf_init(struct ringbuf *rb, size_t min_cap)
     return 0;
 }
 
-void ringbuf_destroy(struct ringbuf *rb)
+void p2i_ringbuf_destroy(struct ringbuf *rb)
 {
     free(rb->buf);
     free(rb->retired);
     free(rb->stage);
-    rb->spill_fd = fd_close(rb->spill_fd);
+    rb->spill_fd = p2i_fd_close(rb->spill_fd);
     pthread_cond_destroy(&rb->cond);
     pthread_mutex_destroy(&rb->mu);
     rb->buf = rb->retired = NULL;
 }
 
-static void wake(struct ringbuf *rb)
+void p2i_ring_wake(struct ringbuf *rb)
 {
     /* Skipping the broadcast when nobody waits keeps the fast path free of
      * futex calls; waiters is only changed under mu. */
@@ -107,7 +102,7 @@ static int grow_in_place_locked(struct ringbuf *rb, size_t new_cap)
         return -ENOMEM;
     first = rb->cap - rb->head < rb->len ? rb->cap - rb->head : rb->len;
     wrapped = rb->len - first;
-    /* A bounded ring (Beyond popen2) may grow by less than double: the run
+    /* A bounded ring may grow by less than double: the run
      * after the break moves past the old end only if it fits there. */
     if (wrapped && wrapped <= first && rb->cap + wrapped <= new_cap) {
         memcpy(nb + rb->cap, nb, wrapped);
@@ -169,18 +164,14 @@ static bool wait_for_direct_locked(struct ringbuf *rb)
 static int resize_locked(struct ringbuf *rb, size_t new_cap)
 {
     char *nb;
-    size_t first;
 
     if (!rb->peeking && new_cap > rb->cap)
         return grow_in_place_locked(rb, new_cap);
     nb = malloc(new_cap);
     if (!nb)
         return -ENOMEM;
-    if (rb->len) {
-        first = rb->cap - rb->head < rb->len ? rb->cap - rb->head : rb->len;
-        memcpy(nb, rb->buf + rb->head, first);
-        memcpy(nb + first, rb->buf, rb->len - first);
-    }
+    if (rb->len)
+        p2i_ring_copy_out(nb, rb->buf, rb->cap, rb->head, rb->len);
     if (rb->peeking && !rb->retired)
         rb->retired = rb->buf; /* the consumer still reads from it */
     else
@@ -193,7 +184,7 @@ static int resize_locked(struct ringbuf *rb, size_t new_cap)
 
 /* Makes room for `need` more bytes (or any room at all when need is 0 and
  * the ring is full); returns 0 or -ENOMEM.  Producer only, mu held. */
-static int make_room_locked(struct ringbuf *rb, size_t need)
+int p2i_ring_make_room_locked(struct ringbuf *rb, size_t need)
 {
     size_t new_cap;
 
@@ -238,186 +229,7 @@ static int make_room_locked(struct ringbuf *rb, size_t need)
     return resize_locked(rb, new_cap);
 }
 
-/* ---- Beyond popen2: bounded rings ---------------------------------------
- *
- * A ring with a limit holds at most `limit` bytes in buf.  What the producer
- * reads beyond that lands in `stage`, and its commit applies the policy:
- * SPILL appends it to the spill file (and, to keep the order, so does every
- * later commit until the consumer has read the file back), FAIL and a failed
- * spill drop it and remember the errno to report after the data, KEEP_TAIL
- * drops the oldest bytes of the ring to make room.  BLOCK never stages: the
- * producer waits for the consumer, as an out-of-memory ring does. */
-
-static bool spill_pending(const struct ringbuf *rb)
-{
-    return rb->spill_wr > rb->spill_rd;
-}
-
-/* A blocking consumer has something to return besides ring bytes. */
-static bool limited_pending_locked(const struct ringbuf *rb)
-{
-    return spill_pending(rb) || rb->overflow_error;
-}
-
-/* Producer, mu held: where the next bytes go.  1: into the stage; 0: into the
- * ring, which has room (and *want is trimmed to the limit); -EAGAIN: nowhere
- * yet, wait for the consumer. */
-static int limited_room_locked(struct ringbuf *rb, size_t *want)
-{
-    size_t room;
-
-    if (rb->overflow_error || spill_pending(rb) || rb->len >= rb->limit) {
-        if (rb->policy == POPEN2_BLOCK)
-            return -EAGAIN;
-        if (!rb->stage && !(rb->stage = malloc(STAGE_SIZE)))
-            return -EAGAIN; /* out of memory: wait as an unbounded ring does */
-        rb->staged = true;
-        return 1;
-    }
-    room = rb->limit - rb->len;
-    if (*want > room)
-        *want = room;
-    if (make_room_locked(rb, *want) == 0 || (rb->buf && rb->len < rb->cap))
-        return 0;
-    return -EAGAIN;
-}
-
-/* Copies n bytes to the ring's tail; room for them was made. */
-static void put_locked(struct ringbuf *rb, const char *src, size_t n)
-{
-    size_t tail = (rb->head + rb->len) % rb->cap;
-    size_t first = rb->cap - tail < n ? rb->cap - tail : n;
-
-    memcpy(rb->buf + tail, src, first);
-    memcpy(rb->buf, src + first, n - first);
-    rb->len += n;
-}
-
-/* KEEP_TAIL: the newest `limit` bytes survive, the oldest go. */
-static void keep_tail_locked(struct ringbuf *rb, const char *src, size_t n)
-{
-    size_t drop;
-
-    if (n >= rb->limit) {
-        rb->dropped += rb->len + (n - rb->limit);
-        src += n - rb->limit;
-        n = rb->limit;
-        rb->len = 0;
-        rb->head = 0;
-    } else if (rb->len + n > rb->limit) {
-        drop = rb->len + n - rb->limit;
-        rb->dropped += drop;
-        rb->head = (rb->head + drop) % rb->cap;
-        rb->len -= drop;
-    }
-    if (make_room_locked(rb, n) < 0 || rb->cap - rb->len < n) {
-        rb->dropped += n; /* out of memory: these are the ones lost */
-        return;
-    }
-    put_locked(rb, src, n);
-}
-
-static void commit_staged_locked(struct ringbuf *rb, size_t n)
-{
-    int r;
-
-    rb->total += n;
-    if (rb->overflow_error) {
-        rb->dropped += n;
-    } else if (rb->policy == POPEN2_FAIL) {
-        rb->overflow_error = ENOBUFS;
-        rb->dropped += n;
-    } else if (rb->policy == POPEN2_KEEP_TAIL) {
-        keep_tail_locked(rb, rb->stage, n);
-    } else { /* POPEN2_SPILL */
-        if (rb->spill_fd < 0)
-            rb->spill_fd = spill_open();
-        r = rb->spill_fd < 0 ? rb->spill_fd : spill_write(rb->spill_fd, rb->spill_wr, rb->stage, n);
-        if (r < 0) {
-            /* A full or broken disk ends the stream after what was kept. */
-            rb->spill_fd = rb->spill_fd < 0 ? -1 : rb->spill_fd;
-            rb->overflow_error = -r;
-            rb->dropped += n;
-        } else {
-            rb->spill_wr += n;
-            rb->spilled += n;
-        }
-    }
-    if (rb->len > rb->high_water)
-        rb->high_water = rb->len;
-}
-
-/* Consumer, mu held, ring empty: the oldest spilled bytes. */
-static ssize_t spill_read_locked(struct ringbuf *rb, void *dst, size_t n)
-{
-    unsigned long long left = rb->spill_wr - rb->spill_rd;
-    ssize_t k;
-
-    if (n > left)
-        n = (size_t)left;
-    /* A zero-byte read is 0, as from the ring: pread of 0 bytes returns 0,
-     * which spill_read takes for a file that lost data (EIO).  Found by
-     * fuzz/fuzz_ringbuf; latent today (popen2_read returns early for 0 and
-     * stdio never asks for 0 bytes), but the ring's contract allows it. */
-    if (n == 0)
-        return 0;
-    k = spill_read(rb->spill_fd, rb->spill_rd, dst, n);
-    if (k < 0)
-        return k;
-    rb->spill_rd += (unsigned long long)k;
-    if (rb->spill_rd == rb->spill_wr) {
-        /* All read back: new bytes may use the ring again. */
-        spill_reset(rb->spill_fd);
-        rb->spill_rd = rb->spill_wr = 0;
-    }
-    wake(rb);
-    return k;
-}
-
-int ringbuf_set_limit(struct ringbuf *rb, size_t limit, int policy)
-{
-    if (policy != POPEN2_BLOCK && policy != POPEN2_SPILL && policy != POPEN2_FAIL &&
-        policy != POPEN2_KEEP_TAIL)
-        return -EINVAL;
-    pthread_mutex_lock(&rb->mu);
-    rb->limit = limit;
-    rb->policy = policy;
-    pthread_mutex_unlock(&rb->mu);
-    return 0;
-}
-
-unsigned long long ringbuf_available(struct ringbuf *rb)
-{
-    unsigned long long n;
-
-    pthread_mutex_lock(&rb->mu);
-    n = rb->consumer_done ? 0 : rb->len + (rb->spill_wr - rb->spill_rd);
-    pthread_mutex_unlock(&rb->mu);
-    return n;
-}
-
-bool ringbuf_readable(struct ringbuf *rb)
-{
-    bool r;
-
-    pthread_mutex_lock(&rb->mu);
-    r = !rb->consumer_done && (rb->len || limited_pending_locked(rb) || rb->producer_done);
-    pthread_mutex_unlock(&rb->mu);
-    return r;
-}
-
-void ringbuf_stats(struct ringbuf *rb, struct popen2_stream_stats *st)
-{
-    pthread_mutex_lock(&rb->mu);
-    st->total = rb->total;
-    st->dropped = rb->dropped;
-    st->spilled = rb->spilled;
-    st->high_water = rb->high_water;
-    st->buffered = rb->len + (rb->spill_wr - rb->spill_rd);
-    pthread_mutex_unlock(&rb->mu);
-}
-
-int ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n)
+int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n)
 {
     size_t tail;
     int r = 0;
@@ -432,11 +244,11 @@ int ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n)
         if (wait_for_direct_locked(rb))
             continue;
         if (rb->limit) {
-            /* Beyond popen2: a bounded ring (see limited_room_locked). */
-            r = limited_room_locked(rb, &want);
+            /* A bounded ring (see ringlimit.c). */
+            r = p2i_ringlimit_room_locked(rb, &want);
             if (r == 1) {
                 *space = rb->stage;
-                *n = STAGE_SIZE;
+                *n = P2I_RING_STAGE_SIZE;
                 rb->producer_busy = true; /* a read() in flight, as below */
                 r = 0;
                 goto finish;
@@ -447,7 +259,7 @@ int ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n)
             wait_locked(rb); /* BLOCK at the limit, or out of memory */
             continue;
         }
-        if (make_room_locked(rb, want) == 0 || (rb->buf && rb->len < rb->cap))
+        if (p2i_ring_make_room_locked(rb, want) == 0 || (rb->buf && rb->len < rb->cap))
             break;
         /* Full and out of memory: stop draining until the consumer reads.
          * The child then waits on a full pipe, but no byte is dropped. */
@@ -469,7 +281,7 @@ finish:
     return r;
 }
 
-int ringbuf_commit(struct ringbuf *rb, size_t n)
+int p2i_ringbuf_commit(struct ringbuf *rb, size_t n)
 {
     int r = 0;
 
@@ -478,12 +290,12 @@ int ringbuf_commit(struct ringbuf *rb, size_t n)
     if (rb->consumer_done) {
         r = -EPIPE;
     } else if (rb->staged) {
-        /* Beyond popen2: the bytes are in the stage (bounded ring).  A
-         * commit of 0 only gives the reservation up (see pump.c). */
+        /* The bytes are in the stage (bounded ring).  A commit of 0 only
+         * gives the reservation up (see pump.c). */
         rb->staged = false;
         if (n) {
-            commit_staged_locked(rb, n);
-            wake(rb);
+            p2i_ringlimit_commit_staged_locked(rb, n);
+            p2i_ring_wake(rb);
         }
     } else {
         rb->len += n;
@@ -491,15 +303,14 @@ int ringbuf_commit(struct ringbuf *rb, size_t n)
         if (rb->len > rb->high_water)
             rb->high_water = rb->len;
         if (n)
-            wake(rb);
+            p2i_ring_wake(rb);
     }
     pthread_mutex_unlock(&rb->mu);
     return r;
 }
 
-ssize_t ringbuf_append(struct ringbuf *rb, const void *src, size_t n)
+ssize_t p2i_ringbuf_append(struct ringbuf *rb, const void *src, size_t n)
 {
-    size_t tail, first;
     ssize_t r;
 
     pthread_mutex_lock(&rb->mu);
@@ -511,25 +322,22 @@ ssize_t ringbuf_append(struct ringbuf *rb, const void *src, size_t n)
         r = 0;
         goto finish;
     }
-    r = make_room_locked(rb, n);
+    r = p2i_ring_make_room_locked(rb, n);
     if (r < 0)
         goto finish;
-    tail = (rb->head + rb->len) % rb->cap;
-    first = rb->cap - tail < n ? rb->cap - tail : n;
-    memcpy(rb->buf + tail, src, first);
-    memcpy(rb->buf, (const char *)src + first, n - first);
+    p2i_ring_copy_in(rb->buf, rb->cap, (rb->head + rb->len) % rb->cap, src, n);
     rb->len += n;
     rb->total += n;
     if (rb->len > rb->high_water)
         rb->high_water = rb->len;
-    wake(rb);
+    p2i_ring_wake(rb);
     r = (ssize_t)n;
 finish:
     pthread_mutex_unlock(&rb->mu);
     return r;
 }
 
-void ringbuf_close_producer(struct ringbuf *rb, int err)
+void p2i_ringbuf_close_producer(struct ringbuf *rb, int err)
 {
     struct timespec until;
 
@@ -546,7 +354,7 @@ void ringbuf_close_producer(struct ringbuf *rb, int err)
     rb->producer_done = true;
     rb->producer_busy = false;
     rb->error = err;
-    wake(rb);
+    p2i_ring_wake(rb);
     pthread_mutex_unlock(&rb->mu);
 }
 
@@ -563,25 +371,25 @@ static char *finish_read_locked(struct ringbuf *rb, size_t k)
     rb->len -= k;
     rb->peeking = false;
     rb->retired = NULL;
-    wake(rb); /* a producer out of memory waits for this space */
+    p2i_ring_wake(rb); /* a producer out of memory waits for this space */
     return old;
 }
 
-ssize_t ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
+ssize_t p2i_ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
 {
     const char *base;
     char *old;
-    size_t k, first, head, cap;
+    size_t k, head, cap;
     ssize_t r;
 
     pthread_mutex_lock(&rb->mu);
-    while (rb->len == 0 && !rb->producer_done && block && !limited_pending_locked(rb))
+    while (rb->len == 0 && !rb->producer_done && block && !p2i_ringlimit_pending_locked(rb))
         wait_locked(rb);
     if (rb->len == 0) {
-        /* Beyond popen2: spilled bytes come after the ring's, and a
-         * stream that overflowed reports why after its data. */
+        /* Spilled bytes come after the ring's, and a stream that
+         * overflowed reports why after its data. */
         if (rb->spill_wr > rb->spill_rd)
-            r = spill_read_locked(rb, dst, n);
+            r = p2i_ringlimit_spill_read_locked(rb, dst, n);
         else if (rb->overflow_error)
             r = -rb->overflow_error;
         else
@@ -593,12 +401,9 @@ ssize_t ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
      * prompt) must not wait for more bytes than the child wrote. */
     k = n < rb->len ? n : rb->len;
     if (rb->limit) {
-        /* Beyond popen2: a bounded ring's producer may drop the oldest
-         * bytes (KEEP_TAIL) under the lock, so its consumer copies under
-         * the lock too. */
-        first = rb->cap - rb->head < k ? rb->cap - rb->head : k;
-        memcpy(dst, rb->buf + rb->head, first);
-        memcpy((char *)dst + first, rb->buf, k - first);
+        /* A bounded ring's producer may drop the oldest bytes (KEEP_TAIL)
+         * under the lock, so its consumer copies under the lock too. */
+        p2i_ring_copy_out(dst, rb->buf, rb->cap, rb->head, k);
         old = finish_read_locked(rb, k);
         pthread_mutex_unlock(&rb->mu);
         free(old);
@@ -612,9 +417,7 @@ ssize_t ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
     rb->peeking = true;
     pthread_mutex_unlock(&rb->mu);
 
-    first = cap - head < k ? cap - head : k;
-    memcpy(dst, base + head, first);
-    memcpy((char *)dst + first, base, k - first);
+    p2i_ring_copy_out(dst, base, cap, head, k);
 
     pthread_mutex_lock(&rb->mu);
     old = finish_read_locked(rb, k);
@@ -623,7 +426,7 @@ ssize_t ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
     return (ssize_t)k;
 }
 
-void ringbuf_peek(struct ringbuf *rb, const void **data, size_t *n)
+void p2i_ringbuf_peek(struct ringbuf *rb, const void **data, size_t *n)
 {
     pthread_mutex_lock(&rb->mu);
     while (rb->len == 0 && !rb->producer_done)
@@ -639,7 +442,7 @@ void ringbuf_peek(struct ringbuf *rb, const void **data, size_t *n)
     pthread_mutex_unlock(&rb->mu);
 }
 
-void ringbuf_consume(struct ringbuf *rb, size_t n)
+void p2i_ringbuf_consume(struct ringbuf *rb, size_t n)
 {
     char *old;
 
@@ -651,12 +454,12 @@ void ringbuf_consume(struct ringbuf *rb, size_t n)
     rb->peeking = false;
     old = rb->retired;
     rb->retired = NULL;
-    wake(rb);
+    p2i_ring_wake(rb);
     pthread_mutex_unlock(&rb->mu);
     free(old);
 }
 
-void ringbuf_close_consumer(struct ringbuf *rb, int err)
+void p2i_ringbuf_close_consumer(struct ringbuf *rb, int err)
 {
     pthread_mutex_lock(&rb->mu);
     rb->consumer_done = true;
@@ -666,21 +469,21 @@ void ringbuf_close_consumer(struct ringbuf *rb, int err)
     rb->head = rb->cap ? (rb->head + rb->len) % rb->cap : 0;
     rb->len = 0;
     if (rb->spill_fd >= 0 && rb->spill_wr) { /* nor the spilled ones */
-        spill_reset(rb->spill_fd);
+        p2i_spill_reset(rb->spill_fd);
         rb->spill_wr = rb->spill_rd = 0;
     }
-    wake(rb);
+    p2i_ring_wake(rb);
     pthread_mutex_unlock(&rb->mu);
 }
 
-bool ringbuf_direct_begin(struct ringbuf *rb)
+bool p2i_ringbuf_direct_begin(struct ringbuf *rb)
 {
     bool ok;
 
     pthread_mutex_lock(&rb->mu);
-    /* Beyond popen2: spilled bytes, or an overflow error to report, come
-     * before anything still in the pipe. */
-    ok = rb->len == 0 && !limited_pending_locked(rb) && !rb->producer_busy &&
+    /* Spilled bytes, or an overflow error to report, come before anything
+     * still in the pipe. */
+    ok = rb->len == 0 && !p2i_ringlimit_pending_locked(rb) && !rb->producer_busy &&
          !rb->producer_done && !rb->consumer_done;
     if (ok)
         rb->direct = true;
@@ -688,19 +491,19 @@ bool ringbuf_direct_begin(struct ringbuf *rb)
     return ok;
 }
 
-void ringbuf_direct_end(struct ringbuf *rb, size_t n)
+void p2i_ringbuf_direct_end(struct ringbuf *rb, size_t n)
 {
     pthread_mutex_lock(&rb->mu);
     rb->direct = false;
     rb->total += n;
-    /* No wake-up: the producer parked in ringbuf_reserve waits out the
-     * lease by itself, which is the point (see ringbuf.h). */
+    /* No wake-up: the producer parked in p2i_ringbuf_reserve waits out the
+     * lease by itself, which is the point (see ring.h). */
     clock_gettime(CLOCK_MONOTONIC, &rb->lease_end);
     add_ns(&rb->lease_end, LEASE_NS);
     pthread_mutex_unlock(&rb->mu);
 }
 
-size_t ringbuf_length(struct ringbuf *rb)
+size_t p2i_ringbuf_length(struct ringbuf *rb)
 {
     size_t n;
 

@@ -1,7 +1,7 @@
 /* spawn: posix_spawn with file actions and attributes, no fork.
  *
  * posix_spawn keeps the create path flat however large the parent is
- * (PERF-NOTES: fork-based spawning is ~108x slower from a 2 GiB parent), and
+ * (fork-based spawning measured ~108x slower from a 2 GiB parent), and
  * it leaves the child side to libc, which runs only async-signal-safe code
  * between clone and exec.  Everything the child needs is prepared here, in
  * the parent: the file actions, the signal sets, the argument vector.
@@ -15,7 +15,7 @@
 #include "config.h"
 
 #include "popen2.h"
-#include "spawn.h"
+#include "base.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,7 +49,7 @@ static int add_close_inheritable(posix_spawn_file_actions_t *fa)
 }
 #endif
 
-/* Beyond popen2: the posix_spawn flags for popen2_attr_set_group.  A new
+/* The posix_spawn flags for popen2_attr_set_group.  A new
  * session makes the child lead a new process group as well. */
 static short spawn_group_flags(int group)
 {
@@ -62,7 +62,7 @@ static short spawn_group_flags(int group)
     return 0;
 }
 
-int spawn_start(const struct spawn_request *req, pid_t *pid)
+int p2i_spawn_start(const struct p2i_spawn_request *req, pid_t *pid)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
@@ -79,15 +79,15 @@ int spawn_start(const struct spawn_request *req, pid_t *pid)
         goto finish;
     attr_ok = true;
 
-    /* The request's descriptors are all 3 or above (fd_pipe), so one dup2
+    /* The request's descriptors are all 3 or above (p2i_fd_pipe), so one dup2
      * cannot overwrite the source of a later one. */
     for (i = 0; i < 3 && r == 0; i++)
         if (req->fd[i] >= 0)
             r = posix_spawn_file_actions_adddup2(&fa, req->fd[i], i);
-    /* Beyond popen2: POPEN2_MERGE with an inherited stdout. */
+    /* POPEN2_MERGE with an inherited stdout. */
     if (r == 0 && req->stderr_to_stdout)
         r = posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    /* Beyond popen2: the working directory.  Files named in the attr were
+    /* The working directory.  Files named in the attr were
      * opened by the parent (attr.c), relative to the parent's directory; a
      * relative program path is found from the new one, as with subprocess. */
     if (r == 0 && req->cwd) {

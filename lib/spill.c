@@ -1,8 +1,7 @@
-/* spill: temporary-file I/O for rings with the SPILL policy (see spill.h). */
+/* spill: temporary-file I/O for rings with the SPILL policy (see base.h). */
 #include "config.h"
 
-#include "fd.h"
-#include "spill.h"
+#include "base.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +21,7 @@ static const char *spill_dir(void)
     return d && d[0] == '/' ? d : "/tmp";
 }
 
-int spill_open(void)
+int p2i_spill_open(void)
 {
     const char *dir = spill_dir();
     char path[PATH_MAX];
@@ -32,7 +31,7 @@ int spill_open(void)
     /* Never linked: nothing to clean up even if the process dies now. */
     fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd >= 0)
-        return fd_lift(fd);
+        return p2i_fd_lift(fd);
         /* EOPNOTSUPP / EISDIR: the file system cannot; fall back. */
 #endif
     if (snprintf(path, sizeof path, "%s/libpopen2-spill-XXXXXX", dir) >= (int)sizeof path)
@@ -41,10 +40,10 @@ int spill_open(void)
     if (fd < 0)
         return -errno;
     unlink(path);
-    return fd_lift(fd);
+    return p2i_fd_lift(fd);
 }
 
-int spill_write(int fd, unsigned long long off, const void *buf, size_t n)
+int p2i_spill_write(int fd, unsigned long long off, const void *buf, size_t n)
 {
     const char *p = buf;
     ssize_t k;
@@ -65,7 +64,7 @@ int spill_write(int fd, unsigned long long off, const void *buf, size_t n)
     return 0;
 }
 
-ssize_t spill_read(int fd, unsigned long long off, void *buf, size_t n)
+ssize_t p2i_spill_read(int fd, unsigned long long off, void *buf, size_t n)
 {
     ssize_t k;
 
@@ -77,7 +76,7 @@ ssize_t spill_read(int fd, unsigned long long off, void *buf, size_t n)
     return k == 0 ? -EIO : k;
 }
 
-void spill_reset(int fd)
+void p2i_spill_reset(int fd)
 {
     int saved = errno;
 

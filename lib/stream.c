@@ -4,20 +4,19 @@
  * as is there, returning as soon as there is one byte: fgets on a prompt
  * gets the line the child wrote without waiting for more.  Writes append to
  * the input ring and never block.  Closing the FILE tells the object (see
- * proc_file_closed), so the object never closes it a second time.
+ * the owner's file_closed), so the object never closes it a second time.
  *
  * Large reads (fread of a big block: glibc hands such a request to us with
  * the caller's own buffer) skip the ring when it is empty: the caller's
  * thread reads the pipe itself, so the bytes are copied once, as in a plain
  * read() loop, and no thread hand-off sits between the child and the
- * caller (PERF-NOTES: the stdio layer is where the cost was).  The reader
- * thread meanwhile waits; see ringbuf_direct_begin for why that keeps the
+ * caller (measured: the stdio layer is where the cost was).  The reader
+ * thread meanwhile waits; see p2i_ringbuf_direct_begin for why that keeps the
  * order of the bytes and never lets the child block for long.
  */
 #include "config.h"
 
-#include "stream.h"
-#include "proc.h"
+#include "channel.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -74,28 +73,26 @@ static ssize_t direct_read(struct channel *ch, char *buf, size_t n)
             return -errno;
     }
     if (ch->direct_moved < DIRECT_BULK && ch->direct_moved + got >= DIRECT_BULK)
-        fd_grow_pipe(ch->fd);
+        p2i_fd_grow_pipe(ch->fd);
     ch->direct_moved += got;
     return (ssize_t)got;
 }
 
-/* A blocking read of an output channel: the ring's bytes first, then, for
- * a large request, the pipe itself.  Bytes, 0 at EOF, or -errno. */
-static ssize_t channel_read(struct channel *ch, void *buf, size_t n)
+ssize_t p2i_channel_read(struct channel *ch, void *buf, size_t n)
 {
     ssize_t r;
 
-    if (n >= DIRECT_MIN && ringbuf_direct_begin(&ch->ring)) {
+    if (n >= DIRECT_MIN && p2i_ringbuf_direct_begin(&ch->ring)) {
         r = direct_read(ch, buf, n);
-        ringbuf_direct_end(&ch->ring, r > 0 ? (size_t)r : 0);
+        p2i_ringbuf_direct_end(&ch->ring, r > 0 ? (size_t)r : 0);
         return r;
     }
-    return ringbuf_read(&ch->ring, buf, n, true);
+    return p2i_ringbuf_read(&ch->ring, buf, n, true);
 }
 
 static ssize_t cookie_read(void *cookie, char *buf, size_t n)
 {
-    ssize_t r = channel_read(cookie, buf, n);
+    ssize_t r = p2i_channel_read(cookie, buf, n);
 
     if (r < 0) {
         errno = (int)-r;
@@ -117,14 +114,17 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
     /* stdio calls us under the FILE's lock, so only one thread gets here
      * first. */
     if (!ch->thread_started) {
-        int e = proc_start_writer(ch);
+        int e;
 
+        ch->ops->hold(ch); /* the writer thread's; never the last: our FILE holds one */
+        e = p2i_pump_start(ch);
         if (e < 0) {
+            ch->ops->release(ch);
             errno = -e;
             return -1;
         }
     }
-    r = ringbuf_append(&ch->ring, buf, n);
+    r = p2i_ringbuf_append(&ch->ring, buf, n);
 
     /* Failure is 0 with errno set, as fopencookie(3) demands ("must not
      * return a negative value"): glibc's cookie write passes -1 up as a
@@ -147,14 +147,14 @@ static int cookie_close(void *cookie)
         /* EOF for the child once the writer thread has delivered the rest;
          * with nothing ever written there is no writer thread, and the
          * child gets EOF now. */
-        ringbuf_close_producer(&ch->ring, 0);
+        p2i_ringbuf_close_producer(&ch->ring, 0);
         if (!ch->thread_started)
-            ch->fd = fd_close(ch->fd);
+            ch->fd = p2i_fd_close(ch->fd);
     } else {
-        ringbuf_close_consumer(&ch->ring, 0);
-        wake_signal(&ch->wake);
+        p2i_ringbuf_close_consumer(&ch->ring, 0);
+        p2i_wake_signal(&ch->wake);
     }
-    proc_file_closed(ch);
+    ch->ops->file_closed(ch);
     return 0;
 }
 
@@ -191,7 +191,7 @@ static FILE *make_file(struct channel *ch)
 }
 #endif
 
-FILE *stream_open(struct channel *ch, int bufsize)
+FILE *p2i_stream_open(struct channel *ch, int bufsize)
 {
     FILE *f;
 
@@ -223,34 +223,4 @@ FILE *stream_open(struct channel *ch, int bufsize)
         setvbuf(f, ch->iobuf, _IOFBF, (size_t)bufsize);
     ch->file = f;
     return f;
-}
-
-/* Beyond the contract (popen2.h): the same reads as the FILE's, into the
- * caller's buffer, without stdio's buffer and its extra copy. */
-ssize_t popen2_readinto(popen2_proc *p, int stream, void *buf, size_t n)
-{
-    struct channel *ch;
-    bool open_;
-    ssize_t r;
-
-    if (!p || (stream != 1 && stream != 2) || (!buf && n)) {
-        errno = EINVAL;
-        return -1;
-    }
-    ch = &p->ch[stream == 1 ? CH_STDOUT : CH_STDERR];
-    pthread_mutex_lock(&p->mu);
-    open_ = ch->used && ch->file;
-    pthread_mutex_unlock(&p->mu);
-    if (!open_) {
-        errno = EBADF;
-        return -1;
-    }
-    if (n == 0)
-        return 0;
-    r = channel_read(ch, buf, n);
-    if (r < 0) {
-        errno = (int)-r;
-        return -1;
-    }
-    return r;
 }

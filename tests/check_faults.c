@@ -297,7 +297,7 @@ START_TEST(each_named_call_fails_with_its_errno)
 }
 END_TEST
 
-/* Regression: pump_start ignored a failing pthread_attr_setsigmask_np, so
+/* Regression: p2i_pump_start ignored a failing pthread_attr_setsigmask_np, so
  * the writer thread ran with SIGPIPE unblocked and a child that exits
  * without reading killed the whole process. */
 START_TEST(setsigmask_failure_still_blocks_sigpipe)

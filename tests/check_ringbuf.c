@@ -4,7 +4,7 @@
 #include <pthread.h>
 
 #include "common.h"
-#include "ringbuf.h"
+#include "ring.h"
 
 #define MIN_CAP 4096
 
@@ -12,12 +12,12 @@ static struct ringbuf rb;
 
 static void setup(void)
 {
-    ck_assert_int_eq(ringbuf_init(&rb, MIN_CAP), 0);
+    ck_assert_int_eq(p2i_ringbuf_init(&rb, MIN_CAP), 0);
 }
 
 static void teardown(void)
 {
-    ringbuf_destroy(&rb);
+    p2i_ringbuf_destroy(&rb);
 }
 
 START_TEST(append_then_read_keeps_bytes_in_order_across_wraps)
@@ -31,10 +31,10 @@ START_TEST(append_then_read_keeps_bytes_in_order_across_wraps)
     for (i = 0; i < 2000; i++) {
         k = 1 + (i * 37) % sizeof in;
         pattern_fill(in, k, 7, wr);
-        ck_assert_int_eq(ringbuf_append(&rb, in, k), (ssize_t)k);
+        ck_assert_int_eq(p2i_ringbuf_append(&rb, in, k), (ssize_t)k);
         wr += k;
         while (rd + 600 <= wr || (i == 1999 && rd < wr)) {
-            r = ringbuf_read(&rb, out, 1 + (rd * 13) % sizeof out, false);
+            r = p2i_ringbuf_read(&rb, out, 1 + (rd * 13) % sizeof out, false);
             ck_assert_int_gt(r, 0);
             ck_assert_uint_eq(pattern_check(out, (size_t)r, 7, rd), (size_t)r);
             rd += (uint64_t)r;
@@ -51,8 +51,8 @@ START_TEST(a_consumer_that_keeps_up_never_makes_it_grow)
     int i;
 
     for (i = 0; i < 10000; i++) {
-        ck_assert_int_eq(ringbuf_append(&rb, buf, sizeof buf), (ssize_t)sizeof buf);
-        ck_assert_int_eq(ringbuf_read(&rb, buf, sizeof buf, false), (ssize_t)sizeof buf);
+        ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, sizeof buf), (ssize_t)sizeof buf);
+        ck_assert_int_eq(p2i_ringbuf_read(&rb, buf, sizeof buf, false), (ssize_t)sizeof buf);
     }
     ck_assert_uint_eq(rb.cap, MIN_CAP);
     ck_assert_uint_eq(rb.high_water, sizeof buf);
@@ -64,14 +64,14 @@ START_TEST(a_write_that_does_not_fit_doubles_the_capacity)
     static unsigned char buf[3 * MIN_CAP];
 
     pattern_fill(buf, sizeof buf, 1, 0);
-    ck_assert_int_eq(ringbuf_append(&rb, buf, MIN_CAP), MIN_CAP);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, MIN_CAP), MIN_CAP);
     ck_assert_uint_eq(rb.cap, MIN_CAP);
-    ck_assert_int_eq(ringbuf_append(&rb, buf + MIN_CAP, 1), 1);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf + MIN_CAP, 1), 1);
     ck_assert_uint_eq(rb.cap, 2 * MIN_CAP);
-    ck_assert_int_eq(ringbuf_append(&rb, buf + MIN_CAP + 1, 2 * MIN_CAP - 1), 2 * MIN_CAP - 1);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf + MIN_CAP + 1, 2 * MIN_CAP - 1), 2 * MIN_CAP - 1);
     ck_assert_uint_eq(rb.cap, 4 * MIN_CAP);
     memset(buf, 0, sizeof buf);
-    ck_assert_int_eq(ringbuf_read(&rb, buf, sizeof buf, false), (ssize_t)sizeof buf);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, buf, sizeof buf, false), (ssize_t)sizeof buf);
     ck_assert_uint_eq(pattern_check(buf, sizeof buf, 1, 0), sizeof buf);
 }
 END_TEST
@@ -84,11 +84,11 @@ START_TEST(an_emptied_big_ring_shrinks_back)
     size_t got;
 
     ck_assert_ptr_nonnull(buf);
-    ck_assert_int_eq(ringbuf_append(&rb, buf, n), (ssize_t)n);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, n), (ssize_t)n);
     ck_assert_uint_ge(rb.cap, n);
-    ck_assert_int_eq(ringbuf_read(&rb, buf, n, false), (ssize_t)n);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, buf, n, false), (ssize_t)n);
     /* The producer gives memory back the next time it needs room. */
-    ck_assert_int_eq(ringbuf_reserve(&rb, 1, &space, &got), 0);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 1, &space, &got), 0);
     ck_assert_uint_eq(rb.cap, MIN_CAP);
     ck_assert_uint_eq(got, MIN_CAP);
     free(buf);
@@ -101,12 +101,12 @@ START_TEST(reserve_and_commit_write_in_place)
     void *space;
     size_t n;
 
-    ck_assert_int_eq(ringbuf_reserve(&rb, 100, &space, &n), 0);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 100, &space, &n), 0);
     ck_assert_uint_ge(n, 100);
     pattern_fill(space, 100, 3, 0);
-    ck_assert_uint_eq(ringbuf_length(&rb), 0); /* not visible before commit */
-    ck_assert_int_eq(ringbuf_commit(&rb, 100), 0);
-    ck_assert_int_eq(ringbuf_read(&rb, out, sizeof out, false), 100);
+    ck_assert_uint_eq(p2i_ringbuf_length(&rb), 0); /* not visible before commit */
+    ck_assert_int_eq(p2i_ringbuf_commit(&rb, 100), 0);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, out, sizeof out, false), 100);
     ck_assert_uint_eq(pattern_check(out, 100, 3, 0), 100);
 }
 END_TEST
@@ -117,8 +117,8 @@ START_TEST(reserve_grows_when_less_than_wanted_is_free)
     void *space;
     size_t n;
 
-    ck_assert_int_eq(ringbuf_append(&rb, buf, sizeof buf), (ssize_t)sizeof buf);
-    ck_assert_int_eq(ringbuf_reserve(&rb, 1000, &space, &n), 0);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, sizeof buf), (ssize_t)sizeof buf);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 1000, &space, &n), 0);
     ck_assert_uint_eq(rb.cap, 2 * MIN_CAP);
     ck_assert_uint_ge(n, 1000);
 }
@@ -128,7 +128,7 @@ START_TEST(nonblocking_read_of_an_empty_ring_is_eagain)
 {
     char c;
 
-    ck_assert_int_eq(ringbuf_read(&rb, &c, 1, false), -EAGAIN);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, &c, 1, false), -EAGAIN);
 }
 END_TEST
 
@@ -136,12 +136,12 @@ START_TEST(eof_comes_after_the_data_and_repeats)
 {
     char buf[8];
 
-    ck_assert_int_eq(ringbuf_append(&rb, "abc", 3), 3);
-    ringbuf_close_producer(&rb, 0);
-    ck_assert_int_eq(ringbuf_read(&rb, buf, sizeof buf, true), 3);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, "abc", 3), 3);
+    p2i_ringbuf_close_producer(&rb, 0);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, buf, sizeof buf, true), 3);
     ck_assert_int_eq(memcmp(buf, "abc", 3), 0);
-    ck_assert_int_eq(ringbuf_read(&rb, buf, sizeof buf, true), 0);
-    ck_assert_int_eq(ringbuf_read(&rb, buf, sizeof buf, false), 0);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, buf, sizeof buf, true), 0);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, buf, sizeof buf, false), 0);
 }
 END_TEST
 
@@ -149,10 +149,10 @@ START_TEST(a_producer_error_is_reported_after_the_data)
 {
     char buf[8];
 
-    ck_assert_int_eq(ringbuf_append(&rb, "xy", 2), 2);
-    ringbuf_close_producer(&rb, EIO);
-    ck_assert_int_eq(ringbuf_read(&rb, buf, sizeof buf, true), 2);
-    ck_assert_int_eq(ringbuf_read(&rb, buf, sizeof buf, true), -EIO);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, "xy", 2), 2);
+    p2i_ringbuf_close_producer(&rb, EIO);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, buf, sizeof buf, true), 2);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, buf, sizeof buf, true), -EIO);
 }
 END_TEST
 
@@ -161,19 +161,19 @@ START_TEST(a_closed_consumer_refuses_further_bytes)
     void *space;
     size_t n;
 
-    ck_assert_int_eq(ringbuf_reserve(&rb, 10, &space, &n), 0);
-    ringbuf_close_consumer(&rb, 0);
-    ck_assert_int_eq(ringbuf_commit(&rb, 10), -EPIPE);
-    ck_assert_int_eq(ringbuf_append(&rb, "a", 1), -EPIPE);
-    ck_assert_int_eq(ringbuf_reserve(&rb, 10, &space, &n), -EPIPE);
-    ck_assert_uint_eq(ringbuf_length(&rb), 0);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 10, &space, &n), 0);
+    p2i_ringbuf_close_consumer(&rb, 0);
+    ck_assert_int_eq(p2i_ringbuf_commit(&rb, 10), -EPIPE);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, "a", 1), -EPIPE);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 10, &space, &n), -EPIPE);
+    ck_assert_uint_eq(p2i_ringbuf_length(&rb), 0);
 }
 END_TEST
 
 START_TEST(a_consumer_error_is_what_appends_report)
 {
-    ringbuf_close_consumer(&rb, ENOSPC);
-    ck_assert_int_eq(ringbuf_append(&rb, "a", 1), -ENOSPC);
+    p2i_ringbuf_close_consumer(&rb, ENOSPC);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, "a", 1), -ENOSPC);
 }
 END_TEST
 
@@ -185,16 +185,16 @@ START_TEST(a_grow_during_a_peek_keeps_the_peeked_bytes_valid)
     size_t n;
 
     pattern_fill(big, part, 9, 0);
-    ck_assert_int_eq(ringbuf_append(&rb, big, part), (ssize_t)part);
-    ringbuf_peek(&rb, &data, &n);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, big, part), (ssize_t)part);
+    p2i_ringbuf_peek(&rb, &data, &n);
     ck_assert_uint_eq(n, part);
     /* Two grows while the consumer holds the pointer (the writer thread
      * writing it to the pipe without the lock). */
-    ck_assert_int_eq(ringbuf_append(&rb, big, part), (ssize_t)part);
-    ck_assert_int_eq(ringbuf_append(&rb, big, sizeof big), (ssize_t)sizeof big);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, big, part), (ssize_t)part);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, big, sizeof big), (ssize_t)sizeof big);
     ck_assert_uint_eq(pattern_check(data, n, 9, 0), n);
-    ringbuf_consume(&rb, n);
-    ck_assert_uint_eq(ringbuf_length(&rb), 3 * part);
+    p2i_ringbuf_consume(&rb, n);
+    ck_assert_uint_eq(p2i_ringbuf_length(&rb), 3 * part);
     ck_assert_ptr_null(rb.retired);
 }
 END_TEST
@@ -204,8 +204,8 @@ START_TEST(peek_at_eof_gives_nothing)
     const void *data;
     size_t n = 99;
 
-    ringbuf_close_producer(&rb, 0);
-    ringbuf_peek(&rb, &data, &n);
+    p2i_ringbuf_close_producer(&rb, 0);
+    p2i_ringbuf_peek(&rb, &data, &n);
     ck_assert_uint_eq(n, 0);
 }
 END_TEST
@@ -224,18 +224,18 @@ static void *producer(void *arg)
     size_t n;
 
     while (off < a->total) {
-        if (ringbuf_reserve(&rb, 1024, &space, &n) < 0)
+        if (p2i_ringbuf_reserve(&rb, 1024, &space, &n) < 0)
             break;
         if (n > a->total - off)
             n = (size_t)(a->total - off);
         if (n > 5000)
             n = 5000 - (size_t)(off % 7); /* uneven chunks */
         pattern_fill(space, n, 11, off);
-        if (ringbuf_commit(&rb, n) < 0)
+        if (p2i_ringbuf_commit(&rb, n) < 0)
             break;
         off += n;
     }
-    ringbuf_close_producer(&rb, 0);
+    p2i_ringbuf_close_producer(&rb, 0);
     return NULL;
 }
 
@@ -248,7 +248,7 @@ START_TEST(a_producer_and_a_blocking_consumer_move_every_byte)
     ssize_t r;
 
     ck_assert_int_eq(pthread_create(&t, NULL, producer, &a), 0);
-    while ((r = ringbuf_read(&rb, buf, sizeof buf, true)) > 0) {
+    while ((r = p2i_ringbuf_read(&rb, buf, sizeof buf, true)) > 0) {
         ck_assert_uint_eq(pattern_check(buf, (size_t)r, 11, off), (size_t)r);
         off += (uint64_t)r;
     }
@@ -262,7 +262,7 @@ static void *delayed_append(void *arg)
 {
     (void)arg;
     sleep_ms(100);
-    ringbuf_append(&rb, "late", 4);
+    p2i_ringbuf_append(&rb, "late", 4);
     return NULL;
 }
 
@@ -273,7 +273,7 @@ START_TEST(a_blocking_read_waits_for_data_and_returns_what_is_there)
 
     ck_assert_int_eq(pthread_create(&t, NULL, delayed_append, NULL), 0);
     /* Returns the 4 bytes without waiting for the 100 asked for. */
-    ck_assert_int_eq(ringbuf_read(&rb, buf, sizeof buf, true), 4);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, buf, sizeof buf, true), 4);
     ck_assert_int_eq(memcmp(buf, "late", 4), 0);
     pthread_join(t, NULL);
 }
@@ -285,7 +285,7 @@ static void *delayed_read(void *arg)
 
     (void)arg;
     sleep_ms(100);
-    ringbuf_read(&rb, buf, sizeof buf, false);
+    p2i_ringbuf_read(&rb, buf, sizeof buf, false);
     return NULL;
 }
 
@@ -293,7 +293,7 @@ static void *delayed_close(void *arg)
 {
     (void)arg;
     sleep_ms(100);
-    ringbuf_close_consumer(&rb, 0);
+    p2i_ringbuf_close_consumer(&rb, 0);
     return NULL;
 }
 
@@ -307,11 +307,11 @@ START_TEST(a_full_ring_that_cannot_grow_waits_for_the_consumer)
     size_t n;
     pthread_t t;
 
-    ck_assert_int_eq(ringbuf_append(&rb, buf, sizeof buf), MIN_CAP);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, sizeof buf), MIN_CAP);
     ck_assert_int_eq(pthread_create(&t, NULL, delayed_read, NULL), 0);
-    ck_assert_int_eq(ringbuf_reserve(&rb, SIZE_MAX / 2, &space, &n), 0);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, SIZE_MAX / 2, &space, &n), 0);
     ck_assert_uint_eq(n, 100); /* exactly what the consumer freed */
-    ck_assert_uint_eq(ringbuf_length(&rb), MIN_CAP - 100);
+    ck_assert_uint_eq(p2i_ringbuf_length(&rb), MIN_CAP - 100);
     pthread_join(t, NULL);
     ck_assert_uint_eq(rb.cap, MIN_CAP);
 }
@@ -324,9 +324,9 @@ START_TEST(closing_the_consumer_wakes_a_producer_waiting_for_room)
     size_t n;
     pthread_t t;
 
-    ck_assert_int_eq(ringbuf_append(&rb, buf, sizeof buf), MIN_CAP);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, sizeof buf), MIN_CAP);
     ck_assert_int_eq(pthread_create(&t, NULL, delayed_close, NULL), 0);
-    ck_assert_int_eq(ringbuf_reserve(&rb, SIZE_MAX / 2, &space, &n), -EPIPE);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, SIZE_MAX / 2, &space, &n), -EPIPE);
     pthread_join(t, NULL);
 }
 END_TEST
@@ -335,9 +335,9 @@ START_TEST(an_append_too_big_to_allocate_fails_whole)
 {
     static unsigned char buf[10];
 
-    ck_assert_int_eq(ringbuf_append(&rb, buf, sizeof buf), 10);
-    ck_assert_int_eq(ringbuf_append(&rb, buf, SIZE_MAX / 2), -ENOMEM);
-    ck_assert_uint_eq(ringbuf_length(&rb), 10);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, sizeof buf), 10);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, SIZE_MAX / 2), -ENOMEM);
+    ck_assert_uint_eq(p2i_ringbuf_length(&rb), 10);
 }
 END_TEST
 
@@ -354,23 +354,23 @@ static void grow_wrapped(size_t tail_run)
 
     /* Fill, then drain all but tail_run bytes... */
     pattern_fill(in, MIN_CAP, 31, wr);
-    ck_assert_int_eq(ringbuf_append(&rb, in, MIN_CAP), MIN_CAP);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, in, MIN_CAP), MIN_CAP);
     wr += MIN_CAP;
-    ck_assert_int_eq(ringbuf_read(&rb, out, MIN_CAP - tail_run, false),
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, out, MIN_CAP - tail_run, false),
                      (ssize_t)(MIN_CAP - tail_run));
     rd += MIN_CAP - tail_run;
     /* ...then refill to full: the new bytes wrap to offset 0. */
     pattern_fill(in, MIN_CAP - tail_run, 31, wr);
-    ck_assert_int_eq(ringbuf_append(&rb, in, MIN_CAP - tail_run), (ssize_t)(MIN_CAP - tail_run));
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, in, MIN_CAP - tail_run), (ssize_t)(MIN_CAP - tail_run));
     wr += MIN_CAP - tail_run;
     ck_assert_uint_eq(rb.cap, MIN_CAP);
-    ck_assert_uint_eq(ringbuf_length(&rb), MIN_CAP);
+    ck_assert_uint_eq(p2i_ringbuf_length(&rb), MIN_CAP);
     /* One more byte grows it (nobody peeks: in place). */
     pattern_fill(in, 1, 31, wr);
-    ck_assert_int_eq(ringbuf_append(&rb, in, 1), 1);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, in, 1), 1);
     wr += 1;
     ck_assert_uint_eq(rb.cap, 2 * MIN_CAP);
-    ck_assert_int_eq(ringbuf_read(&rb, out, sizeof out, false), (ssize_t)(wr - rd));
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, out, sizeof out, false), (ssize_t)(wr - rd));
     ck_assert_uint_eq(pattern_check(out, (size_t)(wr - rd), 31, rd), (size_t)(wr - rd));
 }
 
@@ -392,17 +392,17 @@ START_TEST(a_direct_claim_needs_an_empty_ring_and_no_read_in_flight)
     void *space;
     size_t n;
 
-    ck_assert_int_eq(ringbuf_append(&rb, buf, sizeof buf), 10);
-    ck_assert(!ringbuf_direct_begin(&rb)); /* bytes buffered: they go first */
-    ck_assert_int_eq(ringbuf_read(&rb, buf, sizeof buf, false), 10);
-    ck_assert_int_eq(ringbuf_reserve(&rb, 1, &space, &n), 0);
-    ck_assert(!ringbuf_direct_begin(&rb)); /* the producer may be mid-read() */
-    ck_assert_int_eq(ringbuf_commit(&rb, 0), 0);
-    ck_assert(ringbuf_direct_begin(&rb));
-    ringbuf_direct_end(&rb, 5);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, sizeof buf), 10);
+    ck_assert(!p2i_ringbuf_direct_begin(&rb)); /* bytes buffered: they go first */
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, buf, sizeof buf, false), 10);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 1, &space, &n), 0);
+    ck_assert(!p2i_ringbuf_direct_begin(&rb)); /* the producer may be mid-read() */
+    ck_assert_int_eq(p2i_ringbuf_commit(&rb, 0), 0);
+    ck_assert(p2i_ringbuf_direct_begin(&rb));
+    p2i_ringbuf_direct_end(&rb, 5);
     ck_assert_uint_eq(rb.total, 15);
-    ringbuf_close_producer(&rb, 0);
-    ck_assert(!ringbuf_direct_begin(&rb)); /* the source is closed */
+    p2i_ringbuf_close_producer(&rb, 0);
+    ck_assert(!p2i_ringbuf_direct_begin(&rb)); /* the source is closed */
 }
 END_TEST
 
@@ -417,9 +417,9 @@ static void *reserve_after_claim(void *arg)
     void *space;
     size_t n;
 
-    ck_assert_int_eq(ringbuf_reserve(&rb, 1, &space, &n), 0);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 1, &space, &n), 0);
     t->took = now_s() - t0;
-    ringbuf_commit(&rb, 0);
+    p2i_ringbuf_commit(&rb, 0);
     return NULL;
 }
 
@@ -428,10 +428,10 @@ START_TEST(the_producer_waits_out_a_claim_and_its_lease_then_goes_on)
     struct timed_reserve t = {0};
     pthread_t th;
 
-    ck_assert(ringbuf_direct_begin(&rb));
+    ck_assert(p2i_ringbuf_direct_begin(&rb));
     ck_assert_int_eq(pthread_create(&th, NULL, reserve_after_claim, &t), 0);
     sleep_ms(100);
-    ringbuf_direct_end(&rb, 0);
+    p2i_ringbuf_direct_end(&rb, 0);
     ck_assert_int_eq(pthread_join(th, NULL), 0);
     /* It waited for the claim (100 ms) and then, at most, a lease. */
     ck_assert_msg(t.took >= 0.09 && t.took < 2.0, "reserve took %.3f s", t.took);
@@ -443,10 +443,10 @@ START_TEST(closing_the_consumer_ends_a_producer_parked_by_a_lease)
     void *space;
     size_t n;
 
-    ck_assert(ringbuf_direct_begin(&rb));
-    ringbuf_direct_end(&rb, 0);
-    ringbuf_close_consumer(&rb, 0);
-    ck_assert_int_eq(ringbuf_reserve(&rb, 1, &space, &n), -EPIPE);
+    ck_assert(p2i_ringbuf_direct_begin(&rb));
+    p2i_ringbuf_direct_end(&rb, 0);
+    p2i_ringbuf_close_consumer(&rb, 0);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 1, &space, &n), -EPIPE);
 }
 END_TEST
 

@@ -7,7 +7,7 @@
 
 #include "common.h"
 #include "popen2.h"
-#include "ringbuf.h"
+#include "ring.h"
 
 #define MIN_CAP 4096
 
@@ -15,12 +15,12 @@ static struct ringbuf rb;
 
 static void setup(void)
 {
-    ck_assert_int_eq(ringbuf_init(&rb, MIN_CAP), 0);
+    ck_assert_int_eq(p2i_ringbuf_init(&rb, MIN_CAP), 0);
 }
 
 static void teardown(void)
 {
-    ringbuf_destroy(&rb);
+    p2i_ringbuf_destroy(&rb);
 }
 
 /* Producer step as the reader thread does it: reserve, "read" up to want
@@ -33,17 +33,17 @@ static size_t produce(uint64_t *wr, size_t want, size_t mid_read, unsigned char 
     size_t n;
     ssize_t k;
 
-    ck_assert_int_eq(ringbuf_reserve(&rb, want, &space, &n), 0);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, want, &space, &n), 0);
     ck_assert_uint_gt(n, 0);
     if (n > want)
         n = want;
     pattern_fill(space, n, 9, *wr);
     if (mid_read) {
-        k = ringbuf_read(&rb, sink, mid_read, false);
+        k = p2i_ringbuf_read(&rb, sink, mid_read, false);
         if (k > 0)
             *rd_bytes += (uint64_t)k;
     }
-    ck_assert_int_eq(ringbuf_commit(&rb, n), 0);
+    ck_assert_int_eq(p2i_ringbuf_commit(&rb, n), 0);
     *wr += n;
     return n;
 }
@@ -56,28 +56,28 @@ START_TEST(spill_keeps_every_byte_in_order_across_switches)
     size_t i, want;
     ssize_t k;
 
-    ck_assert_int_eq(ringbuf_set_limit(&rb, 10000, POPEN2_SPILL), 0);
+    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, 10000, POPEN2_SPILL), 0);
     for (i = 0; i < 3000; i++) {
         want = 1 + (i * 7919) % 30000;
         produce(&wr, want, 0, out, &dummy);
         /* A consumer that reads in odd amounts, sometimes not at all. */
         if (i % 3) {
-            k = ringbuf_read(&rb, out, 1 + (i * 104729) % sizeof out, false);
+            k = p2i_ringbuf_read(&rb, out, 1 + (i * 104729) % sizeof out, false);
             if (k > 0) {
                 ck_assert_uint_eq(pattern_check(out, (size_t)k, 9, rd), (size_t)k);
                 rd += (uint64_t)k;
             }
         }
-        ck_assert_uint_le(ringbuf_length(&rb), 10000);
+        ck_assert_uint_le(p2i_ringbuf_length(&rb), 10000);
     }
-    ringbuf_close_producer(&rb, 0);
-    while ((k = ringbuf_read(&rb, out, sizeof out, false)) > 0) {
+    p2i_ringbuf_close_producer(&rb, 0);
+    while ((k = p2i_ringbuf_read(&rb, out, sizeof out, false)) > 0) {
         ck_assert_uint_eq(pattern_check(out, (size_t)k, 9, rd), (size_t)k);
         rd += (uint64_t)k;
     }
     ck_assert_int_eq(k, 0);
     ck_assert_uint_eq(rd, wr);
-    ringbuf_stats(&rb, &st);
+    p2i_ringbuf_stats(&rb, &st);
     ck_assert_uint_eq(st.total, wr);
     ck_assert_uint_eq(st.dropped, 0);
     ck_assert_uint_gt(st.spilled, 0);
@@ -97,7 +97,7 @@ START_TEST(spill_with_reads_between_reserve_and_commit)
     size_t i;
     ssize_t k;
 
-    ck_assert_int_eq(ringbuf_set_limit(&rb, 5000, POPEN2_SPILL), 0);
+    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, 5000, POPEN2_SPILL), 0);
     for (i = 0; i < 2000; i++) {
         uint64_t before = rd;
         size_t mid = i % 2 ? sizeof out : 1 + i % 3000;
@@ -108,8 +108,8 @@ START_TEST(spill_with_reads_between_reserve_and_commit)
         ck_assert_uint_eq(pattern_check(out, (size_t)(rd - before), 9, before),
                           (size_t)(rd - before));
     }
-    ringbuf_close_producer(&rb, 0);
-    while ((k = ringbuf_read(&rb, out, sizeof out, false)) > 0) {
+    p2i_ringbuf_close_producer(&rb, 0);
+    while ((k = p2i_ringbuf_read(&rb, out, sizeof out, false)) > 0) {
         ck_assert_uint_eq(pattern_check(out, (size_t)k, 9, rd), (size_t)k);
         rd += (uint64_t)k;
     }
@@ -125,16 +125,16 @@ START_TEST(keep_tail_ends_with_exactly_the_last_bytes)
     size_t i, limit = 12345;
     ssize_t k;
 
-    ck_assert_int_eq(ringbuf_set_limit(&rb, limit, POPEN2_KEEP_TAIL), 0);
+    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, limit, POPEN2_KEEP_TAIL), 0);
     for (i = 0; i < 500; i++)
         produce(&wr, 1 + (i * 7919) % 40000, 0, out, &dummy);
-    ck_assert_uint_eq(ringbuf_length(&rb), limit);
-    ringbuf_close_producer(&rb, 0);
-    k = ringbuf_read(&rb, out, sizeof out, false);
+    ck_assert_uint_eq(p2i_ringbuf_length(&rb), limit);
+    p2i_ringbuf_close_producer(&rb, 0);
+    k = p2i_ringbuf_read(&rb, out, sizeof out, false);
     ck_assert_int_eq(k, (ssize_t)limit);
     ck_assert_uint_eq(pattern_check(out, limit, 9, wr - limit), limit);
-    ck_assert_int_eq(ringbuf_read(&rb, out, sizeof out, false), 0);
-    ringbuf_stats(&rb, &st);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, out, sizeof out, false), 0);
+    p2i_ringbuf_stats(&rb, &st);
     ck_assert_uint_eq(st.dropped, wr - limit);
     ck_assert_uint_le(st.high_water, limit);
 }
@@ -149,14 +149,14 @@ START_TEST(keep_tail_with_reads_between_reserve_and_commit)
     size_t i, limit = 3000;
     ssize_t k;
 
-    ck_assert_int_eq(ringbuf_set_limit(&rb, limit, POPEN2_KEEP_TAIL), 0);
+    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, limit, POPEN2_KEEP_TAIL), 0);
     for (i = 0; i < 3000; i++) {
         produce(&wr, 1 + (i * 53) % 5000, i % 4 == 0 ? 1 + i % 2000 : 0, out, &rd_bytes);
-        ck_assert_uint_le(ringbuf_length(&rb), limit);
+        ck_assert_uint_le(p2i_ringbuf_length(&rb), limit);
     }
-    ringbuf_close_producer(&rb, 0);
+    p2i_ringbuf_close_producer(&rb, 0);
     /* The last bytes in the ring follow the pattern's end exactly. */
-    k = ringbuf_read(&rb, out, sizeof out, false);
+    k = p2i_ringbuf_read(&rb, out, sizeof out, false);
     ck_assert_int_gt(k, 0);
     ck_assert_uint_eq(pattern_check(out, (size_t)k, 9, wr - (uint64_t)k), (size_t)k);
 }
@@ -169,16 +169,16 @@ START_TEST(fail_keeps_a_prefix_then_says_enobufs)
     size_t i;
     ssize_t k;
 
-    ck_assert_int_eq(ringbuf_set_limit(&rb, 7000, POPEN2_FAIL), 0);
+    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, 7000, POPEN2_FAIL), 0);
     for (i = 0; i < 100; i++)
         produce(&wr, 1 + (i * 7919) % 3000, 0, out, &dummy);
-    k = ringbuf_read(&rb, out, sizeof out, false);
+    k = p2i_ringbuf_read(&rb, out, sizeof out, false);
     ck_assert_int_eq(k, 7000);
     ck_assert_uint_eq(pattern_check(out, 7000, 9, 0), 7000);
-    ck_assert_int_eq(ringbuf_read(&rb, out, sizeof out, false), -ENOBUFS);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, out, sizeof out, false), -ENOBUFS);
     /* Even after the producer ends, and for a blocking reader. */
-    ringbuf_close_producer(&rb, 0);
-    ck_assert_int_eq(ringbuf_read(&rb, out, sizeof out, true), -ENOBUFS);
+    p2i_ringbuf_close_producer(&rb, 0);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, out, sizeof out, true), -ENOBUFS);
     ck_assert_uint_eq(rb.dropped, wr - 7000);
 }
 END_TEST
@@ -188,27 +188,27 @@ START_TEST(block_hands_out_no_more_room_than_the_limit)
     void *space;
     size_t n;
 
-    ck_assert_int_eq(ringbuf_set_limit(&rb, 6000, POPEN2_BLOCK), 0);
-    ck_assert_int_eq(ringbuf_reserve(&rb, 16384, &space, &n), 0);
+    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, 6000, POPEN2_BLOCK), 0);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 16384, &space, &n), 0);
     ck_assert_uint_le(n, 6000);
     pattern_fill(space, n, 9, 0);
-    ck_assert_int_eq(ringbuf_commit(&rb, n), 0);
+    ck_assert_int_eq(p2i_ringbuf_commit(&rb, n), 0);
     if (n < 6000) {
-        ck_assert_int_eq(ringbuf_reserve(&rb, 16384, &space, &n), 0);
-        ck_assert_uint_le(ringbuf_length(&rb) + n, 6000);
-        ck_assert_int_eq(ringbuf_commit(&rb, 0), 0);
+        ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 16384, &space, &n), 0);
+        ck_assert_uint_le(p2i_ringbuf_length(&rb) + n, 6000);
+        ck_assert_int_eq(p2i_ringbuf_commit(&rb, 0), 0);
     }
     ck_assert_uint_le(rb.cap, 6000);
     /* A closed consumer releases a producer that would wait. */
-    ringbuf_close_consumer(&rb, 0);
-    ck_assert_int_eq(ringbuf_reserve(&rb, 16384, &space, &n), -EPIPE);
+    p2i_ringbuf_close_consumer(&rb, 0);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 16384, &space, &n), -EPIPE);
 }
 END_TEST
 
 START_TEST(bad_policy_is_einval)
 {
-    ck_assert_int_eq(ringbuf_set_limit(&rb, 100, 0), -EINVAL);
-    ck_assert_int_eq(ringbuf_set_limit(&rb, 100, 77), -EINVAL);
+    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, 100, 0), -EINVAL);
+    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, 100, 77), -EINVAL);
 }
 END_TEST
 

@@ -6,10 +6,10 @@
 
 #include "common.h"
 #include "popen2.h"
-#include "ringbuf.h"
+#include "ring.h"
 
 /* The reader thread reserves space at the tail, fills it without the lock
- * and commits.  ringbuf_read used to move head back to 0 whenever it
+ * and commits.  p2i_ringbuf_read used to move head back to 0 whenever it
  * emptied the ring; a commit after that counted the new bytes from offset
  * 0, so the consumer got stale bytes instead (at 64 KiB multiples, the
  * first ring size).  Same sequence here, on one thread. */
@@ -20,17 +20,17 @@ START_TEST(read_to_empty_during_a_reservation_keeps_the_bytes)
     void *space;
     size_t n;
 
-    ck_assert_int_eq(ringbuf_init(&rb, 64), 0);
-    ck_assert_int_eq(ringbuf_append(&rb, "0123456789", 10), 10);
-    ck_assert_int_eq(ringbuf_reserve(&rb, 1, &space, &n), 0);
+    ck_assert_int_eq(p2i_ringbuf_init(&rb, 64), 0);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, "0123456789", 10), 10);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 1, &space, &n), 0);
     ck_assert_uint_ge(n, 5);
     /* The consumer drains everything while the reservation is open. */
-    ck_assert_int_eq(ringbuf_read(&rb, out, sizeof out, false), 10);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, out, sizeof out, false), 10);
     memcpy(space, "abcde", 5);
-    ck_assert_int_eq(ringbuf_commit(&rb, 5), 0);
-    ck_assert_int_eq(ringbuf_read(&rb, out, sizeof out, false), 5);
+    ck_assert_int_eq(p2i_ringbuf_commit(&rb, 5), 0);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, out, sizeof out, false), 5);
     ck_assert_int_eq(memcmp(out, "abcde", 5), 0);
-    ringbuf_destroy(&rb);
+    p2i_ringbuf_destroy(&rb);
 }
 END_TEST
 
@@ -43,17 +43,17 @@ START_TEST(consume_to_empty_during_a_reservation_keeps_the_bytes)
     void *space;
     size_t n;
 
-    ck_assert_int_eq(ringbuf_init(&rb, 64), 0);
-    ck_assert_int_eq(ringbuf_append(&rb, "0123456789", 10), 10);
-    ck_assert_int_eq(ringbuf_reserve(&rb, 1, &space, &n), 0);
-    ringbuf_peek(&rb, &data, &n);
+    ck_assert_int_eq(p2i_ringbuf_init(&rb, 64), 0);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, "0123456789", 10), 10);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 1, &space, &n), 0);
+    p2i_ringbuf_peek(&rb, &data, &n);
     ck_assert_uint_eq(n, 10);
-    ringbuf_consume(&rb, 10);
+    p2i_ringbuf_consume(&rb, 10);
     memcpy(space, "vwxyz", 5);
-    ck_assert_int_eq(ringbuf_commit(&rb, 5), 0);
-    ck_assert_int_eq(ringbuf_read(&rb, out, sizeof out, false), 5);
+    ck_assert_int_eq(p2i_ringbuf_commit(&rb, 5), 0);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, out, sizeof out, false), 5);
     ck_assert_int_eq(memcmp(out, "vwxyz", 5), 0);
-    ringbuf_destroy(&rb);
+    p2i_ringbuf_destroy(&rb);
 }
 END_TEST
 
@@ -64,11 +64,11 @@ static void produce(struct ringbuf *rb, size_t n, uint64_t *off)
     size_t room;
 
     while (n) {
-        ck_assert_int_eq(ringbuf_reserve(rb, n, &space, &room), 0);
+        ck_assert_int_eq(p2i_ringbuf_reserve(rb, n, &space, &room), 0);
         if (room > n)
             room = n;
         pattern_fill(space, room, 5, *off);
-        ck_assert_int_eq(ringbuf_commit(rb, room), 0);
+        ck_assert_int_eq(p2i_ringbuf_commit(rb, room), 0);
         *off += room;
         n -= room;
     }
@@ -84,21 +84,21 @@ START_TEST(zero_byte_read_with_spilled_data_is_zero)
     uint64_t off = 0, got = 0;
     ssize_t k;
 
-    ck_assert_int_eq(ringbuf_init(&rb, 64), 0);
-    ck_assert_int_eq(ringbuf_set_limit(&rb, 64, POPEN2_SPILL), 0);
+    ck_assert_int_eq(p2i_ringbuf_init(&rb, 64), 0);
+    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, 64, POPEN2_SPILL), 0);
     produce(&rb, 500, &off); /* 64 in memory, the rest in the spill file */
-    ringbuf_close_producer(&rb, 0);
-    ck_assert_int_eq(ringbuf_read(&rb, out, 64, false), 64);
+    p2i_ringbuf_close_producer(&rb, 0);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, out, 64, false), 64);
     ck_assert_uint_eq(pattern_check(out, 64, 5, 0), 64);
     got = 64;
-    ck_assert_int_eq(ringbuf_read(&rb, out, 0, false), 0);
-    while ((k = ringbuf_read(&rb, out, sizeof out, false)) > 0) {
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, out, 0, false), 0);
+    while ((k = p2i_ringbuf_read(&rb, out, sizeof out, false)) > 0) {
         ck_assert_uint_eq(pattern_check(out, (size_t)k, 5, got), (size_t)k);
         got += (uint64_t)k;
     }
     ck_assert_int_eq(k, 0); /* EOF */
     ck_assert_uint_eq(got, 500);
-    ringbuf_destroy(&rb);
+    p2i_ringbuf_destroy(&rb);
 }
 END_TEST
 

@@ -9,22 +9,21 @@
 #include <sys/wait.h>
 
 #include "common.h"
-#include "fd.h"
-#include "spawn.h"
+#include "base.h"
 
 /* Spawns tests/child with the given mode arguments, its stdout on a pipe;
  * returns what it printed (malloc'ed) and its wait status in *status. */
 static char *run_child(char *const argv[], int *status)
 {
-    struct spawn_request req = {.file = TEST_CHILD, .argv = argv, .fd = {-1, -1, -1}};
+    struct p2i_spawn_request req = {.file = TEST_CHILD, .argv = argv, .fd = {-1, -1, -1}};
     int fds[2];
     pid_t pid;
     FILE *f;
     char *out;
 
-    ck_assert_int_eq(fd_pipe(fds), 0);
+    ck_assert_int_eq(p2i_fd_pipe(fds), 0);
     req.fd[1] = fds[1];
-    ck_assert_int_eq(spawn_start(&req, &pid), 0);
+    ck_assert_int_eq(p2i_spawn_start(&req, &pid), 0);
     close(fds[1]);
     f = fdopen(fds[0], "r");
     ck_assert_ptr_nonnull(f);
@@ -48,19 +47,19 @@ END_TEST
 
 START_TEST(the_given_descriptors_become_0_1_2)
 {
-    struct spawn_request req = {.file = TEST_CHILD};
+    struct p2i_spawn_request req = {.file = TEST_CHILD};
     char *argv[] = {TEST_CHILD, "cat", NULL};
     int in[2], out[2], st;
     char buf[16] = {0};
     pid_t pid;
 
-    ck_assert_int_eq(fd_pipe(in), 0);
-    ck_assert_int_eq(fd_pipe(out), 0);
+    ck_assert_int_eq(p2i_fd_pipe(in), 0);
+    ck_assert_int_eq(p2i_fd_pipe(out), 0);
     req.argv = argv;
     req.fd[0] = in[0];
     req.fd[1] = out[1];
     req.fd[2] = -1;
-    ck_assert_int_eq(spawn_start(&req, &pid), 0);
+    ck_assert_int_eq(p2i_spawn_start(&req, &pid), 0);
     close(in[0]);
     close(out[1]);
     ck_assert_int_eq(write(in[1], "ping", 4), 4);
@@ -113,7 +112,7 @@ END_TEST
 
 START_TEST(a_missing_program_is_enoent_in_the_parent)
 {
-    struct spawn_request req = {.file = "popen2-no-such-program", .search_path = true,
+    struct p2i_spawn_request req = {.file = "popen2-no-such-program", .search_path = true,
                                 .fd = {-1, -1, -1}};
     char *argv[] = {"popen2-no-such-program", NULL};
     int before = count_children();
@@ -122,7 +121,7 @@ START_TEST(a_missing_program_is_enoent_in_the_parent)
     req.argv = argv;
     if (getenv("POPEN2_UNDER_VALGRIND"))
         return; /* valgrind turns CLONE_VFORK into fork: no exec error comes back */
-    ck_assert_int_eq(spawn_start(&req, &pid), -ENOENT);
+    ck_assert_int_eq(p2i_spawn_start(&req, &pid), -ENOENT);
     ck_assert_int_eq(count_children(), before);
 }
 END_TEST
@@ -132,7 +131,7 @@ START_TEST(a_file_that_is_not_executable_code_is_enoexec_not_sh)
     char path[] = "/tmp/popen2-noexec-XXXXXX";
     int fd = mkstemp(path);
     char *argv[] = {path, NULL};
-    struct spawn_request req = {.file = path, .argv = argv, .search_path = true,
+    struct p2i_spawn_request req = {.file = path, .argv = argv, .search_path = true,
                                 .fd = {-1, -1, -1}};
     pid_t pid;
     int r;
@@ -146,7 +145,7 @@ START_TEST(a_file_that_is_not_executable_code_is_enoexec_not_sh)
         unlink(path);
         return;
     }
-    r = spawn_start(&req, &pid);
+    r = p2i_spawn_start(&req, &pid);
     unlink(path);
     ck_assert_int_eq(r, -ENOEXEC);
 }
@@ -157,7 +156,7 @@ START_TEST(fd_pipe_never_hands_out_0_1_or_2)
     int fds[2], saved = dup(0);
 
     close(0);
-    ck_assert_int_eq(fd_pipe(fds), 0);
+    ck_assert_int_eq(p2i_fd_pipe(fds), 0);
     ck_assert_int_ge(fds[0], 3);
     ck_assert_int_ge(fds[1], 3);
     ck_assert(fcntl(fds[0], F_GETFD) & FD_CLOEXEC);
@@ -175,8 +174,8 @@ START_TEST(fd_grow_pipe_raises_the_capacity)
 #ifdef F_GETPIPE_SZ
     int fds[2];
 
-    ck_assert_int_eq(fd_pipe(fds), 0);
-    fd_grow_pipe(fds[0]);
+    ck_assert_int_eq(p2i_fd_pipe(fds), 0);
+    p2i_fd_grow_pipe(fds[0]);
     ck_assert_int_ge(fcntl(fds[0], F_GETPIPE_SZ), 256 * 1024);
     close(fds[0]);
     close(fds[1]);
@@ -189,18 +188,18 @@ START_TEST(a_wake_descriptor_becomes_readable_and_stays_so)
     struct wake w;
     struct pollfd pfd;
 
-    ck_assert_int_eq(wake_open(&w), 0);
+    ck_assert_int_eq(p2i_wake_open(&w), 0);
     ck_assert_int_ge(w.rfd, 3);
     pfd.fd = w.rfd;
     pfd.events = POLLIN;
     ck_assert_int_eq(poll(&pfd, 1, 0), 0);
-    wake_signal(&w);
-    wake_signal(&w);
+    p2i_wake_signal(&w);
+    p2i_wake_signal(&w);
     ck_assert_int_eq(poll(&pfd, 1, 0), 1);
     ck_assert_int_eq(poll(&pfd, 1, 0), 1);
-    wake_close(&w);
+    p2i_wake_close(&w);
     ck_assert_int_eq(w.rfd, -1);
-    wake_close(&w); /* closing twice is harmless */
+    p2i_wake_close(&w); /* closing twice is harmless */
 }
 END_TEST
 

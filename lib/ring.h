@@ -1,4 +1,7 @@
-/* ringbuf: a growable byte ring shared by one producer and one consumer.
+/* ring: the library's second layer, the byte ring between a pump thread and
+ * the caller (ringbuf.c), and its memory-limit policies (ringlimit.c).
+ *
+ * A growable byte ring shared by one producer and one consumer.
  *
  * Locking: every field is guarded by mu.  The producer may fill the free
  * space it reserved, and the consumer may read the data it peeked, without
@@ -6,12 +9,13 @@
  * buffer replaced while the consumer peeks into it is kept alive in `retired`
  * until the consumer is done with it.
  */
-#ifndef POPEN2_RINGBUF_H
-#define POPEN2_RINGBUF_H
+#ifndef POPEN2_RING_H
+#define POPEN2_RING_H
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -25,8 +29,8 @@ struct ringbuf {
     size_t len;           /* bytes buffered */
     size_t min_cap;       /* first allocation, and what an empty ring shrinks back to */
     int waiters;          /* threads blocked on cond */
-    bool peeking;         /* consumer holds a pointer from ringbuf_peek */
-    bool producer_busy;   /* between ringbuf_reserve and ringbuf_commit */
+    bool peeking;         /* consumer holds a pointer from p2i_ringbuf_peek */
+    bool producer_busy;   /* between p2i_ringbuf_reserve and p2i_ringbuf_commit */
     bool direct;          /* the consumer reads the producer's source itself */
     struct timespec lease_end; /* the producer stays parked until then */
     bool producer_done;   /* no byte will be appended any more (EOF) */
@@ -36,9 +40,8 @@ struct ringbuf {
     unsigned long long total;   /* bytes ever appended */
     size_t high_water;          /* most bytes buffered at once */
 
-    /* Beyond popen2: bounded memory (ringbuf_set_limit; the "bounded rings"
-     * section of ringbuf.c).
-     * With limit 0 none of this is used and the ring behaves as above. */
+    /* Bounded memory (p2i_ringbuf_set_limit; ringlimit.c).  With limit 0
+     * none of this is used and the ring behaves as above. */
     size_t limit;               /* most bytes held in memory; 0 unbounded */
     int policy;                 /* POPEN2_BLOCK, _SPILL, _FAIL or _KEEP_TAIL */
     char *stage;                /* producer's scratch for bytes that do not go to buf */
@@ -53,72 +56,118 @@ struct ringbuf {
 };
 
 /* Prepares an empty ring; 0 or -errno. */
-int ringbuf_init(struct ringbuf *rb, size_t min_cap);
+int p2i_ringbuf_init(struct ringbuf *rb, size_t min_cap);
 /* Frees the ring; nobody may use it any more. */
-void ringbuf_destroy(struct ringbuf *rb);
+void p2i_ringbuf_destroy(struct ringbuf *rb);
 
 /* Producer, zero-copy: finds contiguous free space of at least one byte,
  * growing the ring (doubling) when less than `want` bytes are free.  Waits
  * only when the ring is full and cannot grow (out of memory), until the
  * consumer frees some.  0, or -EPIPE once the consumer has closed. */
-int ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n);
+int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n);
 /* Producer: makes n bytes written into the reserved space readable (n may
  * be 0 to give the reservation up).  0, or -EPIPE once the consumer has
  * closed (the bytes are dropped). */
-int ringbuf_commit(struct ringbuf *rb, size_t n);
+int p2i_ringbuf_commit(struct ringbuf *rb, size_t n);
 /* Producer, copying: appends all n bytes or none.  n, -ENOMEM, or the
  * consumer's error (-EPIPE by default) once it has closed. */
-ssize_t ringbuf_append(struct ringbuf *rb, const void *src, size_t n);
+ssize_t p2i_ringbuf_append(struct ringbuf *rb, const void *src, size_t n);
 /* Producer: no more bytes (err 0 for EOF, else the errno to report after the
  * buffered bytes).  Waits for a direct read in progress to end, so the
  * producer may close its source once this returns. */
-void ringbuf_close_producer(struct ringbuf *rb, int err);
+void p2i_ringbuf_close_producer(struct ringbuf *rb, int err);
 
 /* Consumer, copying: up to n bytes, as soon as there is at least one.
  * Blocks while empty if `block`, else returns -EAGAIN.  0 at EOF, -error if
  * the producer failed. */
-ssize_t ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block);
+ssize_t p2i_ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block);
 /* Consumer, zero-copy: waits for data and points at the oldest contiguous
- * run of it; *n is 0 at EOF.  The pointer stays valid until ringbuf_consume. */
-void ringbuf_peek(struct ringbuf *rb, const void **data, size_t *n);
+ * run of it; *n is 0 at EOF.  The pointer stays valid until p2i_ringbuf_consume. */
+void p2i_ringbuf_peek(struct ringbuf *rb, const void **data, size_t *n);
 /* Consumer: drops the n oldest bytes and ends a peek (n may be 0). */
-void ringbuf_consume(struct ringbuf *rb, size_t n);
+void p2i_ringbuf_consume(struct ringbuf *rb, size_t n);
 /* Consumer: reads no more; buffered bytes are dropped and later appends fail
  * with -err (EPIPE when err is 0). */
-void ringbuf_close_consumer(struct ringbuf *rb, int err);
+void p2i_ringbuf_close_consumer(struct ringbuf *rb, int err);
 
 /* Direct reads: a consumer that asks for a large read while the ring is
  * empty may read the producer's source (the pipe) straight into its own
  * buffer, one copy instead of two, with no thread hand-off.  The ring keeps
  * the order: a claim is granted only while the ring is empty and no
  * producer read is in flight, and while it is held the producer waits in
- * ringbuf_reserve.  The producer also stays parked for a short lease after
+ * p2i_ringbuf_reserve.  The producer also stays parked for a short lease after
  * each claim, so a consumer reading in a loop is not raced by a producer
  * woken for every pipeful; past the lease the producer drains as usual, so
  * a consumer that stops reading never leaves the child blocked for longer.
  *
  * Consumer: true if the claim is granted. */
-bool ringbuf_direct_begin(struct ringbuf *rb);
+bool p2i_ringbuf_direct_begin(struct ringbuf *rb);
 /* Consumer: ends a granted claim; n bytes were read through it. */
-void ringbuf_direct_end(struct ringbuf *rb, size_t n);
+void p2i_ringbuf_direct_end(struct ringbuf *rb, size_t n);
 
 
 /* Bytes buffered now. */
-size_t ringbuf_length(struct ringbuf *rb);
+size_t p2i_ringbuf_length(struct ringbuf *rb);
 
-/* ---- Beyond popen2: bounded memory ------------------------------------- */
+/* ---- bounded memory (ringlimit.c) --------------------------------------- */
 
 struct popen2_stream_stats;
 
 /* Before the producer starts: hold at most `limit` bytes in memory and apply
  * `policy` (POPEN2_BLOCK, POPEN2_SPILL, POPEN2_FAIL, POPEN2_KEEP_TAIL) to
  * what does not fit.  0 or -EINVAL. */
-int ringbuf_set_limit(struct ringbuf *rb, size_t limit, int policy);
+int p2i_ringbuf_set_limit(struct ringbuf *rb, size_t limit, int policy);
 /* Bytes the consumer can still read: in memory plus in the spill file. */
-unsigned long long ringbuf_available(struct ringbuf *rb);
+unsigned long long p2i_ringbuf_available(struct ringbuf *rb);
 /* True when a non-blocking read would not say EAGAIN (data, EOF or error). */
-bool ringbuf_readable(struct ringbuf *rb);
+bool p2i_ringbuf_readable(struct ringbuf *rb);
 /* Fills the counters of popen2_stream_stats. */
-void ringbuf_stats(struct ringbuf *rb, struct popen2_stream_stats *st);
+void p2i_ringbuf_stats(struct ringbuf *rb, struct popen2_stream_stats *st);
+
+
+/* ---- shared by ringbuf.c and ringlimit.c only ---------------------------- */
+
+/* The producer's scratch buffer for bytes that go to the spill file or are
+ * dropped; large, so a 2 GiB spill costs few pwrites. */
+#define P2I_RING_STAGE_SIZE (256 * 1024)
+
+/* Copies n bytes into a ring buffer of cap bytes at offset tail, wrapping
+ * around its end. */
+static inline void p2i_ring_copy_in(char *buf, size_t cap, size_t tail, const void *src, size_t n)
+{
+    size_t first = cap - tail < n ? cap - tail : n;
+
+    memcpy(buf + tail, src, first);
+    memcpy(buf, (const char *)src + first, n - first);
+}
+
+/* Copies n bytes out of a ring buffer of cap bytes from offset head,
+ * wrapping around its end. */
+static inline void p2i_ring_copy_out(void *dst, const char *buf, size_t cap, size_t head, size_t n)
+{
+    size_t first = cap - head < n ? cap - head : n;
+
+    memcpy(dst, buf + head, first);
+    memcpy((char *)dst + first, buf, n - first);
+}
+
+/* Wakes threads waiting on the ring's condition; mu held. */
+void p2i_ring_wake(struct ringbuf *rb);
+/* Makes room for `need` more bytes (or any room at all when need is 0 and
+ * the ring is full); 0, -ENOMEM, or -ENOBUFS for a bounded ring at its
+ * ceiling.  Producer only, mu held. */
+int p2i_ring_make_room_locked(struct ringbuf *rb, size_t need);
+
+/* A blocking consumer has something to return besides ring bytes (spilled
+ * bytes, an overflow error); mu held. */
+bool p2i_ringlimit_pending_locked(const struct ringbuf *rb);
+/* Producer, mu held: where the next bytes go.  1: into the stage; 0: into
+ * the ring, which has room (and *want is trimmed to the limit); -EAGAIN:
+ * nowhere yet, wait for the consumer. */
+int p2i_ringlimit_room_locked(struct ringbuf *rb, size_t *want);
+/* Producer, mu held: applies the policy to n staged bytes. */
+void p2i_ringlimit_commit_staged_locked(struct ringbuf *rb, size_t n);
+/* Consumer, mu held, ring empty: the oldest spilled bytes. */
+ssize_t p2i_ringlimit_spill_read_locked(struct ringbuf *rb, void *dst, size_t n);
 
 #endif

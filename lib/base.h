@@ -1,0 +1,161 @@
+/* base: the library's lowest layer, the system primitives every other layer
+ * builds on.  Nothing here knows about rings, channels or objects.
+ *
+ *   fd.c     descriptors: close-on-exec pipes numbered 3 and up, pipe
+ *            sizing, wake-up descriptors
+ *   clock.c  the monotonic clock in milliseconds, for timeouts
+ *   spawn.c  posix_spawn with the child's descriptors and signal state
+ *   spill.c  the unlinked temporary file behind a spilling ring
+ *   pidfd.c  the kernel's process handles: open, signal, wait
+ *   active.c Python's popen2._active: freed objects' unreaped children
+ *
+ * Every global name of the library that is not exported starts with p2i_, so
+ * the static archive links into programs that have their own fd_close or
+ * ringbuf_init.  Internal functions return 0 (or a count) or -errno.
+ */
+#ifndef POPEN2_BASE_H
+#define POPEN2_BASE_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* ---- errors at the public boundary -------------------------------------- */
+
+/* The public API returns -1 (or NULL) with errno; internal code returns
+ * -errno.  These turn the one into the other in a single place. */
+static inline int p2i_fail(int neg_errno)
+{
+    errno = -neg_errno;
+    return -1;
+}
+
+static inline void *p2i_fail_null(int neg_errno)
+{
+    errno = -neg_errno;
+    return NULL;
+}
+
+/* ---- fd.c ---------------------------------------------------------------
+ * Every descriptor the library makes is close-on-exec from birth and
+ * numbered 3 or above, so posix_spawn's dup2 actions onto 0, 1 and 2 can
+ * never clobber one another. */
+
+/* A way to interrupt a thread blocked in poll(): an eventfd where the system
+ * has one, else a pipe.  rfd is polled, wfd written. */
+struct wake {
+    int rfd;
+    int wfd;
+};
+
+/* pipe2(O_CLOEXEC) with both ends moved to 3 or above; 0 or -errno. */
+int p2i_fd_pipe(int fds[2]);
+/* Puts fd in non-blocking mode; 0 or -errno. */
+int p2i_fd_set_nonblock(int fd);
+/* Raises a pipe's capacity to 1 MiB (capped by the system's limit).  Best
+ * effort: a refusal (EPERM past pipe-user-pages-soft) is not an error. */
+void p2i_fd_grow_pipe(int fd);
+/* close() that keeps errno and ignores -1; returns -1 to reset the caller's copy. */
+int p2i_fd_close(int fd);
+/* Moves a descriptor the library just got from open(), eventfd(),
+ * pidfd_open() ... to 3 or above, close-on-exec (closing the original); the
+ * new descriptor, or -errno (closing it too). */
+int p2i_fd_lift(int fd);
+
+/* Opens a wake-up descriptor (close-on-exec, non-blocking); 0 or -errno. */
+int p2i_wake_open(struct wake *w);
+/* Makes rfd readable for good; async-signal-safe. */
+void p2i_wake_signal(struct wake *w);
+/* Empties rfd again. */
+void p2i_wake_clear(struct wake *w);
+/* Closes it; accepts a wake that was never opened ({-1, -1}). */
+void p2i_wake_close(struct wake *w);
+
+/* ---- clock.c ------------------------------------------------------------ */
+
+/* CLOCK_MONOTONIC in milliseconds. */
+long long p2i_now_ms(void);
+/* Milliseconds left until deadline (a p2i_now_ms value), at least 0; -1 for
+ * the deadline -1, which means "never". */
+int p2i_ms_left(long long deadline);
+/* The deadline timeout_ms from now; -1 (never) for a negative timeout. */
+long long p2i_deadline(int timeout_ms);
+
+/* ---- spawn.c ------------------------------------------------------------ */
+
+struct p2i_spawn_request {
+    const char *file;       /* program: a path, or a name looked up in PATH */
+    char *const *argv;
+    bool search_path;       /* look file up in PATH as execvp does */
+    int fd[3];              /* what becomes the child's 0, 1, 2; -1 inherits the parent's */
+    bool stderr_to_stdout;  /* the child's 2 becomes a copy of its (inherited) 1 */
+    const char *cwd;        /* working directory, NULL: the parent's */
+    char *const *envp;      /* environment, NULL: the parent's environ */
+    int group;              /* POPEN2_GROUP_NEW: new process group; POPEN2_SESSION_NEW */
+};
+
+/* Starts the child; 0 with *pid set, or -errno (ENOENT, EACCES, ENOEXEC for
+ * an exec failure, reported synchronously; EAGAIN, ENOMEM, ...).  On failure
+ * no child is left behind. */
+int p2i_spawn_start(const struct p2i_spawn_request *req, pid_t *pid);
+
+/* ---- spill.c ------------------------------------------------------------
+ * The file never has a name a second process could open: O_TMPFILE where the
+ * kernel and file system support it, else mkostemp + unlink at once.  The
+ * ring owns it and calls these under its mutex. */
+
+/* Creates the file in $TMPDIR (or /tmp); the descriptor or -errno. */
+int p2i_spill_open(void);
+/* Writes all n bytes at offset off; 0 or -errno (ENOSPC, EIO ...). */
+int p2i_spill_write(int fd, unsigned long long off, const void *buf, size_t n);
+/* Reads up to n bytes at offset off; the count (> 0) or -errno (-EIO for a
+ * file shorter than the ring believes). */
+ssize_t p2i_spill_read(int fd, unsigned long long off, void *buf, size_t n);
+/* Gives the disk space back once every byte was read; best effort. */
+void p2i_spill_reset(int fd);
+
+/* ---- pidfd.c ------------------------------------------------------------
+ * A pidfd names one process for as long as the descriptor is open, whatever
+ * happens to its number; waiting and signalling through it can never reach
+ * a process that got the number after ours was reaped.  Where the kernel has
+ * no pidfds (before Linux 5.3; waitid P_PIDFD needs 5.4) these say -ENOSYS
+ * and callers keep to the pid. */
+
+/* A pidfd for pid, close-on-exec and numbered 3 or above; or -errno: -ESRCH
+ * when no such process exists any more (reaped), -ENOSYS without pidfds. */
+int p2i_pidfd_open(pid_t pid);
+/* Sends sig to the process (to its whole group with `group`: through the
+ * kernel where it can, Linux 6.9, else after checking through the pidfd
+ * that the leader is alive, by kill(-pid)).  0 or -errno; -ESRCH once the
+ * process has been reaped. */
+int p2i_pidfd_signal(int pidfd, pid_t pid, int sig, bool group);
+/* Reaps the process if it has exited, without blocking: 1 with *status (as
+ * waitpid gives it), 0 while it runs, -ECHILD when it is not (or no longer)
+ * a child of ours to reap, or another -errno. */
+int p2i_pidfd_reap(int pidfd, int *status);
+/* As p2i_pidfd_reap, by number, for a kernel without pidfds.  Safe only
+ * while nothing else may reap the child. */
+int p2i_pid_reap(pid_t pid, int *status);
+
+/* ---- active.c -----------------------------------------------------------
+ * A global list under one mutex; nothing else in the library takes that
+ * mutex, so it nests under any other lock. */
+
+struct p2i_active_node {
+    pid_t pid;
+    int pidfd; /* owned by the list from p2i_active_add on; -1 without pidfds */
+    struct p2i_active_node *next;
+};
+
+/* Takes ownership of node (allocated when the object was made, so that a
+ * free can never fail for want of memory) and its pidfd, and reaps the
+ * child later. */
+void p2i_active_add(struct p2i_active_node *node);
+/* Reaps every listed child that has exited and forgets those reaped
+ * elsewhere; never blocks. */
+void p2i_active_reap(void);
+/* How many children are listed. */
+size_t p2i_active_count(void);
+
+#endif

@@ -1,0 +1,84 @@
+/* channel: the library's third layer, one of the child's standard streams as
+ * the parent sees it: a pipe end, the pump thread that moves its bytes
+ * (pump.c), the ring between them and the caller's FILE* (stream.c).
+ *
+ * A channel knows nothing of the object that holds it.  It tells its owner
+ * things through data the owner put in it: `notify`, a wake-up descriptor
+ * the reader thread signals whenever it buffered bytes or reached the end
+ * (set by the event descriptor, may stay NULL), and `ops`, the owner's
+ * answers to "the caller closed the FILE" and "a writer thread starts or
+ * ends" (it holds the object alive while it delivers input).
+ *
+ * Pump threads: a reader thread drains one output pipe (stdout or stderr)
+ * into its ring until EOF, or until the caller closes the FILE (ring consumer
+ * closed and the channel's wake descriptor signalled).  The writer thread
+ * feeds the input ring to the child's stdin until the caller closed tochild
+ * and every byte is delivered, or the child stops reading (EPIPE).  Each
+ * thread closes its pipe end when its stream ends, so the child sees EOF or
+ * EPIPE then.
+ */
+#ifndef POPEN2_CHANNEL_H
+#define POPEN2_CHANNEL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "base.h"
+#include "ring.h"
+
+enum { CH_STDIN = 0, CH_STDOUT = 1, CH_STDERR = 2, CH_COUNT = 3 };
+
+struct channel;
+
+/* What a channel tells its owner.  Every function is called without any of
+ * the channel's locks held. */
+struct channel_ops {
+    /* The caller fclosed the channel's FILE (ch->file is still set). */
+    void (*file_closed)(struct channel *ch);
+    /* The writer thread starts (hold) and ends (release): the owner keeps
+     * the channel's memory alive in between.  release may free it. */
+    void (*hold)(struct channel *ch);
+    void (*release)(struct channel *ch);
+};
+
+struct channel {
+    const struct channel_ops *ops;
+    void *owner;           /* the owner's, never looked at here */
+    int which;             /* CH_STDIN, CH_STDOUT or CH_STDERR */
+    bool used;             /* the object has the stream at all */
+    int fd;                /* the parent's pipe end; the pump thread owns it once started */
+    struct wake wake;      /* readers: interrupts poll() when the FILE is closed */
+    struct wake *notify;   /* readers signal it after buffering bytes or at the end;
+                            * set once with a release store, read with acquire */
+    struct ringbuf ring;
+    bool ring_ready;
+    pthread_t thread;
+    bool thread_started;
+    FILE *file;            /* NULL once fclosed (guarded by the owner's lock) */
+    unsigned long long direct_moved; /* bytes the caller's thread read from the
+                                      * pipe itself (stream.c; that thread only) */
+    char *iobuf;           /* stdio buffer for bufsize > 1, freed with the object */
+    bool end_reported;     /* popen2_read returned EOF or an error (owner's lock) */
+};
+
+/* ---- pump.c ------------------------------------------------------------- */
+
+/* Starts the channel's thread: a reader for CH_STDOUT / CH_STDERR (joinable),
+ * the writer for CH_STDIN (joinable too: the owner detaches it while a child
+ * may still read, joins it otherwise).  0 or -errno (EAGAIN, ENOMEM). */
+int p2i_pump_start(struct channel *ch);
+
+/* ---- stream.c ----------------------------------------------------------- */
+
+/* Opens the channel's FILE: read-only for stdout/stderr, write-only for
+ * stdin, buffered as Python's bufsize says (-1 default, 0 none, 1 line,
+ * N > 1 about N bytes).  NULL with errno on failure. */
+FILE *p2i_stream_open(struct channel *ch, int bufsize);
+/* A blocking read of an output channel, as the FILE reads: the ring's bytes
+ * first, then, for a large request, the pipe itself.  Bytes, 0 at EOF, or
+ * -errno. */
+ssize_t p2i_channel_read(struct channel *ch, void *buf, size_t n);
+
+#endif

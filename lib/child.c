@@ -1,0 +1,249 @@
+/* child: the child process, held by a handle rather than a number.
+ *
+ * The rule this file keeps, and the only place that needs to: never signal,
+ * wait for or reap a process that is not ours.  A pid is only a number; once
+ * a child is reaped (by us, or behind our back by a waitpid(-1) elsewhere in
+ * the program, or by the kernel when SIGCHLD is ignored) the number may go
+ * to an unrelated process.  So:
+ *
+ * - the pidfd is opened right after the spawn.  Between posix_spawn and
+ *   pidfd_open the child cannot have been reaped by us, and a foreign reap
+ *   in that instant shows as ESRCH (or, if the number was reused as well,
+ *   as ECHILD from the first waitid, since the new process is not our
+ *   child); either way the child is recorded as gone.  glibc 2.39's
+ *   pidfd_spawn would close even that instant;
+ * - reaping is waitid(P_PIDFD), which can only return this child's status
+ *   and says ECHILD once something else reaped it: the child is then
+ *   "gone", and poll, wait and the signals say ECHILD / ESRCH from then on;
+ * - signals go through pidfd_send_signal, which cannot reach a successor;
+ * - where the kernel has no pidfds (before Linux 5.3) the pid is used, as
+ *   Python does; that is safe only while nothing else in the program reaps.
+ *
+ * Waiting happens on the caller's thread: poll() on the pidfd (readable once
+ * the child has exited) outside the lock, then a non-blocking reap under it,
+ * so several threads may wait on one child and all get the status.  Without
+ * a pidfd, waitid(WNOWAIT) by number plays the part of the poll.  No SIGCHLD
+ * handler is ever installed.
+ */
+#include "config.h"
+
+#include "core.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#ifdef HAVE_SYS_EPOLL_H
+#include <sys/epoll.h>
+#endif
+
+/* Without a pidfd a timed wait looks this often: short enough for a prompt
+ * timeout, long enough to cost nothing. */
+#define POLL_STEP_MS 5
+
+int p2i_child_init(struct child *c)
+{
+    int r = pthread_mutex_init(&c->mu, NULL);
+
+    c->pid = -1;
+    c->pidfd = -1;
+    c->watch_epfd = -1;
+    return -r;
+}
+
+void p2i_child_destroy(struct child *c)
+{
+    c->pidfd = p2i_fd_close(c->pidfd);
+    pthread_mutex_destroy(&c->mu);
+}
+
+int p2i_child_start(struct child *c, const struct p2i_spawn_request *req)
+{
+    int r = p2i_spawn_start(req, &c->pid);
+
+    if (r < 0) {
+        c->pid = -1;
+        return r;
+    }
+    c->group_leader = req->group != POPEN2_GROUP_INHERIT;
+    r = p2i_pidfd_open(c->pid);
+    if (r >= 0)
+        c->pidfd = r;
+    else if (r == -ESRCH)
+        c->gone = true; /* reaped elsewhere already: see the top of the file */
+    /* Otherwise (no pidfds in this kernel, or no descriptor to be had) the
+     * child is held by its number, as documented. */
+    return 0;
+}
+
+/* The child is known gone or reaped: an epoll set watching its pidfd would
+ * stay readable for good, so take it out.  c->mu held. */
+static void unwatch_locked(struct child *c)
+{
+#ifdef HAVE_SYS_EPOLL_H
+    if (c->watch_epfd >= 0)
+        epoll_ctl(c->watch_epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
+#endif
+    c->watch_epfd = -1;
+}
+
+/* Reaps without blocking; c->mu held. */
+static void try_reap_locked(struct child *c)
+{
+    int st = 0, r;
+
+    if (c->reaped || c->gone || c->pid <= 0)
+        return;
+    if (c->pidfd >= 0 && !c->wait_by_pid) {
+        r = p2i_pidfd_reap(c->pidfd, &st);
+        /* Linux 5.3 has pidfds but waits for them only from 5.4 on. */
+        if (r == -EINVAL) {
+            c->wait_by_pid = true;
+            r = p2i_pid_reap(c->pid, &st);
+        }
+    } else {
+        r = p2i_pid_reap(c->pid, &st);
+    }
+    if (r == 1) {
+        c->status = st;
+        c->reaped = true;
+        unwatch_locked(c);
+    } else if (r == -ECHILD) {
+        c->gone = true;
+        unwatch_locked(c);
+    }
+}
+
+/* What poll and wait say once the child is reaped or gone; -EAGAIN while it
+ * runs.  c->mu held. */
+static int outcome_locked(struct child *c, int *status)
+{
+    if (c->reaped) {
+        *status = c->status;
+        return 1;
+    }
+    return c->gone ? -ECHILD : -EAGAIN;
+}
+
+int p2i_child_poll(struct child *c, int *status)
+{
+    int r;
+
+    pthread_mutex_lock(&c->mu);
+    try_reap_locked(c);
+    r = outcome_locked(c, status);
+    pthread_mutex_unlock(&c->mu);
+    return r == -EAGAIN ? 0 : r;
+}
+
+/* Sleeps until the child may have exited, or ms pass (-1: no limit).  Reaps
+ * nothing: the caller looks again under the lock. */
+static void sleep_on_child(struct child *c, int ms)
+{
+    struct pollfd pfd;
+    siginfo_t si;
+    int flags = WEXITED | WNOWAIT;
+
+    /* The pidfd is closed only when the object is destroyed, so polling it
+     * here while another thread reaps is safe. */
+    if (c->pidfd >= 0) {
+        pfd.fd = c->pidfd;
+        pfd.events = POLLIN;
+        poll(&pfd, 1, ms);
+        return;
+    }
+    /* By number: the child is not reaped (we looked under the lock), so the
+     * number is still ours unless something else in the program reaps. */
+    if (ms >= 0)
+        flags |= WNOHANG;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_PID, (id_t)c->pid, &si, flags) == 0 && si.si_pid == c->pid)
+        return;
+    if (ms >= 0)
+        poll(NULL, 0, ms < POLL_STEP_MS ? ms : POLL_STEP_MS);
+}
+
+int p2i_child_wait(struct child *c, int timeout_ms, int *status)
+{
+    long long deadline = p2i_deadline(timeout_ms);
+    int r, left;
+
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        try_reap_locked(c);
+        r = outcome_locked(c, status);
+        pthread_mutex_unlock(&c->mu);
+        if (r != -EAGAIN)
+            return r;
+        left = p2i_ms_left(deadline);
+        if (left == 0)
+            return -ETIMEDOUT;
+        sleep_on_child(c, left);
+    }
+}
+
+int p2i_child_signal(struct child *c, int sig)
+{
+    int r;
+
+    pthread_mutex_lock(&c->mu);
+    /* Under the same lock as reaping: a child we have not reaped cannot
+     * have passed its number on, unless it was reaped elsewhere, which the
+     * pidfd catches. */
+    try_reap_locked(c);
+    if (c->reaped || c->gone || c->pid <= 0) {
+        r = -ESRCH;
+    } else if (c->pidfd >= 0) {
+        r = p2i_pidfd_signal(c->pidfd, c->pid, sig, c->group_leader);
+        if (r == -ESRCH) {
+            /* Exited and reaped elsewhere since we looked: it is gone. */
+            c->gone = true;
+            unwatch_locked(c);
+        }
+    } else {
+        r = kill(c->group_leader ? -c->pid : c->pid, sig) < 0 ? -errno : 0;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return r;
+}
+
+int p2i_child_watch(struct child *c, int epfd)
+{
+    int r = 1;
+
+    pthread_mutex_lock(&c->mu);
+    try_reap_locked(c);
+#ifdef HAVE_SYS_EPOLL_H
+    if (c->pidfd >= 0 && !c->reaped && !c->gone && c->watch_epfd < 0) {
+        struct epoll_event e = {.events = EPOLLIN};
+
+        e.data.fd = c->pidfd;
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->pidfd, &e) < 0) {
+            r = -errno;
+        } else {
+            c->watch_epfd = epfd;
+            r = 0;
+        }
+    }
+#else
+    (void)epfd;
+#endif
+    pthread_mutex_unlock(&c->mu);
+    return r;
+}
+
+void p2i_child_release(struct child *c, struct p2i_active_node **node)
+{
+    pthread_mutex_lock(&c->mu);
+    try_reap_locked(c);
+    unwatch_locked(c);
+    if (c->pid > 0 && !c->reaped && !c->gone) {
+        (*node)->pid = c->pid;
+        (*node)->pidfd = c->pidfd; /* the list reaps through it from now on */
+        c->pidfd = -1;
+        p2i_active_add(*node);
+        *node = NULL;
+    }
+    pthread_mutex_unlock(&c->mu);
+}

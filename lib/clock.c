@@ -1,0 +1,34 @@
+/* clock: the monotonic clock in milliseconds, for every timeout the library
+ * takes (wait_timeout, communicate).  CLOCK_MONOTONIC never jumps with the
+ * wall clock, so a timeout is as long as it says. */
+#include "config.h"
+
+#include "base.h"
+
+#include <limits.h>
+#include <time.h>
+
+long long p2i_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long p2i_deadline(int timeout_ms)
+{
+    return timeout_ms < 0 ? -1 : p2i_now_ms() + timeout_ms;
+}
+
+int p2i_ms_left(long long deadline)
+{
+    long long left;
+
+    if (deadline < 0)
+        return -1;
+    left = deadline - p2i_now_ms();
+    if (left <= 0)
+        return 0;
+    return left > INT_MAX ? INT_MAX : (int)left;
+}

@@ -1,0 +1,46 @@
+/* control: timed waits and signals, beside Python's poll() and wait().
+ *
+ * Both act on the child through child.c, which holds it by its pidfd: a
+ * signal can never reach a process that got the child's number after it was
+ * reaped, and a wait can only ever return this child's status. */
+#include "config.h"
+
+#include "front.h"
+
+#include <errno.h>
+#include <signal.h>
+
+int popen2_wait_timeout(popen2_proc *p, int timeout_ms)
+{
+    int st, r;
+
+    if (!p || timeout_ms < -1)
+        return p2i_fail(-EINVAL);
+    r = p2i_child_wait(&p->child, timeout_ms, &st);
+    return r == 1 ? st : p2i_fail(r);
+}
+
+static int send_signal(popen2_proc *p, int sig)
+{
+    int r;
+
+    if (!p || sig < 0 || sig >= NSIG)
+        return p2i_fail(-EINVAL);
+    r = p2i_child_signal(&p->child, sig);
+    return r < 0 ? p2i_fail(r) : 0;
+}
+
+int popen2_send_signal(popen2_proc *p, int sig)
+{
+    return send_signal(p, sig);
+}
+
+int popen2_terminate(popen2_proc *p)
+{
+    return send_signal(p, SIGTERM);
+}
+
+int popen2_kill(popen2_proc *p)
+{
+    return send_signal(p, SIGKILL);
+}

@@ -1,0 +1,139 @@
+/* core: the library's fourth layer, the process object and its child.
+ *
+ *   proc.c    the object: creation, references, the FILEs, teardown
+ *   child.c   the child process: pid and pidfd, reaping, waiting, signals
+ *   events.c  the event descriptor (one pollable fd for streams and exit)
+ *
+ * Lifetime: refs counts the caller's handle (or, for the module functions,
+ * the set of FILEs handed out) plus the writer thread, which may outlive the
+ * handle while it delivers input the caller already wrote.  The last
+ * reference frees the memory.
+ *
+ * Lock order: proc->mu, then child.mu, then any one ring's mu; no code holds
+ * two rings' locks.  Reader threads never take proc->mu or child.mu, so
+ * joining them under either is safe.
+ */
+#ifndef POPEN2_CORE_H
+#define POPEN2_CORE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "popen2.h"
+#include "base.h"
+#include "channel.h"
+
+/* ---- child.c ------------------------------------------------------------
+ * The one rule, kept in child.c alone: never signal, wait for or reap a
+ * process that is not ours.  The child is held by its pidfd from the spawn
+ * on; once it is known to be gone (reaped by us, or elsewhere: a
+ * waitpid(-1) in the application, SIGCHLD ignored) its number is never used
+ * again. */
+struct child {
+    pthread_mutex_t mu;    /* guards everything below */
+    pid_t pid;             /* -1 until spawned */
+    int pidfd;             /* the child's pidfd; -1 where the kernel has none */
+    bool wait_by_pid;      /* pidfd for signals, but the kernel reaps by pid only */
+    bool reaped;           /* we reaped it: status holds its wait status */
+    bool gone;             /* reaped elsewhere: no status, no number */
+    int status;
+    bool group_leader;     /* the child leads its own process group */
+    int watch_epfd;        /* an epoll set holding pidfd until the child is
+                            * known gone (events.c), else -1 */
+};
+
+/* Prepares an unspawned child; 0 or -errno. */
+int p2i_child_init(struct child *c);
+/* Closes the pidfd and frees the lock. */
+void p2i_child_destroy(struct child *c);
+/* Spawns the child and opens its pidfd at once; 0 or -errno (nothing is
+ * left behind on failure). */
+int p2i_child_start(struct child *c, const struct p2i_spawn_request *req);
+/* Reaps without blocking: 1 with *status once reaped (now or before), 0
+ * while it runs, -ECHILD once it is known to have been reaped elsewhere. */
+int p2i_child_poll(struct child *c, int *status);
+/* Waits up to timeout_ms (-1: for ever): 1 with *status, -ETIMEDOUT, or
+ * -ECHILD as p2i_child_poll. */
+int p2i_child_wait(struct child *c, int timeout_ms, int *status);
+/* Sends sig to the child (to its group if it leads one); 0, or -ESRCH once
+ * it is reaped or gone, or another -errno. */
+int p2i_child_signal(struct child *c, int sig);
+/* Adds the pidfd to an epoll set, which then wakes when the child exits;
+ * the child takes it out again as soon as it knows the child is gone.  0,
+ * 1 when there is nothing to watch (reaped, gone, or no pidfd), or -errno. */
+int p2i_child_watch(struct child *c, int epfd);
+/* At the object's end: an unreaped child goes to the active list with its
+ * pidfd (node is used then and NULL is stored in *node). */
+void p2i_child_release(struct child *c, struct p2i_active_node **node);
+
+/* ---- proc.c ------------------------------------------------------------- */
+
+struct events;
+
+struct popen2_proc {
+    pthread_mutex_t mu;    /* guards everything below but the child and the rings */
+    int refs;
+    struct child child;
+    bool handle_open;      /* popen2_free not called yet (false for module objects) */
+    bool finishing;        /* teardown started: stream closes must not start it again */
+    int open_files;
+    struct channel ch[CH_COUNT];
+    struct p2i_active_node *node; /* preallocated, so going on the active list cannot fail */
+    struct events *events; /* the event descriptor, NULL until asked for */
+    /* A slot for a front's own state (communicate's gathered output),
+     * freed with the object by its destructor. */
+    void *slot;
+    void (*slot_free)(void *slot);
+};
+
+/* How to build an object: the contract's constructors and popen2_spawn
+ * both fill one of these for p2i_proc_create. */
+struct proc_setup {
+    const char *file;      /* program: a path, or a name looked up in PATH */
+    char *const *argv;
+    bool search_path;
+    bool pipe[CH_COUNT];   /* streams that get a pipe, a ring, a thread and a FILE */
+    int child_fd[CH_COUNT]; /* the others: what the child gets (-1: the parent's) */
+    bool merge_err;        /* the child's stderr is whatever its stdout is */
+    int bufsize;
+    size_t limit[CH_COUNT]; /* output rings' memory limit (0: none) and policy */
+    int policy[CH_COUNT];
+    const char *cwd;       /* NULL: the parent's */
+    char *const *envp;     /* NULL: the parent's environ */
+    int group;             /* POPEN2_GROUP_INHERIT, _NEW or POPEN2_SESSION_NEW */
+};
+
+/* Builds the object and spawns the child; NULL with errno. */
+struct popen2_proc *p2i_proc_create(const struct proc_setup *su);
+/* Closes the FILEs the caller still has, ends the readers and gives up the
+ * handle (the child, if unreaped, goes to the active list). */
+void p2i_proc_free(struct popen2_proc *p);
+/* The handle becomes the set of FILEs: the last fclose frees the object. */
+void p2i_proc_drop_handle(struct popen2_proc *p);
+/* The FILE of stream `which` while the caller has not closed it, else NULL. */
+FILE *p2i_proc_file(struct popen2_proc *p, int which);
+/* Whether stream `which` is piped (and, with need_open, its FILE still
+ * open); takes proc->mu. */
+bool p2i_proc_stream_ok(struct popen2_proc *p, int which, bool need_open);
+/* Marks that popen2_read has reported stream `which`'s end. */
+void p2i_proc_end_reported(struct popen2_proc *p, int which);
+
+/* ---- events.c -----------------------------------------------------------
+ * An epoll set holding a wake-up descriptor the reader threads signal and
+ * the child's pidfd while it can still exit.  Made on first use, freed with
+ * the object. */
+
+/* The event descriptor; -errno. */
+int p2i_events_fd(struct popen2_proc *p);
+/* The readers' wake-up descriptor alone (no pidfd): what communicate sleeps
+ * on; -errno. */
+int p2i_events_stream_fd(struct popen2_proc *p);
+/* Clears the readers' descriptor, then signals it again if a stream still
+ * has something for popen2_read, so it reads as level-triggered. */
+void p2i_events_rearm(struct popen2_proc *p);
+/* Frees the descriptors (the object's end, readers joined). */
+void p2i_events_destroy(struct popen2_proc *p);
+
+#endif

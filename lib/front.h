@@ -1,0 +1,37 @@
+/* front: the library's top layer, the exported popen2_* functions.  Each
+ * front file turns public arguments into core calls and -errno into -1 or
+ * NULL with errno; none calls another exported function.
+ *
+ *   popen3.c      Python's Popen3 / Popen4 classes: constructors, poll,
+ *                 wait, pid, the three FILEs, free
+ *   module.c      Python's module functions: popen2(), popen3(), popen4(),
+ *                 _cleanup() and len(_active)
+ *   attr.c        the spawn options and popen2_spawn / popen2_spawnv
+ *   control.c     timed waits and signals
+ *   read.c        the event descriptor and the non-blocking and bulk reads
+ *   communicate.c subprocess's communicate()
+ */
+#ifndef POPEN2_FRONT_H
+#define POPEN2_FRONT_H
+
+#include "core.h"
+
+/* A command string runs as `/bin/sh -c cmd`, as Python's popen2 does. */
+#define P2I_SHELL "/bin/sh"
+#define P2I_SHELL_ARGV(cmd) {P2I_SHELL, "-c", (char *)(cmd), NULL}
+
+/* popen3.c: the contract's constructors, shared with module.c.  `cmd` runs
+ * through the shell (NULL or empty: EINVAL); `argv` is looked up in PATH
+ * (NULL argv or argv[0]: EINVAL).  stderr is piped with capture_err, merged
+ * into stdout with merge_err, else the parent's.  NULL with errno. */
+struct popen2_proc *p2i_popen3_cmd(const char *cmd, bool capture_err, bool merge_err,
+                                   int bufsize);
+struct popen2_proc *p2i_popen3_argv(char *const argv[], bool capture_err, bool merge_err,
+                                    int bufsize);
+
+/* read.c: the channel of an output stream (1 stdout, 2 stderr) that is
+ * piped (and, with need_open, whose FILE is still open); NULL with errno
+ * EINVAL (no object, not an output stream) or EBADF. */
+struct channel *p2i_output_channel(struct popen2_proc *p, int stream, bool need_open);
+
+#endif

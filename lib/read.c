@@ -1,0 +1,90 @@
+/* read: the event descriptor and the reads beside the FILEs.
+ *
+ * popen2_read never blocks (EAGAIN while the stream has nothing), for event
+ * loops; popen2_readinto blocks as fread does but copies straight into the
+ * caller's buffer, without stdio's buffer and its extra copy.  Both read the
+ * same ring (and pipe) as the stream's FILE. */
+#include "config.h"
+
+#include "front.h"
+
+#include <errno.h>
+#include <limits.h>
+
+struct channel *p2i_output_channel(struct popen2_proc *p, int stream, bool need_open)
+{
+    if (!p || (stream != CH_STDOUT && stream != CH_STDERR))
+        return p2i_fail_null(-EINVAL);
+    if (!p2i_proc_stream_ok(p, stream, need_open))
+        return p2i_fail_null(-EBADF);
+    return &p->ch[stream];
+}
+
+int popen2_event_fd(popen2_proc *p)
+{
+    int r;
+
+    if (!p)
+        return p2i_fail(-EINVAL);
+    r = p2i_events_fd(p);
+    return r < 0 ? p2i_fail(r) : r;
+}
+
+ssize_t popen2_read(popen2_proc *p, int stream, void *buf, size_t n)
+{
+    struct channel *ch = p2i_output_channel(p, stream, true);
+    ssize_t r;
+
+    if (!ch)
+        return -1;
+    if (!buf)
+        return p2i_fail(-EINVAL);
+    if (n == 0)
+        return 0;
+    if (n > SSIZE_MAX)
+        n = SSIZE_MAX;
+    r = p2i_ringbuf_read(&ch->ring, buf, n, false);
+    if (r == 0 || (r < 0 && r != -EAGAIN))
+        p2i_proc_end_reported(p, stream);
+    p2i_events_rearm(p);
+    return r < 0 ? p2i_fail((int)r) : r;
+}
+
+ssize_t popen2_readinto(popen2_proc *p, int stream, void *buf, size_t n)
+{
+    struct channel *ch;
+    ssize_t r;
+
+    if (!buf && n)
+        return p2i_fail(-EINVAL);
+    ch = p2i_output_channel(p, stream, true);
+    if (!ch)
+        return -1;
+    if (n == 0)
+        return 0;
+    r = p2i_channel_read(ch, buf, n);
+    return r < 0 ? p2i_fail((int)r) : r;
+}
+
+ssize_t popen2_stream_available(popen2_proc *p, int stream)
+{
+    struct channel *ch = p2i_output_channel(p, stream, true);
+    unsigned long long n;
+
+    if (!ch)
+        return -1;
+    n = p2i_ringbuf_available(&ch->ring);
+    return n > SSIZE_MAX ? SSIZE_MAX : (ssize_t)n;
+}
+
+int popen2_stream_stats(popen2_proc *p, int stream, struct popen2_stream_stats *st)
+{
+    struct channel *ch = p2i_output_channel(p, stream, false);
+
+    if (!ch)
+        return -1;
+    if (!st)
+        return p2i_fail(-EINVAL);
+    p2i_ringbuf_stats(&ch->ring, st);
+    return 0;
+}
