@@ -1,4 +1,4 @@
-/* bench/bench: the six workloads of the benchmark (issue 3), run by
+/* bench/bench: the six workloads of the benchmark, run by
  * `make bench`.
  *
  *   bench [WORKLOAD...]      1 1p 2 3 4 4big 5 6 (default: all of them)

@@ -1,6 +1,6 @@
 /* bench/harness.c: runs a table of contenders and reports it.
  *
- * The machine is shared and its speed drifts (PERF-NOTES: up to 5x with where
+ * The machine is shared and its speed drifts (measured: up to 5x with where
  * the scheduler puts the two ends of a pipe), so no figure is compared with
  * one taken at another time: every contender of a table runs in the same
  * process, in rounds A B C A B C ..., and each median is divided by the

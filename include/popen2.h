@@ -51,8 +51,10 @@ POPEN2_API popen2_proc *popen2_Popen3v(char *const argv[], int capturestderr, in
 POPEN2_API popen2_proc *popen2_Popen4v(char *const argv[], int bufsize);
 
 /* Python's Popen3.poll(): -1 while the child runs, else its wait status
- * (decode with WIFEXITED and friends).  Never blocks.  Returns -1 as well when
- * the child was reaped behind the library's back. */
+ * (decode with WIFEXITED and friends).  Never blocks.  Returns -1 with errno
+ * ECHILD once the child is known to have been reaped behind the library's
+ * back (a waitpid(-1) elsewhere, SIGCHLD ignored); while it runs errno is
+ * left as it was. */
 POPEN2_API int popen2_poll(popen2_proc *p);
 
 /* Python's Popen3.wait(): blocks until the child exits and returns its wait
@@ -113,7 +115,10 @@ POPEN2_API int popen2_popen4v(char *const argv[], int bufsize, const char *mode,
                               FILE **child_stdout_and_stderr, FILE **child_stdin);
 
 /* Python's popen2._cleanup(): reaps every freed object's child that has
- * finished.  Never blocks; also runs at the start of every new object. */
+ * finished, through the child's pidfd where the kernel has pidfds, so it
+ * never reaps a process that is not a freed object's child; a child reaped
+ * elsewhere is forgotten.  Never blocks; also runs at the start of every new
+ * object. */
 POPEN2_API void popen2_cleanup(void);
 
 /* len(popen2._active): how many freed objects still have an unreaped child. */
@@ -263,11 +268,12 @@ POPEN2_API int popen2_wait_timeout(popen2_proc *p, int timeout_ms);
 
 /* Sends signal sig to the child, or to its whole process group when it leads
  * one (POPEN2_GROUP_NEW / POPEN2_SESSION_NEW), so grandchildren holding the
- * pipes die too.  Uses a pidfd held from spawn until reap where the kernel
- * has one, so the signal can never reach a recycled pid; a child already
+ * pipes die too.  Goes through the child's pidfd, held from the spawn on
+ * where the kernel has pidfds, so the signal can never reach a recycled pid,
+ * even when something else in the program reaped the child; a child already
  * reaped is never signalled.  sig 0 only checks.  0, or -1 with EINVAL
  * (NULL p, bad sig), ESRCH (the child was reaped: poll/wait returned its
- * status), EPERM. */
+ * status, or it was reaped behind the library's back), EPERM. */
 POPEN2_API int popen2_send_signal(popen2_proc *p, int sig);
 
 /* popen2_send_signal(p, SIGTERM). */
@@ -285,8 +291,11 @@ POPEN2_API int popen2_kill(popen2_proc *p);
  * returns -1 with ETIMEDOUT and keeps what was collected, so a later call
  * (after popen2_kill, say) returns everything.  The out-parameters are only
  * written on success.  Do not read the output FILEs or popen2_read at the
- * same time.  -1 with EINVAL (NULL p, timeout below -1, input but stdin not
- * piped or already closed), ENOMEM, or the errno of a stream (ENOBUFS). */
+ * same time.  A child reaped behind the library's back (SIGCHLD ignored, a
+ * waitpid(-1) elsewhere) has no status to give: the output is handed over
+ * all the same and the status is 0, as CPython's communicate() reports.
+ * -1 with EINVAL (NULL p, timeout below -1, input but stdin not piped or
+ * already closed), ENOMEM, or the errno of a stream (ENOBUFS). */
 POPEN2_API int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **out,
                                   size_t *outlen, char **err, size_t *errlen, int timeout_ms);
 
@@ -296,7 +305,9 @@ POPEN2_API int popen2_communicate(popen2_proc *p, const void *input, size_t inle
  * yet reaped.  Level-triggered: it stays readable until the caller has read
  * each stream to EAGAIN (or its end) and reaped the child with popen2_poll,
  * so a loop that does so on each wake-up never spins and never misses an
- * event.  A wake-up may find nothing new (a reader thread can signal just
+ * event.  A child reaped behind the library's back (SIGCHLD ignored, a
+ * waitpid(-1) elsewhere) leaves the descriptor as soon as popen2_poll has
+ * said -1 with errno ECHILD: a loop ends on a status or on ECHILD.  A wake-up may find nothing new (a reader thread can signal just
  * after the caller read what it announced); the next popen2_read clears it.
  * Made on the first call (an epoll descriptor holding an eventfd and the
  * child's pidfd), owned by the object, closed by popen2_free: the caller

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI for the distribution side (issue 5), run by .ci/run after the test suite:
+# CI for the distribution side, run by .ci/run after the test suite:
 #   1. make distcheck (VPATH build, make check, DESTDIR install, uninstall
 #      leaves nothing, the tarball rebuilds itself), and no compiler warning
 #      anywhere in it (library, demos, tests: -Wall -Wextra);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reliability stage of CI (issue 4), run by .ci/run after the test suite:
+# Reliability stage of CI, run by .ci/run after the test suite:
 #   1. make check under ASan + UBSan     (--enable-sanitizers=address,undefined),
 #      then a short soak (SANITIZER_SOAK_SECONDS, default 30) in that build
 #   2. make check under TSan             (--enable-sanitizers=thread), and the same

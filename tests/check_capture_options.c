@@ -1,5 +1,5 @@
 /* check_capture_options: demos/capture's --timeout, --max-memory and --spill
- * (the options built on the "Beyond popen2" API). */
+ * (the options built on the API beside Python's names). */
 #include <check.h>
 #include <errno.h>
 #include <signal.h>

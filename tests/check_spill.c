@@ -15,7 +15,7 @@
 #define MIB (1024ull * 1024)
 #define LIMIT (16 * MIB)
 
-/* >>> reliability (issue 4): under a sanitizer or valgrind the bytes move
+/* Under a sanitizer or valgrind the bytes move
  * at a fraction of native speed (2 GiB took 71 s under TSan) and the
  * checker's shadow memory counts in the RSS (104 MiB under TSan).  There
  * 256 MiB go through, and only the library's own bound (high_water within
@@ -30,7 +30,6 @@ static bool slow_run(void)
     return SANITIZED || under_valgrind();
 }
 #define TOTAL (slow_run() ? 256 * MIB : 2048 * MIB)
-/* <<< reliability */
 
 /* Peak resident set of this process, in KiB (Linux: VmHWM). */
 static long peak_rss_kib(void)

@@ -116,7 +116,7 @@ static inline int count_fds(void)
     return count_dir("/proc/self/fd");
 }
 
-/* >>> reliability (issue 4): ThreadSanitizer runs a background thread of
+/* ThreadSanitizer runs a background thread of
  * its own from the first pthread_create on (and in every forked child from
  * then on), which would make every "threads back to 1" check fail under
  * --enable-sanitizers=thread.  Start it before main, and leave it out. */
@@ -143,7 +143,6 @@ __attribute__((constructor)) static void popen2_test_start_tsan_thread(void)
 #else
 #define POPEN2_TEST_RUNTIME_THREADS 0
 #endif
-/* <<< reliability */
 
 static inline int count_threads(void)
 {
