@@ -179,6 +179,8 @@ static void w3(void)
         {"libpopen2 fwrite tochild + fread fromchild, 4 MiB ahead", c_p2_cat},
         {"libpopen2 fwrite tochild + popen2_readinto, 4 MiB ahead", c_p2_cat_readinto},
         {"libpopen2 as above, writing 1 MiB ahead (not 4)", c_p2_cat_readinto_1ahead},
+        {"libpopen2, 4 MiB stdin limit (POPEN2_BLOCK): a thread fwrites, popen2_readinto reads",
+         c_p2_cat_limited},
 #ifdef HAVE_GLIB
         {"GLib GSubprocess communicate", c_glib_sub_cat},
 #endif

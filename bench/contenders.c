@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -492,6 +493,69 @@ int c_p2_cat_readinto(struct run *r)
 int c_p2_cat_readinto_1ahead(struct run *r)
 {
     return p2_cat(r, true, BLOCK);
+}
+
+/* With a blocking limit on stdin (POPEN2_BLOCK, WINDOW bytes), the way a
+ * streaming filter is written: one thread fwrites the whole input (each
+ * 1 MiB fwrite goes to the pipe from this buffer, no copy into the ring),
+ * this one reads with popen2_readinto. */
+struct cat_feed {
+    popen2_proc *p;
+    unsigned long long n;
+    int err;
+};
+
+static void *cat_feed_main(void *arg)
+{
+    struct cat_feed *f = arg;
+    FILE *to = popen2_tochild(f->p);
+    unsigned long long sent = 0;
+    size_t n;
+
+    while (sent < f->n) {
+        n = f->n - sent < BLOCK ? (size_t)(f->n - sent) : BLOCK;
+        if (fwrite(chunk + sent % BENCH_PERIOD, 1, n, to) != n) {
+            f->err = errno;
+            break;
+        }
+        sent += n;
+    }
+    if (fclose(to) != 0 && !f->err)
+        f->err = errno;
+    return NULL;
+}
+
+int c_p2_cat_limited(struct run *r)
+{
+    struct cat_feed f = {.n = r->out_bytes};
+    popen2_attr *a;
+    pthread_t t;
+    double t0;
+    int rc;
+
+    buffers();
+    t0 = bench_now();
+    a = popen2_attr_new();
+    if (!a || popen2_attr_set_limit(a, 0, WINDOW, POPEN2_BLOCK) < 0)
+        return fail("popen2_attr_set_limit");
+    f.p = popen2_spawnv(cat_argv, a);
+    popen2_attr_free(a);
+    if (!f.p)
+        return fail("popen2_spawnv");
+    if ((rc = pthread_create(&t, NULL, cat_feed_main, &f)) != 0) {
+        errno = rc;
+        return fail("pthread_create");
+    }
+    rc = readinto_to_eof(f.p, 1, &r->got);
+    pthread_join(t, NULL);
+    if (f.err) {
+        errno = f.err;
+        return fail("fwrite");
+    }
+    if (rc < 0 || p2_end(f.p) < 0)
+        return -1;
+    r->secs = bench_now() - t0;
+    return 0;
 }
 
 /* ---- spawn latency ------------------------------------------------------ */

@@ -1,6 +1,6 @@
 /* tee-through: stream a file through a filter command.
  *
- *   tee-through [-s] [-o FILE] INPUT_FILE -- FILTER ARGS...
+ *   tee-through [-s] [-l BYTES] [-o FILE] INPUT_FILE -- FILTER ARGS...
  *     e.g.  tee-through big.bin -- gzip -c > big.bin.gz
  *
  * The file goes to the filter's stdin through tochild while the filter's
@@ -8,9 +8,15 @@
  * a second thread reads and copies to stdout (or FILE).  With -s everything
  * is written first and read back only afterwards: the order that hangs with
  * plain pipes as soon as the filter's output fills its pipe, and that
- * libpopen2 makes safe (writing tochild never blocks; the input waits in the
- * library's ring until the filter takes it).  Bytes in and out and the time
- * go to stderr.
+ * libpopen2 makes safe.  Bytes in and out, the time and the peak RSS go to
+ * stderr.
+ *
+ * Input is limited by default (-l, 1 MiB): writes to tochild wait while that
+ * much is queued for the filter (popen2_attr_set_limit with POPEN2_BLOCK on
+ * stream 0), so a file read faster than the filter takes it never piles up
+ * in memory, and large writes go to the pipe without a copy.  -l 0 restores
+ * the contract's "writes never block": the whole input may then be queued.
+ * The output is never limited, so the blocked writer cannot deadlock.
  *
  * FILTER runs without a shell; its stderr is ours.  Exit status: the
  * filter's exit code (128 + N when it died of signal N), 127 when it is not
@@ -35,9 +41,11 @@
 
 #define EXIT_USAGE 2
 #define CHUNK (256 * 1024)
+#define DEFAULT_LIMIT (1024 * 1024)
 
 struct options {
     bool sequential;
+    size_t input_limit;   /* -l: bytes queued for the filter at most, 0 none */
     const char *out_path; /* NULL: stdout */
     const char *in_path;
     char **argv;          /* the filter, NULL-terminated */
@@ -57,10 +65,12 @@ struct copy {
 
 static void usage(FILE *f)
 {
-    fputs("usage: tee-through [-s] [-o FILE] INPUT_FILE -- FILTER ARGS...\n"
+    fputs("usage: tee-through [-s] [-l BYTES] [-o FILE] INPUT_FILE -- FILTER ARGS...\n"
           "  Streams INPUT_FILE through FILTER (no shell), writing its output to\n"
           "  stdout or FILE; bytes in and out and the time go to stderr.\n"
           "  -s, --sequential  write all input first, then read all output\n"
+          "  -l, --input-limit BYTES  queue at most BYTES of input for FILTER\n"
+          "                    (writes wait meanwhile; default 1048576, 0: no limit)\n"
           "  -o, --output FILE write the filter's output to FILE\n"
           "  -h, --help        show this help\n"
           "Exit status: FILTER's (128+N if killed by signal N; 127 not found, 126 not\n"
@@ -73,18 +83,31 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option long_options[] = {
         {"sequential", no_argument, NULL, 's'},
+        {"input-limit", required_argument, NULL, 'l'},
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    unsigned long long v;
+    char *end;
     int c;
 
     memset(o, 0, sizeof *o);
+    o->input_limit = DEFAULT_LIMIT;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+:so:h", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:sl:o:h", long_options, NULL)) != -1) {
         switch (c) {
         case 's':
             o->sequential = true;
+            break;
+        case 'l':
+            errno = 0;
+            v = strtoull(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-' || v > SIZE_MAX) {
+                fprintf(stderr, "tee-through: bad --input-limit '%s': a byte count\n", optarg);
+                return EXIT_USAGE;
+            }
+            o->input_limit = (size_t)v;
             break;
         case 'o':
             o->out_path = optarg;
@@ -93,7 +116,8 @@ static int parse_options(int argc, char **argv, struct options *o)
             usage(stdout);
             return -1;
         case ':':
-            fprintf(stderr, "tee-through: option -%c needs a FILE\n", optopt);
+            fprintf(stderr, "tee-through: option -%c needs %s\n", optopt,
+                    optopt == 'l' ? "a byte count" : "a FILE");
             usage(stderr);
             return EXIT_USAGE;
         default:
@@ -192,6 +216,7 @@ int main(int argc, char **argv)
     struct options o;
     struct copy in = {0}, out = {0};
     popen2_proc *p = NULL;
+    popen2_attr *a = NULL;
     FILE *src = NULL, *dst = stdout, *tochild;
     pthread_t reader;
     bool filter_stopped = false;
@@ -217,8 +242,13 @@ int main(int argc, char **argv)
         }
     }
 
+    a = popen2_attr_new();
+    if (!a || (o.input_limit && popen2_attr_set_limit(a, 0, o.input_limit, POPEN2_BLOCK) < 0)) {
+        fprintf(stderr, "tee-through: %s\n", strerror(errno));
+        goto finish;
+    }
     t0 = now_s();
-    p = popen2_Popen3v(o.argv, 0, -1);
+    p = popen2_spawnv(o.argv, a); /* Popen3's shape: stdin and stdout piped, stderr ours */
     if (!p) {
         int e = errno;
 
@@ -279,10 +309,11 @@ int main(int argc, char **argv)
     else if (WIFSIGNALED(status))
         fprintf(stderr, "tee-through: %s killed by signal %d (%s)\n", o.argv[0],
                 WTERMSIG(status), strsignal(WTERMSIG(status)));
-    /* Writing tochild never blocks, so input read faster than the filter
-     * takes it waits in the library's ring: this shows what that cost. */
+    /* Without an input limit, input read faster than the filter takes it
+     * waits in the library's ring: this shows what that cost. */
     if (getrusage(RUSAGE_SELF, &ru) == 0)
-        fprintf(stderr, "tee-through: peak RSS %ld MiB\n", ru.ru_maxrss / 1024);
+        fprintf(stderr, "tee-through: peak RSS %ld MiB (input limit %zu bytes)\n",
+                ru.ru_maxrss / 1024, o.input_limit);
 
     rc = exit_code_of(status);
     if (copy_report(&in) < 0 || copy_report(&out) < 0)
@@ -290,6 +321,7 @@ int main(int argc, char **argv)
 finish:
     /* The reader thread is joined by now: no stream is in use. */
     popen2_free(p);
+    popen2_attr_free(a);
     if (src)
         fclose(src);
     if (dst && dst != stdout && fclose(dst) != 0 && rc == 0) {

@@ -172,9 +172,13 @@ enum {
     POPEN2_KEEP_TAIL = 4 /* keep the newest `limit` bytes, dropping the oldest */
 };
 
-/* Counters of one output stream (popen2_stream_stats), a struct tag beside
- * the function of the same name, as struct stat and stat().  Its layout is
- * part of the ABI: new counters would come with a new function. */
+/* Counters of one stream (popen2_stream_stats), a struct tag beside the
+ * function of the same name, as struct stat and stat().  Its layout is part
+ * of the ABI: new counters would come with a new function.  For stdin
+ * (stream 0) total counts the bytes tochild accepted (not those still in
+ * its stdio buffer), buffered those queued for the child, dropped those
+ * discarded because the child stopped reading; total - buffered - dropped
+ * have been delivered into the child's stdin pipe. */
 struct popen2_stream_stats {
     unsigned long long total;   /* bytes read from the child so far */
     unsigned long long dropped; /* bytes discarded (KEEP_TAIL, FAIL, failed spill) */
@@ -238,8 +242,18 @@ POPEN2_API int popen2_attr_set_group(popen2_attr *a, int how);
 
 /* Holds at most max_bytes of output stream 1 or 2 in memory and applies
  * policy (POPEN2_BLOCK, POPEN2_SPILL, POPEN2_FAIL, POPEN2_KEEP_TAIL) to what
- * does not fit.  max_bytes 0 removes the limit (the default).  0, or -1 with
- * EINVAL (NULL a, stream 0 or unknown, bad policy). */
+ * does not fit.  For stdin (stream 0) it bounds what is queued for the
+ * child: POPEN2_BLOCK makes writes to tochild wait while max_bytes are
+ * queued (large writes then go to the pipe straight from the caller's
+ * buffer, without a copy), POPEN2_FAIL makes them short with ENOBUFS; the
+ * other policies are EINVAL there.  A blocked write waits only for the
+ * child to read its stdin, never for the caller to read the outputs, so it
+ * cannot deadlock while the outputs are unbounded or SPILL; with a BLOCK
+ * limit on an output stream the caller does not read meanwhile it can
+ * (the child stops reading stdin while it waits to write).  Writes to
+ * tochild are not cancellation points.  max_bytes 0 removes the limit (the
+ * default: writes never block).  0, or -1 with EINVAL (NULL a, unknown
+ * stream, bad policy). */
 POPEN2_API int popen2_attr_set_limit(popen2_attr *a, int stream, size_t max_bytes, int policy);
 
 /* popen2_spawnv only: look argv[0] up in PATH as execvp does (on, the
@@ -276,6 +290,13 @@ POPEN2_API int popen2_wait_timeout(popen2_proc *p, int timeout_ms);
  * status, or it was reaped behind the library's back), EPERM. */
 POPEN2_API int popen2_send_signal(popen2_proc *p, int sig);
 
+/* Waits until every byte tochild has accepted so far has been delivered
+ * into the child's stdin pipe (fflush tochild first: bytes still in its
+ * stdio buffer are not counted).  timeout_ms as popen2_wait_timeout.  0, or
+ * -1 with EPIPE (the child stopped reading: the rest was discarded, see
+ * popen2_stream_stats), ETIMEDOUT, EBADF (stdin not piped), EINVAL. */
+POPEN2_API int popen2_drain(popen2_proc *p, int timeout_ms);
+
 /* popen2_send_signal(p, SIGTERM). */
 POPEN2_API int popen2_terminate(popen2_proc *p);
 
@@ -291,7 +312,11 @@ POPEN2_API int popen2_kill(popen2_proc *p);
  * returns -1 with ETIMEDOUT and keeps what was collected, so a later call
  * (after popen2_kill, say) returns everything.  The out-parameters are only
  * written on success.  Do not read the output FILEs or popen2_read at the
- * same time.  A child reaped behind the library's back (SIGCHLD ignored, a
+ * same time.  A stream's memory limit bounds what is collected too, alike in
+ * every run: POPEN2_FAIL fails the call with ENOBUFS once the stream passes
+ * the limit, POPEN2_KEEP_TAIL returns its newest max_bytes (the rest
+ * counted as dropped); SPILL and BLOCK bound the ring only, the result
+ * holds the whole stream.  A child reaped behind the library's back (SIGCHLD ignored, a
  * waitpid(-1) elsewhere) has no status to give: the output is handed over
  * all the same and the status is 0, as CPython's communicate() reports.
  * -1 with EINVAL (NULL p, timeout below -1, input but stdin not piped or
@@ -326,11 +351,12 @@ POPEN2_API int popen2_event_fd(popen2_proc *p);
 POPEN2_API ssize_t popen2_read(popen2_proc *p, int stream, void *buf, size_t n);
 
 /* Bytes popen2_read can return now without waiting (memory + spill file);
- * -1 with EINVAL or EBADF as popen2_read. */
+ * for stream 0, bytes queued for the child and not yet delivered (tochild
+ * may be closed).  -1 with EINVAL or EBADF as popen2_read. */
 POPEN2_API ssize_t popen2_stream_available(popen2_proc *p, int stream);
 
-/* Fills *st with stream 1 or 2's counters; 0, or -1 with EINVAL (NULL p or
- * st, unknown stream) or EBADF (not piped). */
+/* Fills *st with stream 0, 1 or 2's counters; 0, or -1 with EINVAL (NULL p
+ * or st, unknown stream) or EBADF (not piped). */
 POPEN2_API int popen2_stream_stats(popen2_proc *p, int stream, struct popen2_stream_stats *st);
 
 /* ------------------------------------------------------------------------

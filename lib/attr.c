@@ -263,10 +263,14 @@ int popen2_attr_set_group(popen2_attr *a, int how)
 
 int popen2_attr_set_limit(popen2_attr *a, int stream, size_t max_bytes, int policy)
 {
-    if (!a || (stream != 1 && stream != 2))
+    if (!a || stream < 0 || stream > 2)
         return fail(EINVAL);
     if (policy != POPEN2_BLOCK && policy != POPEN2_SPILL && policy != POPEN2_FAIL &&
         policy != POPEN2_KEEP_TAIL)
+        return fail(EINVAL);
+    /* Input is the caller's own: it can wait for room or be refused, but
+     * spilling or dropping the oldest of it would be silent loss. */
+    if (stream == 0 && policy != POPEN2_BLOCK && policy != POPEN2_FAIL)
         return fail(EINVAL);
     a->io[stream].limit = max_bytes;
     a->io[stream].policy = policy;

@@ -10,6 +10,13 @@
  * What was gathered lives in the object's slot (struct collected), so a call
  * that timed out leaves it for the next one, like subprocess's
  * TimeoutExpired.
+ *
+ * A stream's memory limit (popen2_attr_set_limit) bounds what is gathered
+ * too, the same in every run however fast this thread drains the ring:
+ * POPEN2_FAIL ends the stream with ENOBUFS once its total passes the limit,
+ * POPEN2_KEEP_TAIL keeps the newest `limit` bytes (the rest counted as
+ * dropped in popen2_stream_stats).  SPILL and BLOCK bound the ring only: a
+ * result handed over in memory holds the whole stream by definition.
  */
 #include "config.h"
 
@@ -62,9 +69,33 @@ static ssize_t read_some(struct popen2_proc *p, int which, void *buf, size_t n)
     return r;
 }
 
+/* Applies the stream's limit to what was gathered (see the top).  KEEP_TAIL
+ * compacts only once twice the limit is gathered (or at the end), so each
+ * byte is moved about once. */
+static void bound(struct ringbuf *rb, struct gathered *g)
+{
+    size_t drop;
+
+    if (!rb->limit || g->len <= rb->limit)
+        return;
+    if (rb->policy == POPEN2_KEEP_TAIL && !g->done && g->len / 2 < rb->limit)
+        return;
+    if (rb->policy == POPEN2_FAIL) {
+        g->len = rb->limit; /* what a ring alone would have kept */
+        g->error = ENOBUFS;
+        g->done = true;
+    } else if (rb->policy == POPEN2_KEEP_TAIL) {
+        drop = g->len - rb->limit;
+        memmove(g->data, g->data + drop, rb->limit);
+        g->len = rb->limit;
+        p2i_ringbuf_add_dropped(rb, drop);
+    }
+}
+
 /* Reads stream `which` until it has nothing more for now; 0 or -ENOMEM. */
 static int gather(struct popen2_proc *p, int which, struct gathered *g)
 {
+    struct ringbuf *rb = &p->ch[which].ring;
     ssize_t k;
     size_t ncap;
     char *nd;
@@ -83,6 +114,7 @@ static int gather(struct popen2_proc *p, int which, struct gathered *g)
         k = read_some(p, which, g->data + g->len, g->cap - g->len - 1);
         if (k > 0) {
             g->len += (size_t)k;
+            bound(rb, g);
         } else if (k == 0) {
             g->done = true;
         } else if (k == -EAGAIN) {
@@ -92,6 +124,8 @@ static int gather(struct popen2_proc *p, int which, struct gathered *g)
             g->done = true;
         }
     }
+    if (g->done)
+        bound(rb, g);
     return 0;
 }
 

@@ -1,4 +1,5 @@
-/* control: timed waits and signals, beside Python's poll() and wait().
+/* control: timed waits and signals, beside Python's poll() and wait(), and
+ * waiting for the input to be delivered.
  *
  * Both act on the child through child.c, which holds it by its pidfd: a
  * signal can never reach a process that got the child's number after it was
@@ -27,6 +28,18 @@ static int send_signal(popen2_proc *p, int sig)
     if (!p || sig < 0 || sig >= NSIG)
         return p2i_fail(-EINVAL);
     r = p2i_child_signal(&p->child, sig);
+    return r < 0 ? p2i_fail(r) : 0;
+}
+
+int popen2_drain(popen2_proc *p, int timeout_ms)
+{
+    int r;
+
+    if (!p || timeout_ms < -1)
+        return p2i_fail(-EINVAL);
+    if (!p2i_proc_stream_ok(p, CH_STDIN, false))
+        return p2i_fail(-EBADF);
+    r = p2i_ringbuf_wait_drained(&p->ch[CH_STDIN].ring, p2i_deadline(timeout_ms));
     return r < 0 ? p2i_fail(r) : 0;
 }
 

@@ -221,7 +221,7 @@ static int channel_setup(struct popen2_proc *p, int which, int child_fd[3],
     if (r < 0)
         return r;
     ch->ring_ready = true;
-    if (which != CH_STDIN && su->limit[which]) {
+    if (su->limit[which]) {
         r = p2i_ringbuf_set_limit(&ch->ring, su->limit[which], su->policy[which]);
         if (r < 0)
             return r;

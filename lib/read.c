@@ -20,6 +20,18 @@ struct channel *p2i_output_channel(struct popen2_proc *p, int stream, bool need_
     return &p->ch[stream];
 }
 
+/* Any piped stream, for the queries.  stdin's queue outlives its FILE (the
+ * writer thread delivers after fclose), so stdin need not be open. */
+static struct channel *any_channel(struct popen2_proc *p, int stream, bool need_open)
+{
+    if (p && stream == CH_STDIN) {
+        if (!p2i_proc_stream_ok(p, CH_STDIN, false))
+            return p2i_fail_null(-EBADF);
+        return &p->ch[CH_STDIN];
+    }
+    return p2i_output_channel(p, stream, need_open);
+}
+
 int popen2_event_fd(popen2_proc *p)
 {
     int r;
@@ -68,7 +80,7 @@ ssize_t popen2_readinto(popen2_proc *p, int stream, void *buf, size_t n)
 
 ssize_t popen2_stream_available(popen2_proc *p, int stream)
 {
-    struct channel *ch = p2i_output_channel(p, stream, true);
+    struct channel *ch = any_channel(p, stream, true);
     unsigned long long n;
 
     if (!ch)
@@ -79,7 +91,7 @@ ssize_t popen2_stream_available(popen2_proc *p, int stream)
 
 int popen2_stream_stats(popen2_proc *p, int stream, struct popen2_stream_stats *st)
 {
-    struct channel *ch = p2i_output_channel(p, stream, false);
+    struct channel *ch = any_channel(p, stream, false);
 
     if (!ch)
         return -1;

@@ -40,6 +40,14 @@ struct ringbuf {
     unsigned long long total;   /* bytes ever appended */
     size_t high_water;          /* most bytes buffered at once */
 
+    /* The input ring's lending (ringinput.c): a blocking producer's own
+     * buffer, which the consumer reads in place of the ring while the
+     * producer waits, so the bytes are not copied into the ring first. */
+    const char *lent;           /* the producer's buffer, NULL when none is lent */
+    size_t lent_len;            /* bytes of it not yet consumed */
+    size_t lent_done;           /* bytes of it consumed */
+    bool peeking_lent;          /* the consumer's peek points into lent */
+
     /* Bounded memory (p2i_ringbuf_set_limit; ringlimit.c).  With limit 0
      * none of this is used and the ring behaves as above. */
     size_t limit;               /* most bytes held in memory; 0 unbounded */
@@ -109,6 +117,29 @@ void p2i_ringbuf_direct_end(struct ringbuf *rb, size_t n);
 /* Bytes buffered now. */
 size_t p2i_ringbuf_length(struct ringbuf *rb);
 
+/* ---- the input ring's producer side (ringinput.c) ------------------------
+ * The caller's thread is the producer of the input ring.  With a limit
+ * (POPEN2_BLOCK or POPEN2_FAIL, set with p2i_ringbuf_set_limit) it may hold
+ * at most `limit` bytes queued.  None of these waits for anything but the
+ * consumer (the writer thread, which only waits for the child to read), and
+ * none is a cancellation point: cancellation is held off while a producer
+ * waits, since a lent buffer must never outlive the call. */
+
+/* Appends up to n bytes, never holding more than the limit: with `block`
+ * it waits for room until all n are in, else it takes what fits.  The count
+ * appended (> 0), -ENOBUFS when nothing fits and !block, -ENOMEM, or the
+ * consumer's error (-EPIPE) once it has closed; a partial count is returned
+ * before an error. */
+ssize_t p2i_ringbuf_append_limited(struct ringbuf *rb, const void *src, size_t n, bool block);
+/* Lends src to the consumer once the ring is empty, and waits until it has
+ * consumed all n bytes (or closed).  The count consumed (n unless the
+ * consumer closed), or the consumer's error if it consumed nothing. */
+ssize_t p2i_ringbuf_lend(struct ringbuf *rb, const void *src, size_t n);
+/* Waits until everything appended or lent has been consumed (0), the
+ * consumer closed (its error, -EPIPE), or deadline_ms (a p2i_now_ms value;
+ * -1: none) passed (-ETIMEDOUT). */
+int p2i_ringbuf_wait_drained(struct ringbuf *rb, long long deadline_ms);
+
 /* ---- bounded memory (ringlimit.c) --------------------------------------- */
 
 struct popen2_stream_stats;
@@ -121,6 +152,9 @@ int p2i_ringbuf_set_limit(struct ringbuf *rb, size_t limit, int policy);
 unsigned long long p2i_ringbuf_available(struct ringbuf *rb);
 /* True when a non-blocking read would not say EAGAIN (data, EOF or error). */
 bool p2i_ringbuf_readable(struct ringbuf *rb);
+/* Counts n bytes a consumer dropped after reading them (a bounded result
+ * built from the ring's bytes). */
+void p2i_ringbuf_add_dropped(struct ringbuf *rb, unsigned long long n);
 /* Fills the counters of popen2_stream_stats. */
 void p2i_ringbuf_stats(struct ringbuf *rb, struct popen2_stream_stats *st);
 
@@ -153,6 +187,10 @@ static inline void p2i_ring_copy_out(void *dst, const char *buf, size_t cap, siz
 
 /* Wakes threads waiting on the ring's condition; mu held. */
 void p2i_ring_wake(struct ringbuf *rb);
+/* Waits on the ring's condition; mu held. */
+void p2i_ring_wait_locked(struct ringbuf *rb);
+/* Waits on it at most until the CLOCK_MONOTONIC time `until`; mu held. */
+void p2i_ring_wait_until_locked(struct ringbuf *rb, const struct timespec *until);
 /* Makes room for `need` more bytes (or any room at all when need is 0 and
  * the ring is full); 0, -ENOMEM, or -ENOBUFS for a bounded ring at its
  * ceiling.  Producer only, mu held. */

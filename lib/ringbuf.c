@@ -81,7 +81,7 @@ void p2i_ring_wake(struct ringbuf *rb)
         pthread_cond_broadcast(&rb->cond);
 }
 
-static void wait_locked(struct ringbuf *rb)
+void p2i_ring_wait_locked(struct ringbuf *rb)
 {
     rb->waiters++;
     pthread_cond_wait(&rb->cond, &rb->mu);
@@ -115,7 +115,7 @@ static int grow_in_place_locked(struct ringbuf *rb, size_t new_cap)
     return 0;
 }
 
-static void wait_until_locked(struct ringbuf *rb, const struct timespec *until)
+void p2i_ring_wait_until_locked(struct ringbuf *rb, const struct timespec *until)
 {
     rb->waiters++;
     pthread_cond_timedwait(&rb->cond, &rb->mu, until);
@@ -155,7 +155,7 @@ static bool wait_for_direct_locked(struct ringbuf *rb)
         rb->lease_end.tv_sec = 0; /* expired: back to the plain fast path */
         return false;
     }
-    wait_until_locked(rb, &until);
+    p2i_ring_wait_until_locked(rb, &until);
     return true;
 }
 
@@ -256,14 +256,14 @@ int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n
             if (r == 0)
                 break;
             r = 0;
-            wait_locked(rb); /* BLOCK at the limit, or out of memory */
+            p2i_ring_wait_locked(rb); /* BLOCK at the limit, or out of memory */
             continue;
         }
         if (p2i_ring_make_room_locked(rb, want) == 0 || (rb->buf && rb->len < rb->cap))
             break;
         /* Full and out of memory: stop draining until the consumer reads.
          * The child then waits on a full pipe, but no byte is dropped. */
-        wait_locked(rb);
+        p2i_ring_wait_locked(rb);
     }
     tail = rb->head + rb->len;
     if (tail >= rb->cap) {
@@ -349,7 +349,7 @@ void p2i_ringbuf_close_producer(struct ringbuf *rb, int err)
     while (rb->direct) {
         clock_gettime(CLOCK_MONOTONIC, &until);
         add_ns(&until, 1000 * 1000);
-        wait_until_locked(rb, &until);
+        p2i_ring_wait_until_locked(rb, &until);
     }
     rb->producer_done = true;
     rb->producer_busy = false;
@@ -384,7 +384,7 @@ ssize_t p2i_ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
 
     pthread_mutex_lock(&rb->mu);
     while (rb->len == 0 && !rb->producer_done && block && !p2i_ringlimit_pending_locked(rb))
-        wait_locked(rb);
+        p2i_ring_wait_locked(rb);
     if (rb->len == 0) {
         /* Spilled bytes come after the ring's, and a stream that
          * overflowed reports why after its data. */
@@ -429,9 +429,15 @@ ssize_t p2i_ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
 void p2i_ringbuf_peek(struct ringbuf *rb, const void **data, size_t *n)
 {
     pthread_mutex_lock(&rb->mu);
-    while (rb->len == 0 && !rb->producer_done)
-        wait_locked(rb);
-    if (rb->len == 0) {
+    while (rb->len == 0 && rb->lent_len == 0 && !rb->producer_done)
+        p2i_ring_wait_locked(rb);
+    if (rb->len == 0 && rb->lent_len) {
+        /* A lent buffer is only handed over while the ring is empty, so
+         * its bytes come after every byte of the ring. */
+        *data = rb->lent;
+        *n = rb->lent_len;
+        rb->peeking_lent = true;
+    } else if (rb->len == 0) {
         *data = NULL;
         *n = 0;
     } else {
@@ -447,6 +453,17 @@ void p2i_ringbuf_consume(struct ringbuf *rb, size_t n)
     char *old;
 
     pthread_mutex_lock(&rb->mu);
+    if (rb->peeking_lent) {
+        if (n > rb->lent_len)
+            n = rb->lent_len;
+        rb->lent += n;
+        rb->lent_len -= n;
+        rb->lent_done += n;
+        rb->peeking_lent = false;
+        p2i_ring_wake(rb); /* the lender waits for this */
+        pthread_mutex_unlock(&rb->mu);
+        return;
+    }
     if (n > rb->len)
         n = rb->len; /* the consumer closed meanwhile: nothing left to drop */
     rb->head = rb->cap ? (rb->head + n) % rb->cap : 0;
@@ -464,6 +481,12 @@ void p2i_ringbuf_close_consumer(struct ringbuf *rb, int err)
     pthread_mutex_lock(&rb->mu);
     rb->consumer_done = true;
     rb->consumer_error = err;
+    /* An input ring's consumer closes with an error only when the child
+     * stopped reading: what was queued for it is lost, and counted.  (An
+     * output ring's consumer closes with 0: the caller chose not to read.) */
+    if (err)
+        rb->dropped += rb->len + rb->lent_len;
+    rb->lent_len = 0;
     /* Nobody will read these bytes.  The ring stays where it is: a producer
      * reservation in flight is dropped by its commit. */
     rb->head = rb->cap ? (rb->head + rb->len) % rb->cap : 0;

@@ -156,7 +156,7 @@ unsigned long long p2i_ringbuf_available(struct ringbuf *rb)
     unsigned long long n;
 
     pthread_mutex_lock(&rb->mu);
-    n = rb->consumer_done ? 0 : rb->len + (rb->spill_wr - rb->spill_rd);
+    n = rb->consumer_done ? 0 : rb->len + rb->lent_len + (rb->spill_wr - rb->spill_rd);
     pthread_mutex_unlock(&rb->mu);
     return n;
 }
@@ -171,6 +171,13 @@ bool p2i_ringbuf_readable(struct ringbuf *rb)
     return r;
 }
 
+void p2i_ringbuf_add_dropped(struct ringbuf *rb, unsigned long long n)
+{
+    pthread_mutex_lock(&rb->mu);
+    rb->dropped += n;
+    pthread_mutex_unlock(&rb->mu);
+}
+
 void p2i_ringbuf_stats(struct ringbuf *rb, struct popen2_stream_stats *st)
 {
     pthread_mutex_lock(&rb->mu);
@@ -178,7 +185,7 @@ void p2i_ringbuf_stats(struct ringbuf *rb, struct popen2_stream_stats *st)
     st->dropped = rb->dropped;
     st->spilled = rb->spilled;
     st->high_water = rb->high_water;
-    st->buffered = rb->len + (rb->spill_wr - rb->spill_rd);
+    st->buffered = rb->len + rb->lent_len + (rb->spill_wr - rb->spill_rd);
     pthread_mutex_unlock(&rb->mu);
 }
 

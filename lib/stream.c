@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include "channel.h"
+#include "popen2.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -39,6 +40,13 @@
  * the CPU's cache between the two copies.  The memory is touched only as
  * far as reads fill it. */
 #define READ_BUFSIZE (128 * 1024)
+
+/* With a blocking limit on stdin, writes at least this large are lent to
+ * the writer thread instead of copied into the input ring (ringinput.c):
+ * the caller waits anyway, so the bytes may as well go to the pipe straight
+ * from its buffer.  Smaller ones (line-buffered prompts) are copied, so that
+ * they do not wait for a thread hand-off each. */
+#define LEND_MIN (64 * 1024)
 
 /* After this many bytes a stream counts as bulk and its pipe is enlarged,
  * as the reader thread does (pump.c). */
@@ -124,7 +132,14 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
             return -1;
         }
     }
-    r = p2i_ringbuf_append(&ch->ring, buf, n);
+    /* The ring's limit and policy are set before the object is shared and
+     * never change, so reading them here needs no lock. */
+    if (ch->ring.limit && ch->ring.policy == POPEN2_BLOCK && n >= LEND_MIN)
+        r = p2i_ringbuf_lend(&ch->ring, buf, n);
+    else if (ch->ring.limit)
+        r = p2i_ringbuf_append_limited(&ch->ring, buf, n, ch->ring.policy == POPEN2_BLOCK);
+    else
+        r = p2i_ringbuf_append(&ch->ring, buf, n);
 
     /* Failure is 0 with errno set, as fopencookie(3) demands ("must not
      * return a negative value"): glibc's cookie write passes -1 up as a
@@ -136,6 +151,11 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
         errno = (int)-r;
         return 0;
     }
+    /* A short count is an error for stdio too (the FILE's error flag is
+     * set); say why: the limit (POPEN2_FAIL) or a child that stopped
+     * reading part-way. */
+    if ((size_t)r < n)
+        errno = ch->ring.policy == POPEN2_FAIL ? ENOBUFS : EPIPE;
     return r;
 }
 

@@ -149,6 +149,46 @@ START_TEST(a_failed_stream_is_reported)
 }
 END_TEST
 
+/* The limit bounds what communicate gathers, in every run alike, however
+ * fast it drains the ring (a fast reader keeps the ring itself under the
+ * limit). */
+START_TEST(limits_bound_what_is_gathered_every_time)
+{
+    char *argv[] = {TEST_CHILD, "pattern", "1", "1048576", "35", NULL};
+    struct popen2_stream_stats st;
+    char *out;
+    size_t outlen;
+    int run;
+
+    for (run = 0; run < 20; run++) {
+        popen2_attr *a = popen2_attr_new();
+        popen2_proc *p;
+
+        ck_assert_int_eq(popen2_attr_set_limit(a, 1, 65536, POPEN2_FAIL), 0);
+        p = popen2_spawnv(argv, a);
+        ck_assert_ptr_nonnull(p);
+        out = NULL;
+        ck_assert_int_eq(popen2_communicate(p, NULL, 0, &out, &outlen, NULL, NULL, 60000), -1);
+        ck_assert_int_eq(errno, ENOBUFS);
+        ck_assert_ptr_null(out);
+        popen2_free(p);
+
+        ck_assert_int_eq(popen2_attr_set_limit(a, 1, 65536, POPEN2_KEEP_TAIL), 0);
+        p = popen2_spawnv(argv, a);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_int_eq(popen2_communicate(p, NULL, 0, &out, &outlen, NULL, NULL, 60000), 0);
+        ck_assert_uint_eq(outlen, 65536);
+        ck_assert_uint_eq(pattern_check((unsigned char *)out, outlen, 35, 1048576 - 65536), outlen);
+        ck_assert_int_eq(popen2_stream_stats(p, 1, &st), 0);
+        ck_assert_uint_eq(st.total, 1048576);
+        ck_assert_uint_eq(st.dropped, 1048576 - 65536);
+        free(out);
+        popen2_free(p);
+        popen2_attr_free(a);
+    }
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     popen2_attr *a = popen2_attr_new();
@@ -209,6 +249,7 @@ static Suite *communicate_suite(void)
     tcase_add_test(tc, input_for_a_child_that_does_not_read);
     tcase_add_test(tc, discarded_outputs_and_a_second_call);
     tcase_add_test(tc, a_failed_stream_is_reported);
+    tcase_add_test(tc, limits_bound_what_is_gathered_every_time);
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, nothing_is_left_behind);
     suite_add_tcase(s, tc);

@@ -1,0 +1,144 @@
+/* ringinput: the input ring's producer side, for a caller that wants its
+ * writes to tochild bounded (popen2_attr_set_limit on stream 0).
+ *
+ * The writer thread is the consumer; it waits only for the child to read.
+ * A producer here waits only for the consumer, never for the child's
+ * output, so it cannot deadlock against output streams that are unbounded
+ * or spill (it can against an output stream with POPEN2_BLOCK that the
+ * caller does not read: the child then stops reading too).
+ *
+ * Lending: a large blocking write need not be copied into the ring at all.
+ * The producer waits until the ring is empty, lends its own buffer, and the
+ * writer thread write()s straight from it; the producer returns once every
+ * byte is in the pipe.  The order of the bytes is kept: the buffer is lent
+ * only after every byte appended before it has been consumed, and nothing
+ * is appended while it is lent (stdio calls us under the FILE's lock, so
+ * there is one producer at a time).
+ *
+ * Cancellation is held off while a producer waits: a thread cancelled with
+ * its buffer lent would leave the writer thread reading a dead stack.
+ */
+#include "config.h"
+
+#include "base.h"
+#include "popen2.h"
+#include "ring.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+
+static ssize_t consumer_error_locked(const struct ringbuf *rb)
+{
+    return -(rb->consumer_error ? rb->consumer_error : EPIPE);
+}
+
+ssize_t p2i_ringbuf_append_limited(struct ringbuf *rb, const void *src, size_t n, bool block)
+{
+    const char *p = src;
+    size_t done = 0, room, k;
+    ssize_t r = 0;
+    int oldstate;
+
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &oldstate);
+    pthread_mutex_lock(&rb->mu);
+    while (done < n) {
+        if (rb->consumer_done) {
+            r = consumer_error_locked(rb);
+            break;
+        }
+        room = rb->limit > rb->len ? rb->limit - rb->len : 0;
+        if (room == 0) {
+            if (!block) {
+                r = -ENOBUFS;
+                break;
+            }
+            p2i_ring_wait_locked(rb);
+            continue;
+        }
+        k = n - done < room ? n - done : room;
+        if (p2i_ring_make_room_locked(rb, k) < 0 || rb->cap - rb->len < k) {
+            /* Out of memory: what fits now, else wait (or fail) as above. */
+            k = rb->buf ? rb->cap - rb->len : 0;
+            if (k == 0) {
+                if (!block) {
+                    r = -ENOMEM;
+                    break;
+                }
+                p2i_ring_wait_locked(rb);
+                continue;
+            }
+            if (k > n - done)
+                k = n - done;
+        }
+        p2i_ring_copy_in(rb->buf, rb->cap, (rb->head + rb->len) % rb->cap, p + done, k);
+        rb->len += k;
+        rb->total += k;
+        if (rb->len > rb->high_water)
+            rb->high_water = rb->len;
+        done += k;
+        p2i_ring_wake(rb);
+    }
+    pthread_mutex_unlock(&rb->mu);
+    pthread_setcancelstate(oldstate, NULL);
+    return done ? (ssize_t)done : r;
+}
+
+ssize_t p2i_ringbuf_lend(struct ringbuf *rb, const void *src, size_t n)
+{
+    ssize_t r;
+    int oldstate;
+
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &oldstate);
+    pthread_mutex_lock(&rb->mu);
+    while ((rb->len || rb->peeking) && !rb->consumer_done)
+        p2i_ring_wait_locked(rb);
+    if (rb->consumer_done) {
+        r = consumer_error_locked(rb);
+        goto finish;
+    }
+    rb->lent = src;
+    rb->lent_len = n;
+    rb->lent_done = 0;
+    rb->total += n; /* high_water is the ring's memory: a lent buffer is the caller's */
+    p2i_ring_wake(rb);
+    while ((rb->lent_len || rb->peeking_lent) && !rb->consumer_done)
+        p2i_ring_wait_locked(rb);
+    /* A consumer that closed meanwhile counted the rest as dropped. */
+    r = rb->lent_done ? (ssize_t)rb->lent_done : consumer_error_locked(rb);
+    rb->lent = NULL;
+    rb->lent_len = 0;
+    rb->lent_done = 0;
+finish:
+    pthread_mutex_unlock(&rb->mu);
+    pthread_setcancelstate(oldstate, NULL);
+    return r;
+}
+
+int p2i_ringbuf_wait_drained(struct ringbuf *rb, long long deadline_ms)
+{
+    struct timespec until;
+    int r = 0, oldstate;
+
+    if (deadline_ms >= 0) {
+        until.tv_sec = (time_t)(deadline_ms / 1000);
+        until.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
+    }
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &oldstate);
+    pthread_mutex_lock(&rb->mu);
+    while ((rb->len || rb->lent_len || rb->peeking || rb->peeking_lent) && !rb->consumer_done) {
+        if (deadline_ms < 0) {
+            p2i_ring_wait_locked(rb);
+        } else if (p2i_ms_left(deadline_ms) == 0) {
+            r = -ETIMEDOUT;
+            break;
+        } else {
+            p2i_ring_wait_until_locked(rb, &until);
+        }
+    }
+    if (r == 0 && rb->consumer_done)
+        r = (int)consumer_error_locked(rb);
+    pthread_mutex_unlock(&rb->mu);
+    pthread_setcancelstate(oldstate, NULL);
+    return r;
+}
