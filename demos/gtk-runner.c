@@ -49,14 +49,16 @@
 /* The responsiveness probe: a plain GLib timer.  Its count over a run, set
  * against the nominal rate, shows whether the loop ever stalled. */
 #define TICK_MS 50
-/* Most bytes read from one stream per wake-up.  Reading is a memcpy out of
- * the library's ring, so it can go well beyond what is shown; what is left
- * wakes us again after the other sources had their turn. */
+/* Most bytes, and longest time, spent reading one stream per wake-up.
+ * Reading is a copy out of the library's ring, so it can go well beyond
+ * what is shown; the time bound keeps a slow machine's wake-ups short too.
+ * What is left wakes us again after the other sources had their turn. */
 #define READ_CHUNK (64 * 1024)
 #define READ_BUDGET (1024 * 1024)
+#define READ_BUDGET_US 10000
 /* Most bytes of one stream inserted into the view per wake-up: the newest
  * ones.  Laying out text is what costs, so this bounds each iteration. */
-#define INSERT_MAX (16 * 1024)
+#define INSERT_MAX (8 * 1024)
 /* The view's own bound.  GtkTextBuffer keeps per-line structures, so lines
  * count as well as characters.  Trimming goes down to 3/4 of the bound, so
  * it happens once per many batches rather than on each. */
@@ -183,9 +185,10 @@ static void drain(struct stream *s)
 {
     static char chunk[READ_CHUNK];
     size_t budget = READ_BUDGET;
+    gint64 deadline = now_us() + READ_BUDGET_US;
     ssize_t k;
 
-    while (!s->eof && budget > 0) {
+    while (!s->eof && budget > 0 && now_us() < deadline) {
         k = popen2_read(app.p, s->num, chunk, budget < sizeof chunk ? budget : sizeof chunk);
         if (k > 0) {
             keep_tail(s, chunk, (size_t)k);
