@@ -625,6 +625,8 @@ static void start_run(const char *cmd)
         set_status("Cannot run the command: %s", g_strerror(err));
         fprintf(stderr, "gtk-runner: cannot run '%s': %s\n", cmd, g_strerror(err));
         app.rc = 1;
+        if (app.quit_when_done)
+            g_main_loop_quit(app.loop);
         return;
     }
 
@@ -964,8 +966,8 @@ int main(int argc, char **argv)
     }
     if (png)
         return check_png(png);
-    if ((app.quit_when_done || app.cancel_after != UNSET) && !app.run_cmd) {
-        fprintf(stderr, "gtk-runner: --quit-when-done and --cancel-after need --run\n");
+    if ((app.quit_when_done || app.cancel_after != UNSET || app.screenshot) && !app.run_cmd) {
+        fprintf(stderr, "gtk-runner: --quit-when-done, --cancel-after and --screenshot need --run\n");
         return 2;
     }
     if (!gtk_init_check()) {
