@@ -542,9 +542,10 @@ static gboolean on_grace_over(gpointer data)
     if (!app.killed) {
         app.killed = true;
         /* After the reap popen2_kill says ESRCH and signals nothing (the pid
-         * may be reused).  Output still open means some of the group lives
-         * on, and a live group's id cannot be reused, so the group can
-         * still be killed by its id. */
+         * may be reused).  Output still open usually means some of the group
+         * lives on (unless what holds the pipes left the group), and Linux
+         * does not reuse the id of a group that has members, so the group
+         * can still be killed by its id. */
         if (popen2_kill(app.p) != 0 && errno == ESRCH && app.pgid > 0)
             kill(-app.pgid, SIGKILL);
         /* One more grace period, then stop waiting for the output. */
