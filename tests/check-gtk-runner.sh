@@ -8,7 +8,7 @@
 #     keeps ticking at a quarter of its rate or better throughout;
 #  3. Cancel on sh -c 'sleep 100 & sleep 100' ends the whole process group,
 #     and so does Cancel on a group that ignores SIGTERM (SIGKILL after the
-#     grace period);
+#     grace period), also when the shell has already exited;
 #  4. the screenshot of run 1 is a PNG of a real size, not one colour
 #     (checked by the demo's own --check-png: no Python, no new dependency).
 # The figures (RSS, tick rates, Cancel times) are printed for the log.
@@ -150,6 +150,18 @@ pgid=$(val cancel-kill pgid)
 wait_group_gone "$pgid" || fail "cancel-kill: processes of group $pgid survived SIGKILL"
 echo "cancel (SIGTERM ignored): group gone; Cancel to end of run $(val cancel-kill cancel_ms) ms" \
     "(SIGKILL after the grace period); whole run $(($(ms) - t0)) ms"
+
+# The shell has exited (and was reaped) while a child that ignores SIGTERM
+# holds its stdout: the group is killed by its id after the grace period.
+t0=$(ms)
+run cancel-orphan --run 'trap "" TERM; sleep 100 & echo started' --cancel-after 300 --quit-when-done
+pgid=$(val cancel-orphan pgid)
+[ "${pgid:-0}" -gt 1 ] || fail "cancel-orphan: no process group reported"
+[ "$(val cancel-orphan status)" = 0 ] || fail "cancel-orphan: the shell's status is not 0"
+[ "$(val cancel-orphan killed)" = 1 ] || fail "cancel-orphan: no SIGKILL after the grace period"
+wait_group_gone "$pgid" || fail "cancel-orphan: the shell's child in group $pgid survived"
+echo "cancel (shell gone, its child holds the pipe): group gone; Cancel to end of run" \
+    "$(val cancel-orphan cancel_ms) ms; whole run $(($(ms) - t0)) ms"
 
 # --- 4. the screenshot ------------------------------------------------------
 if [ -f "$tmp/shot.png" ]; then
