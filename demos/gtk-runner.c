@@ -965,8 +965,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "gtk-runner: --screenshot-after needs --screenshot\n");
         return 2;
     }
-    if (png)
-        return check_png(png);
+    if (png) {
+        int rc = check_png(png);
+
+        g_free(png);
+        return rc;
+    }
     if ((app.quit_when_done || app.cancel_after != UNSET || app.screenshot) && !app.run_cmd) {
         fprintf(stderr, "gtk-runner: --quit-when-done, --cancel-after and --screenshot need --run\n");
         return 2;
@@ -1009,5 +1013,7 @@ int main(int argc, char **argv)
         gtk_window_destroy(GTK_WINDOW(app.window));
     g_object_unref(app.buf);
     g_main_loop_unref(app.loop);
+    g_free(app.run_cmd);
+    g_free(app.screenshot);
     return app.rc;
 }
