@@ -1,0 +1,199 @@
+#!/bin/sh
+# demos/gtk-runner end to end, on a virtual X server (xvfb-run):
+#  1. seq 1 100000: the view's last line is "100000", exit status 0, every
+#     byte counted;
+#  2. yes | head -c 1G with a KEEP_TAIL limit of 4 MiB per stream: the
+#     demo's peak RSS stays under its idle peak (measured in this run, so no
+#     absolute number) plus both limits plus a margin, and its 50 ms timer
+#     keeps ticking at a quarter of its rate or better throughout;
+#  3. Cancel on sh -c 'sleep 100 & sleep 100' ends the whole process group,
+#     and so does Cancel on a group that ignores SIGTERM (SIGKILL after the
+#     grace period), also when the shell has already exited;
+#  4. the screenshot of run 1 is a PNG of a real size, not one colour
+#     (checked by the demo's own --check-png: no Python, no new dependency).
+# The figures (RSS, tick rates, Cancel times) are printed for the log.
+# Skips (exit 77) when the demo was not built (no GTK 4 at configure time) or
+# xvfb-run / xauth is missing.
+#
+# Also skipped in a ThreadSanitizer build: GTK and GLib are not instrumented,
+# so TSan sees their threads' accesses without their synchronisation and
+# reports races inside them that are not there.  (An ASan build runs.)
+#
+# Environment (set by Makefile.am's SH_LOG_COMPILER): GTK_RUNNER (the demo,
+# empty when not built), XVFB_RUN, SANITIZE_CFLAGS.
+set -u
+: "${GTK_RUNNER:=}" "${XVFB_RUN:=}" "${SANITIZE_CFLAGS:=}"
+
+if [ -z "${GTK_RUNNER_ON_XVFB:-}" ]; then
+    if [ -z "$GTK_RUNNER" ] || [ ! -x "$GTK_RUNNER" ]; then
+        echo "SKIP: demos/gtk-runner was not built (configure found no usable GTK 4)"
+        exit 77
+    fi
+    case " $SANITIZE_CFLAGS " in
+    *-fsanitize=*thread*)
+        echo "SKIP: ThreadSanitizer build (GTK and GLib are not instrumented for it)"
+        exit 77
+        ;;
+    esac
+    [ -n "$XVFB_RUN" ] || XVFB_RUN=$(command -v xvfb-run) || true
+    if [ -z "$XVFB_RUN" ] || [ ! -x "$XVFB_RUN" ] || ! command -v xauth >/dev/null 2>&1; then
+        echo "SKIP: xvfb-run or xauth not found (Debian: apt-get install xvfb xauth)"
+        exit 77
+    fi
+    # Every run below shares one server.
+    GTK_RUNNER_ON_XVFB=1 GTK_RUNNER=$GTK_RUNNER
+    export GTK_RUNNER_ON_XVFB GTK_RUNNER
+    exec "$XVFB_RUN" -a -s "-screen 0 1280x1024x24" "${SHELL:-/bin/sh}" "$0"
+fi
+
+# The X server of xvfb-run, whatever the session around us is; no
+# accessibility bus to look for.
+unset WAYLAND_DISPLAY
+GDK_BACKEND=x11 GTK_A11Y=none NO_AT_BRIDGE=1
+export GDK_BACKEND GTK_A11Y NO_AT_BRIDGE
+# In an ASan build: GTK, GLib and fontconfig keep allocations for the life
+# of the process, which LeakSanitizer reports at exit (the library's own
+# leaks are the Check suites' business); and ASan holds up to 256 MiB of
+# freed memory back to catch use after free, which would count as the
+# demo's RSS during the flood.  (Later options win.)
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0:quarantine_size_mb=16"
+export ASAN_OPTIONS
+
+tmp=$(mktemp -d) || exit 99
+trap 'rm -rf "$tmp"' EXIT
+status=0
+fail() { echo "FAIL: $*"; status=1; }
+ms() { echo $(($(date +%s%N) / 1000000)); }
+t_all=$(ms)
+
+# A hung demo fails the test instead of hanging make check.
+guard=
+command -v timeout >/dev/null 2>&1 && guard="timeout -k 5 120"
+
+# run NAME ARGS...: the demo with ARGS, its report in $tmp/NAME.
+run() {
+    name=$1
+    shift
+    if ! $guard "$GTK_RUNNER" "$@" >"$tmp/$name" 2>"$tmp/$name.err"; then
+        fail "$name: gtk-runner $* exited with $?"
+        cat "$tmp/$name.err"
+    fi
+}
+val() { sed -n "s/^$2=//p" "$tmp/$1" | head -n 1; }
+rate() { awk -v t="$1" -v m="$2" 'BEGIN { printf "%.1f", (m > 0 ? t * 1000 / m : 0) }'; }
+
+# The members of a process group, from /proc (no procps needed).  The
+# command name may hold spaces and parentheses: the fields after the last
+# ") " are state, ppid, pgrp.
+group_members() {
+    awk -v pg="$1" '{ sub(/.*\) /, ""); if ($3 == pg) print FILENAME }' \
+        /proc/[0-9]*/stat 2>/dev/null | sed 's|/proc/\([0-9]*\)/stat|\1|'
+}
+
+# wait_group_gone PGID: 0 once no process of the group is left (20 s at most).
+wait_group_gone() {
+    i=0
+    while [ -n "$(group_members "$1")" ]; do
+        i=$((i + 1))
+        if [ $i -gt 100 ]; then
+            echo "left in group $1: $(group_members "$1" | tr '\n' ' ')"
+            kill -KILL -- "-$1" 2>/dev/null
+            return 1
+        fi
+        sleep 0.2
+    done
+    return 0
+}
+
+# --- idle baseline: the same window, a command that only waits -------------
+run idle --run 'sleep 1' --quit-when-done
+idle_kb=$(val idle peak_rss_kb)
+tick_ms=$(val idle tick_ms)
+idle_rate=$(rate "$(val idle run_ticks)" "$(val idle run_ms)")
+echo "idle: peak RSS ${idle_kb} kB, $(val idle run_ticks) ticks in $(val idle run_ms) ms" \
+    "(${idle_rate}/s; nominal $((1000 / ${tick_ms:-50}))/s)"
+
+# --- 1. seq 1 100000, with the screenshot of 4 ------------------------------
+run seq --run 'seq 1 100000' --quit-when-done --screenshot "$tmp/shot.png"
+[ "$(val seq status)" = 0 ] || fail "seq: status '$(val seq status)', expected 0"
+[ "$(val seq last_line)" = 100000 ] || fail "seq: the view's last line is '$(val seq last_line)'"
+# 1..9: 2 bytes a line, 10..99: 3, ... 100000: 7.
+[ "$(val seq bytes)" = 588895 ] || fail "seq: $(val seq bytes) bytes, expected 588895"
+echo "seq 1 100000: status $(val seq status), last line '$(val seq last_line)'," \
+    "$(val seq bytes) bytes in $(val seq run_ms) ms"
+
+# --- 2. 1 GiB flood under a 4 MiB tail --------------------------------------
+limit_mib=4
+margin_mib=64
+run flood --run 'yes | head -c 1G' --limit $limit_mib --quit-when-done
+flood_kb=$(val flood peak_rss_kb)
+[ "$(val flood status)" = 0 ] || fail "flood: status '$(val flood status)', expected 0"
+[ "$(val flood bytes)" = 1073741824 ] || fail "flood: $(val flood bytes) bytes, expected 1 GiB"
+[ "$(val flood last_line)" = y ] || fail "flood: the view's last line is '$(val flood last_line)'"
+# Both streams may hold their limit; the margin covers the view's bounded
+# tail, the read buffer and allocator slack.
+bound_kb=$((${idle_kb:-0} + 2 * limit_mib * 1024 + margin_mib * 1024))
+echo "flood: peak RSS ${flood_kb} kB (idle ${idle_kb} kB, +$((${flood_kb:-0} - ${idle_kb:-0})) kB;" \
+    "limit ${limit_mib} MiB per stream; bound ${bound_kb} kB)," \
+    "high water $(val flood high_water) bytes, dropped $(val flood dropped)"
+[ -n "$flood_kb" ] && [ -n "$idle_kb" ] && [ "$flood_kb" -le "$bound_kb" ] ||
+    fail "flood: peak RSS ${flood_kb} kB over idle + limits + margin (${bound_kb} kB)"
+run_ticks=$(val flood run_ticks)
+run_ms=$(val flood run_ms)
+echo "flood: $run_ticks ticks in $run_ms ms ($(rate "$run_ticks" "$run_ms")/s," \
+    "idle ${idle_rate}/s), longest gap $(val flood max_tick_gap_ms) ms"
+# A quarter of the nominal rate, one tick of slack for the rounding of a
+# short run.
+[ -n "$run_ticks" ] && [ $(((run_ticks + 1) * ${tick_ms:-50} * 4)) -ge "${run_ms:-1}" ] ||
+    fail "flood: $run_ticks ticks in $run_ms ms, under a quarter of one per ${tick_ms} ms"
+
+# --- 3. Cancel ends the whole process group --------------------------------
+t0=$(ms)
+run cancel --run 'sleep 100 & sleep 100' --cancel-after 300 --quit-when-done
+pgid=$(val cancel pgid)
+[ "${pgid:-0}" -gt 1 ] || fail "cancel: no process group reported"
+[ "$(val cancel signal)" != 0 ] || [ "$(val cancel status)" != none ] ||
+    fail "cancel: the command did not end"
+wait_group_gone "$pgid" || fail "cancel: processes of group $pgid survived Cancel"
+echo "cancel: group gone; Cancel to end of run $(val cancel cancel_ms) ms" \
+    "(signal $(val cancel signal), SIGKILL needed: $(val cancel killed)); whole run $(($(ms) - t0)) ms"
+
+t0=$(ms)
+run cancel-kill --run 'trap "" TERM; sleep 100 & sleep 100' --cancel-after 300 --quit-when-done
+pgid=$(val cancel-kill pgid)
+[ "${pgid:-0}" -gt 1 ] || fail "cancel-kill: no process group reported"
+[ "$(val cancel-kill killed)" = 1 ] || fail "cancel-kill: SIGTERM was ignored, yet no SIGKILL followed"
+[ "$(val cancel-kill signal)" = 9 ] || fail "cancel-kill: signal '$(val cancel-kill signal)', expected 9"
+wait_group_gone "$pgid" || fail "cancel-kill: processes of group $pgid survived SIGKILL"
+echo "cancel (SIGTERM ignored): group gone; Cancel to end of run $(val cancel-kill cancel_ms) ms" \
+    "(SIGKILL after the grace period); whole run $(($(ms) - t0)) ms"
+
+# The shell has exited (and was reaped) while a child that ignores SIGTERM
+# holds its stdout: the group is killed by its id after the grace period.
+t0=$(ms)
+run cancel-orphan --run 'trap "" TERM; sleep 100 & echo started' --cancel-after 300 --quit-when-done
+pgid=$(val cancel-orphan pgid)
+[ "${pgid:-0}" -gt 1 ] || fail "cancel-orphan: no process group reported"
+[ "$(val cancel-orphan status)" = 0 ] || fail "cancel-orphan: the shell's status is not 0"
+[ "$(val cancel-orphan killed)" = 1 ] || fail "cancel-orphan: no SIGKILL after the grace period"
+wait_group_gone "$pgid" || fail "cancel-orphan: the shell's child in group $pgid survived"
+echo "cancel (shell gone, its child holds the pipe): group gone; Cancel to end of run" \
+    "$(val cancel-orphan cancel_ms) ms; whole run $(($(ms) - t0)) ms"
+
+# --- 4. the screenshot ------------------------------------------------------
+if [ -f "$tmp/shot.png" ]; then
+    size=$(wc -c <"$tmp/shot.png")
+    "$GTK_RUNNER" --check-png "$tmp/shot.png" >"$tmp/png" 2>&1 || { cat "$tmp/png"; fail "png: not readable"; }
+    w=$(val png png_width)
+    h=$(val png png_height)
+    colours=$(val png png_colours | tr -d +)
+    echo "screenshot: $size bytes, ${w}x${h}, ${colours} colours or more"
+    [ "$size" -gt 4096 ] || fail "screenshot: only $size bytes"
+    [ "${w:-0}" -ge 300 ] && [ "${h:-0}" -ge 200 ] || fail "screenshot: ${w}x${h} is too small"
+    [ "${colours:-0}" -ge 16 ] || fail "screenshot: ${colours} colours: blank, not a rendered window"
+else
+    fail "screenshot: no file"
+fi
+
+echo "total: $(($(ms) - t_all)) ms"
+exit $status
