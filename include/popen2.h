@@ -265,9 +265,13 @@ POPEN2_API int popen2_wait_timeout(popen2_proc *p, int timeout_ms);
  * one (POPEN2_GROUP_NEW / POPEN2_SESSION_NEW), so grandchildren holding the
  * pipes die too.  Uses a pidfd held from spawn until reap where the kernel
  * has one, so the signal can never reach a recycled pid; a child already
- * reaped is never signalled.  sig 0 only checks.  0, or -1 with EINVAL
- * (NULL p, bad sig), ESRCH (the child was reaped: poll/wait returned its
- * status), EPERM. */
+ * reaped is never signalled.  A group whose leader was reaped is still
+ * signalled while it has members where the kernel can name the group
+ * through the leader's pidfd (Linux 6.9); elsewhere signal the group before
+ * reaping its leader (this call never reaps a group leader).  sig 0 only
+ * checks.  0, or -1 with EINVAL (NULL p, bad sig), ESRCH (the child was
+ * reaped: poll/wait returned its status; for a group leader, its group is
+ * empty or the kernel cannot reach it any more), EPERM. */
 POPEN2_API int popen2_send_signal(popen2_proc *p, int sig);
 
 /* popen2_send_signal(p, SIGTERM). */

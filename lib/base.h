@@ -139,6 +139,15 @@ int p2i_pidfd_open(pid_t pid);
  * that the leader is alive, by kill(-pid)).  0 or -errno; -ESRCH once the
  * process has been reaped. */
 int p2i_pidfd_signal(int pidfd, pid_t pid, int sig, bool group);
+/* Sends sig to the process group the process led, through the kernel alone
+ * (Linux 6.9), also after the leader was reaped: the pidfd holds the
+ * kernel's record of the pid, which the group's members keep naming as
+ * their group, while a later process or group given the same number gets a
+ * record of its own; so this reaches the original group's remaining members
+ * and nobody else.  0, -ESRCH when the group has no member left, -ENOSYS
+ * where the kernel cannot (never a fallback by number, which after the
+ * reap could name a stranger's group), or another -errno. */
+int p2i_pidfd_signal_group(int pidfd, int sig);
 /* Reaps the process if it has exited, without blocking: 1 with *status (as
  * waitpid gives it), 0 while it runs, -ECHILD when it is not (or no longer)
  * a child of ours to reap, or another -errno. */
