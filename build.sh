@@ -1,84 +1,118 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine (README quick start, and .ci/run):
-#   ./build.sh demo    install what the build needs, build, run demos/flowcontrol
-#   ./build.sh check   install what the build needs, build, run the test suite
-#   ./build.sh bench   also install the benchmark's optional contenders and
-#                      chart tool (GLib, Python, gnuplot), then run make bench
-# Building happens in the source tree; a configured tree is reused.
+#   ./build.sh demo    needs a compiler and the autotools; build, run demos/flowcontrol
+#   ./build.sh check   needs Check as well; build, run the test suite
+#   ./build.sh bench   also the benchmark's optional contenders and chart tool
+#                      (GLib, Python, gnuplot), then make bench
+# As root, missing packages are installed (optional ones too: GLib for
+# demos/mainloop, GTK 4 and xvfb for demos/gtk-runner); as another user, a missing required package stops the
+# script with its name, a missing optional one is only reported and the
+# build goes on without what it serves.  Building happens in the source
+# tree; a configured tree is reused.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Debian packages the build needs, and a file from each that shows it is there.
+# Debian packages, each with a file that shows it is there.  What every
+# build needs: a compiler and the autotools.
 deps=(autoconf:/usr/bin/autoconf automake:/usr/bin/automake libtool:/usr/bin/libtoolize
-      pkg-config:/usr/bin/pkg-config check:/usr/include/check.h
-      autoconf-archive:/usr/share/aclocal/ax_pthread.m4 make:/usr/bin/make gcc:/usr/bin/gcc
-      # Beyond popen2: demos/mainloop and its test (optional at configure time).
-      libglib2.0-dev:/usr/include/glib-2.0/glib.h)
-# Optional: demos/gtk-runner (GTK 4) and its test (a virtual X server).
-# Installed when running as root; without them the demo is not built and its
-# test is skipped, so another user gets a note and the build goes on.
-optional_deps=(libgtk-4-dev:/usr/include/gtk-4.0/gtk/gtk.h xvfb:/usr/bin/xvfb-run
+      pkg-config:/usr/bin/pkg-config autoconf-archive:/usr/share/aclocal/ax_pthread.m4
+      make:/usr/bin/make gcc:/usr/bin/gcc)
+# The Check test suite: needed by `check` only.
+check_deps=(check:/usr/include/check.h)
+# Optional: configure builds what they serve when they are there and leaves it
+# out otherwise.  GLib: demos/mainloop and its test.  GTK 4: demos/gtk-runner,
+# whose test runs it on a virtual X server (xvfb-run, which needs xauth).
+optional_deps=(libglib2.0-dev:/usr/include/glib-2.0/glib.h
+               libgtk-4-dev:/usr/include/gtk-4.0/gtk/gtk.h xvfb:/usr/bin/xvfb-run
                xauth:/usr/bin/xauth)
-
-install_deps() {
-    local missing=() optional=() d
-    for d in "${deps[@]}"; do
-        [ -e "${d#*:}" ] || missing+=("${d%%:*}")
-    done
-    for d in "${optional_deps[@]}"; do
-        [ -e "${d#*:}" ] || optional+=("${d%%:*}")
-    done
-    if [ "$(id -u)" -ne 0 ]; then
-        [ ${#optional[@]} -eq 0 ] ||
-            echo "build.sh: optional packages not installed: ${optional[*]} (demos/gtk-runner and its test are skipped)" >&2
-        [ ${#missing[@]} -eq 0 ] && return 0
-        echo "build.sh: missing packages: ${missing[*]}; install them (as root: apt-get install ${missing[*]})" >&2
-        exit 1
-    fi
-    [ ${#missing[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ] && return 0
-    apt-get update -qq
-    if [ ${#missing[@]} -gt 0 ]; then
-        echo "build.sh: installing ${missing[*]}"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
-    if [ ${#optional[@]} -gt 0 ]; then
-        echo "build.sh: installing ${optional[*]} (optional)"
-        if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${optional[@]}" >/dev/null; then
-            # A tree configured before GTK was there must look for it again.
-            rm -f Makefile
-        else
-            echo "build.sh: could not install ${optional[*]}: demos/gtk-runner and its test are skipped" >&2
-        fi
-    fi
-}
-
-build() {
-    install_deps
-    [ -x configure ] || ./autogen.sh
-    [ -f Makefile ] || ./configure
-    make -j"$(nproc)"
-}
-
 # What make bench compares against and draws with; configure finds each.
 bench_deps=(libglib2.0-dev:/usr/include/glib-2.0/glib.h python3:/usr/bin/python3
             gnuplot-nox:/usr/bin/gnuplot)
 
+# The packages of a list whose file is missing.
+missing_of() {
+    local d
+    for d in "$@"; do
+        [ -e "${d#*:}" ] || printf '%s\n' "${d%%:*}"
+    done | sort -u
+}
+
+apt_install() {
+    echo "build.sh: installing $*"
+    apt-get update -qq &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# install_deps REQUIRED... [-- OPTIONAL...]: as root, installs whatever is
+# missing; as another user, stops when something required is missing and
+# only says which optional packages would add to the build.
+install_deps() {
+    local required=() optional=() want=() d seen=0
+    for d in "$@"; do
+        if [ "$d" = -- ]; then seen=1
+        elif [ "$seen" -eq 0 ]; then required+=("$d")
+        else optional+=("$d")
+        fi
+    done
+    mapfile -t missing < <(missing_of "${required[@]}")
+    mapfile -t missing_opt < <(missing_of "${optional[@]+"${optional[@]}"}")
+    if [ "$(id -u)" -ne 0 ]; then
+        if [ ${#missing[@]} -gt 0 ]; then
+            echo "build.sh: missing packages: ${missing[*]}; install them (as root: apt-get install ${missing[*]})" >&2
+            exit 1
+        fi
+        [ ${#missing_opt[@]} -eq 0 ] ||
+            echo "build.sh: optional packages not installed, building without them: ${missing_opt[*]} (as root: apt-get install ${missing_opt[*]})" >&2
+        return 0
+    fi
+    want=("${missing[@]+"${missing[@]}"}" "${missing_opt[@]+"${missing_opt[@]}"}")
+    [ ${#want[@]} -eq 0 ] && return 0
+    if ! apt_install "${want[@]}"; then
+        # The build works without the optional ones: try again without them.
+        if [ ${#missing[@]} -gt 0 ] && ! apt_install "${missing[@]}"; then
+            echo "build.sh: cannot install ${missing[*]}" >&2
+            exit 1
+        fi
+        echo "build.sh: optional packages not installed, building without them: ${missing_opt[*]}" >&2
+    fi
+}
+
+# Whether the configured tree left out something whose package is there now.
+stale_config() {
+    [ -n "${reconfigure_for_bench:-}" ] && return 0
+    { [ -e /usr/include/check.h ] && grep -q "^HAVE_CHECK_TRUE='#'" config.log; } ||
+        { [ -e /usr/include/glib-2.0/glib.h ] && grep -q "^HAVE_GLIB_TRUE='#'" config.log; } ||
+        { [ -e /usr/include/gtk-4.0/gtk/gtk.h ] && grep -q "^HAVE_GTK_TRUE='#'" config.log; } ||
+        { [ -e /usr/bin/xvfb-run ] && grep -q "^ac_cv_path_XVFB_RUN=$" config.log; }
+}
+
+# Builds in the source tree, reusing a configured tree; one configured before
+# a package was installed looks again, with its own configure arguments.
+build() {
+    [ -x configure ] || ./autogen.sh
+    if [ -f Makefile ] && [ -f config.status ] && stale_config; then
+        ./config.status --recheck >/dev/null && ./config.status >/dev/null
+    fi
+    [ -f Makefile ] || ./configure
+    make -j"$(nproc)"
+}
+
 case "${1:-}" in
 bench)
-    deps+=("${bench_deps[@]}")
-    missing_bench=0
-    for d in "${bench_deps[@]}"; do [ -e "${d#*:}" ] || missing_bench=1; done
-    install_deps
+    missing_bench=$(missing_of "${bench_deps[@]}")
+    install_deps "${deps[@]}" -- "${bench_deps[@]}"
     # A tree configured before these were installed must look for them again.
-    [ "$missing_bench" -eq 1 ] && [ -f Makefile ] && rm -f Makefile
+    [ -n "$missing_bench" ] && [ -z "$(missing_of "${bench_deps[@]}")" ] && reconfigure_for_bench=1
     build
     make bench
     ;;
 demo)
+    install_deps "${deps[@]}" -- "${optional_deps[@]}"
     build
     ./demos/flowcontrol
     ;;
 check)
+    install_deps "${deps[@]}" "${check_deps[@]}" -- "${optional_deps[@]}"
     build
     rc=0
     make -j"$(nproc)" check || rc=$?

@@ -16,7 +16,10 @@
  * stdin.  capture reads all of stdout first and only then stderr: with plain
  * pipes a command that writes more than a pipe's worth to stderr would hang
  * there; libpopen2's reader threads keep draining both meanwhile.  Then it
- * prints the sizes, the exit status and the throughput.
+ * prints the sizes, the exit status and the throughput.  The -o / -e files
+ * are opened before CMD starts (so a bad path fails without running it) and
+ * the output is streamed into them as it is read, never held whole in
+ * capture's memory; without them the bytes are only counted.
  *
  * With -t, -M or -s capture uses the library's options beyond Python's
  * popen2 (see run_bounded): CMD leads its own process group, its output is
@@ -59,13 +62,6 @@ struct options {
     size_t max_memory; /* 0: unbounded */
     bool spill;
     char **argv; /* the command, NULL-terminated */
-};
-
-/* A captured stream: bytes in a growing buffer. */
-struct capture {
-    char *data;
-    size_t len;
-    size_t cap;
 };
 
 static void usage(FILE *f)
@@ -216,45 +212,22 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Reads f to EOF into c; 0, or -1 with errno. */
-static int capture_read(struct capture *c, FILE *f)
+/* Copies f to EOF into out (NULL: only counts), adding to *len; 0, or -1
+ * after a message naming the stream or the file. */
+static int copy_stream(FILE *f, const char *name, FILE *out, const char *out_path, size_t *len)
 {
+    static char buf[READ_CHUNK];
     size_t k;
-    char *nd;
 
-    for (;;) {
-        if (c->cap - c->len < READ_CHUNK) {
-            size_t ncap = c->cap ? c->cap * 2 : 2 * READ_CHUNK;
-
-            nd = realloc(c->data, ncap);
-            if (!nd)
-                return -1;
-            c->data = nd;
-            c->cap = ncap;
+    while ((k = fread(buf, 1, sizeof buf, f)) > 0) {
+        if (out && fwrite(buf, 1, k, out) != k) {
+            fprintf(stderr, "capture: writing %s: %s\n", out_path, strerror(errno));
+            return -1;
         }
-        k = fread(c->data + c->len, 1, c->cap - c->len, f);
-        c->len += k;
-        if (k == 0)
-            return ferror(f) ? -1 : 0;
+        *len += k;
     }
-}
-
-/* Writes c to path; 0, or -1 after a message. */
-static int capture_save(const struct capture *c, const char *path)
-{
-    FILE *f = fopen(path, "wb");
-
-    if (!f) {
-        fprintf(stderr, "capture: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    if (fwrite(c->data, 1, c->len, f) != c->len) {
-        fprintf(stderr, "capture: writing %s: %s\n", path, strerror(errno));
-        fclose(f);
-        return -1;
-    }
-    if (fclose(f) != 0) {
-        fprintf(stderr, "capture: writing %s: %s\n", path, strerror(errno));
+    if (ferror(f)) {
+        fprintf(stderr, "capture: reading %s: %s\n", name, strerror(errno));
         return -1;
     }
     return 0;
@@ -338,16 +311,24 @@ static void print_memory(popen2_proc *p, int which, const char *name)
                st.high_water, st.spilled, st.dropped);
 }
 
+/* Opens the -o / -e file; NULL after a message. */
 static FILE *open_sink(const char *path)
 {
-    FILE *f;
+    FILE *f = fopen(path, "wb");
 
-    if (!path)
-        return NULL;
-    f = fopen(path, "wb");
     if (!f)
         fprintf(stderr, "capture: %s: %s\n", path, strerror(errno));
     return f;
+}
+
+/* Closes a -o / -e file; 0, or -1 after a message (a late write error). */
+static int close_sink(FILE *f, const char *path)
+{
+    if (f && fclose(f) != 0) {
+        fprintf(stderr, "capture: writing %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 /* capture with the library's options: CMD in its own process group (so the
@@ -355,7 +336,7 @@ static FILE *open_sink(const char *path)
  * files as it comes, the memory per stream bounded.  With --spill capture
  * first lets CMD run to its end without reading a byte -- its output waits
  * in the spill file -- and only then reads it back. */
-static int run_bounded(const struct options *o)
+static int run_bounded(const struct options *o, FILE *out_file, FILE *err_file)
 {
     struct sink sink[3] = {{0}};
     size_t limit = o->max_memory ? o->max_memory : o->spill ? DEFAULT_SPILL_LIMIT : 0;
@@ -388,9 +369,8 @@ static int run_bounded(const struct options *o)
         return e == ENOENT ? 127 : e == EACCES || e == ENOEXEC ? 126 : 1;
     }
     sink[2].end = o->merge;
-    if ((o->out_path && !(sink[1].file = open_sink(o->out_path))) ||
-        (o->err_path && !(sink[2].file = open_sink(o->err_path))))
-        goto finish;
+    sink[1].file = out_file;
+    sink[2].file = err_file;
 
     if (o->spill) {
         /* Not a byte read: the command cannot be held up by us. */
@@ -452,12 +432,6 @@ static int run_bounded(const struct options *o)
         }
     }
 finish:
-    for (i = 1; i <= 2; i++) {
-        if (sink[i].file && fclose(sink[i].file) != 0) {
-            fprintf(stderr, "capture: saving output: %s\n", strerror(errno));
-            rc = 1;
-        }
-    }
     if (fflush(stdout) != 0)
         rc = 1;
     popen2_free(p);
@@ -467,17 +441,25 @@ finish:
 int main(int argc, char **argv)
 {
     struct options o;
-    struct capture out = {0}, err = {0};
+    size_t out_len = 0, err_len = 0;
     popen2_proc *p = NULL;
+    FILE *out_file = NULL, *err_file = NULL, *in;
     double t0, t_eof, t_exit;
     int status = -1, rc;
-    FILE *in;
 
     rc = parse_options(argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if (o.timeout_ms >= 0 || o.max_memory || o.spill)
-        return run_bounded(&o); /* Beyond popen2 */
+    /* The files first: a path that cannot be written fails before CMD runs
+     * rather than after it did its work. */
+    rc = 1;
+    if ((o.out_path && !(out_file = open_sink(o.out_path))) ||
+        (o.err_path && !(err_file = open_sink(o.err_path))))
+        goto finish;
+    if (o.timeout_ms >= 0 || o.max_memory || o.spill) {
+        rc = run_bounded(&o, out_file, err_file); /* Beyond popen2 */
+        goto finish;
+    }
 
     t0 = now_s();
     p = o.merge ? popen2_Popen4v(o.argv, -1) : popen2_Popen3v(o.argv, 1, -1);
@@ -485,9 +467,9 @@ int main(int argc, char **argv)
         int e = errno;
 
         fprintf(stderr, "capture: cannot run %s: %s\n", o.argv[0], strerror(e));
-        return e == ENOENT ? 127 : e == EACCES || e == ENOEXEC ? 126 : 1;
+        rc = e == ENOENT ? 127 : e == EACCES || e == ENOEXEC ? 126 : 1;
+        goto finish;
     }
-    rc = 1;
     /* The command gets an empty stdin. */
     in = popen2_tochild(p);
     if (in && fclose(in) != 0) {
@@ -495,15 +477,13 @@ int main(int argc, char **argv)
         goto finish;
     }
     /* stdout to EOF first, then stderr: the order that hangs with plain
-     * pipes when the command writes a lot to stderr. */
-    if (capture_read(&out, popen2_fromchild(p)) < 0) {
-        fprintf(stderr, "capture: reading stdout: %s\n", strerror(errno));
+     * pipes when the command writes a lot to stderr.  Each goes straight
+     * to its file (stderr waits in the library's ring meanwhile). */
+    if (copy_stream(popen2_fromchild(p), "stdout", out_file, o.out_path, &out_len) < 0)
         goto finish;
-    }
-    if (!o.merge && capture_read(&err, popen2_childerr(p)) < 0) {
-        fprintf(stderr, "capture: reading stderr: %s\n", strerror(errno));
+    if (!o.merge &&
+        copy_stream(popen2_childerr(p), "stderr", err_file, o.err_path, &err_len) < 0)
         goto finish;
-    }
     t_eof = now_s();
     status = popen2_wait(p);
     t_exit = now_s();
@@ -514,28 +494,30 @@ int main(int argc, char **argv)
 
     print_command(o.argv);
     if (o.merge) {
-        printf("output:     %zu bytes (stdout and stderr merged)\n", out.len);
+        printf("output:     %zu bytes (stdout and stderr merged)\n", out_len);
     } else {
-        printf("stdout:     %zu bytes\n", out.len);
-        printf("stderr:     %zu bytes\n", err.len);
+        printf("stdout:     %zu bytes\n", out_len);
+        printf("stderr:     %zu bytes\n", err_len);
     }
     print_status(status);
     printf("time:       %.3f s to EOF, %.3f s to exit\n", t_eof - t0, t_exit - t0);
     printf("throughput: %.1f MiB/s\n",
-           t_eof > t0 ? (double)(out.len + err.len) / (1024.0 * 1024.0) / (t_eof - t0) : 0.0);
+           t_eof > t0 ? (double)(out_len + err_len) / (1024.0 * 1024.0) / (t_eof - t0) : 0.0);
 
     rc = exit_code_of(status);
     if (o.out_path) {
-        if (capture_save(&out, o.out_path) < 0)
+        if (close_sink(out_file, o.out_path) < 0)
             rc = 1;
         else
             printf("saved:      %s -> %s\n", o.merge ? "output" : "stdout", o.out_path);
+        out_file = NULL;
     }
     if (o.err_path) {
-        if (capture_save(&err, o.err_path) < 0)
+        if (close_sink(err_file, o.err_path) < 0)
             rc = 1;
         else
             printf("saved:      stderr -> %s\n", o.err_path);
+        err_file = NULL;
     }
     if (fflush(stdout) != 0) {
         fprintf(stderr, "capture: writing the report: %s\n", strerror(errno));
@@ -545,7 +527,7 @@ finish:
     /* Never blocks: a command still running after an error is left to the
      * active list, as Python's popen2 does. */
     popen2_free(p);
-    free(out.data);
-    free(err.data);
+    if (close_sink(out_file, o.out_path) < 0 || close_sink(err_file, o.err_path) < 0)
+        rc = 1;
     return rc;
 }

@@ -290,7 +290,10 @@ static void usage(FILE *f)
     fprintf(f, "usage: flowcontrol [-s | -i] [MIB]\n"
                "  Streams MIB MiB (default %d) on each of a child's stdout and stderr and\n"
                "  reads them in the order that deadlocks with plain pipes.\n"
-               "  -s  only all-of-stderr-first    -i  only interleaved    (default: both)\n",
+               "  -s  only all-of-stderr-first    -i  only interleaved    (default: both)\n"
+               "  -h, --help  show this help\n"
+               "Exit status: 0 when every byte arrived intact, 1 otherwise, 2 on a usage\n"
+               "error.\n",
                DEFAULT_MIB);
 }
 
@@ -299,7 +302,7 @@ int main(int argc, char **argv)
     char self[4096];
     const char *self_path = argv[0];
     ssize_t len;
-    bool want_s = true, want_i = true, ok = true;
+    bool want_s = true, want_i = true, ok = true, have_mib = false;
     unsigned long mib = DEFAULT_MIB;
     struct sigaction sa;
     struct rusage ru;
@@ -319,19 +322,32 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return 0;
-        } else if (argv[i][0] >= '1' && argv[i][0] <= '9') {
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "flowcontrol: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        } else if (have_mib) {
+            /* Two sizes: taking either silently would run what was not asked. */
+            fprintf(stderr, "flowcontrol: unexpected argument '%s' (MIB was already given)\n",
+                    argv[i]);
+            usage(stderr);
+            return 2;
+        } else {
+            /* Digits only: strtoul would take " 7", "+7" or "-7" too. */
             errno = 0;
             mib = strtoul(argv[i], &end, 10);
-            if (*end || errno || mib > 1024 * 1024) {
+            if (argv[i][0] < '0' || argv[i][0] > '9' || *end || errno || mib == 0 ||
+                mib > 1024 * 1024) {
+                fprintf(stderr, "flowcontrol: bad MIB '%s' (a whole number from 1 to %d)\n",
+                        argv[i], 1024 * 1024);
                 usage(stderr);
                 return 2;
             }
-        } else {
-            usage(stderr);
-            return 2;
+            have_mib = true;
         }
     }
     if (!want_s && !want_i) {
+        fputs("flowcontrol: -s and -i exclude each other\n", stderr);
         usage(stderr);
         return 2;
     }

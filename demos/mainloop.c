@@ -1,6 +1,6 @@
 /* demos/mainloop: several tools in one GLib main loop, no threads of ours.
  *
- *   mainloop [--timeout MS] [--tick MS] [--report] [CMD ...]
+ *   mainloop [--timeout MS] [--tick MS] [--report] [--] [CMD ...]
  *
  * Runs each CMD (a shell command; three built-in ones when none is given)
  * with stdout and stderr merged into one pipe, watches each object's
@@ -12,9 +12,11 @@
  * shows the loop never waits for a child: every call it makes into the
  * library (popen2_read, popen2_poll, popen2_kill) returns at once.
  *
- * Exits 0 once every tool has ended and its output is printed.
+ * Exits 0 once every tool has ended and its output is printed, 1 when a tool
+ * cannot be started, 2 on a usage error (-h / --help prints the usage).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <glib-unix.h>
 #include <glib.h>
 #include <signal.h>
@@ -149,25 +151,84 @@ static const char *default_cmds[] = {
     "echo 'waiting for a minute...'; sleep 60; echo 'never printed'",
 };
 
+static void usage(FILE *f)
+{
+    fputs("usage: mainloop [--timeout MS] [--tick MS] [--report] [--] [CMD ...]\n"
+          "  Runs each CMD (a shell command; three built-in ones when none is given) in\n"
+          "  one GLib main loop and prints its lines as they arrive, as \"[N] line\".\n"
+          "  -t, --timeout MS  kill whatever still runs after MS milliseconds (default 3000)\n"
+          "  -k, --tick MS     a timer firing every MS milliseconds (default 50)\n"
+          "  -r, --report      print how many ticks ran and the longest gap between two\n"
+          "  -h, --help        show this help\n"
+          "A CMD that starts with '-' goes after \"--\".\n"
+          "Exit status: 0 once every tool ended, 1 when one cannot be started, 2 on a\n"
+          "usage error.\n",
+          f);
+}
+
+/* A number of milliseconds from 1 to INT_MAX in s; 0, or -1 after a message
+ * naming the option and the argument. */
+static int parse_ms(const char *opt, const char *s, int *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (s[0] < '0' || s[0] > '9' || *end || errno || v < 1 || v > 0x7fffffff) {
+        fprintf(stderr, "mainloop: bad %s '%s' (milliseconds, 1 or more)\n", opt, s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    int timeout_ms = 3000, tick_ms = 50, i, n = 0, argi = 1;
+    static const struct option long_options[] = {
+        {"timeout", required_argument, NULL, 't'},
+        {"tick", required_argument, NULL, 'k'},
+        {"report", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int timeout_ms = 3000, tick_ms = 50, i, n = 0, argi, c;
     bool report = false;
     struct tool *tools;
     popen2_attr *a;
 
-    for (; argi < argc && strncmp(argv[argi], "--", 2) == 0; argi++) {
-        if (!strcmp(argv[argi], "--timeout") && argi + 1 < argc)
-            timeout_ms = atoi(argv[++argi]);
-        else if (!strcmp(argv[argi], "--tick") && argi + 1 < argc)
-            tick_ms = atoi(argv[++argi]);
-        else if (!strcmp(argv[argi], "--report"))
+    opterr = 0; /* our own messages, naming the argument */
+    /* "+": the commands are not options, even when they contain some. */
+    while ((c = getopt_long(argc, argv, "+:t:k:rh", long_options, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            if (parse_ms("--timeout", optarg, &timeout_ms) < 0)
+                return 2;
+            break;
+        case 'k':
+            if (parse_ms("--tick", optarg, &tick_ms) < 0)
+                return 2;
+            break;
+        case 'r':
             report = true;
-        else {
-            fprintf(stderr, "usage: %s [--timeout MS] [--tick MS] [--report] [CMD ...]\n", argv[0]);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case ':':
+            fprintf(stderr, "mainloop: option '%s' needs MS\n", argv[optind - 1]);
+            usage(stderr);
+            return 2;
+        default:
+            if (optopt)
+                fprintf(stderr, "mainloop: unknown option '-%c'\n", optopt);
+            else
+                fprintf(stderr, "mainloop: unknown option '%s'\n", argv[optind - 1]);
+            usage(stderr);
             return 2;
         }
     }
+    argi = optind;
     n = argc - argi ? argc - argi : 3;
     tools = calloc((size_t)n + 1, sizeof *tools);
     a = popen2_attr_new();

@@ -285,9 +285,14 @@ POPEN2_API int popen2_wait_timeout(popen2_proc *p, int timeout_ms);
  * pipes die too.  Goes through the child's pidfd, held from the spawn on
  * where the kernel has pidfds, so the signal can never reach a recycled pid,
  * even when something else in the program reaped the child; a child already
- * reaped is never signalled.  sig 0 only checks.  0, or -1 with EINVAL
- * (NULL p, bad sig), ESRCH (the child was reaped: poll/wait returned its
- * status, or it was reaped behind the library's back), EPERM. */
+ * reaped is never signalled.  A group whose leader was reaped is still
+ * signalled while it has members where the kernel can name the group
+ * through the leader's pidfd (Linux 6.9); elsewhere signal the group before
+ * reaping its leader (this call never reaps a group leader).  sig 0 only
+ * checks.  0, or -1 with EINVAL (NULL p, bad sig), ESRCH (the child was
+ * reaped: poll/wait returned its status, or it was reaped behind the
+ * library's back; for a group leader, its group is empty or the kernel
+ * cannot reach it any more), EPERM. */
 POPEN2_API int popen2_send_signal(popen2_proc *p, int sig);
 
 /* Waits until every byte tochild has accepted so far has been delivered

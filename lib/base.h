@@ -87,7 +87,8 @@ long long p2i_deadline(int timeout_ms);
 struct p2i_spawn_request {
     const char *file;       /* program: a path, or a name looked up in PATH */
     char *const *argv;
-    bool search_path;       /* look file up in PATH as execvp does */
+    bool search_path;       /* look file up in PATH as execvp does: in envp's PATH
+                             * when envp is given, else in the parent's */
     int fd[3];              /* what becomes the child's 0, 1, 2; -1 inherits the parent's */
     bool stderr_to_stdout;  /* the child's 2 becomes a copy of its (inherited) 1 */
     const char *cwd;        /* working directory, NULL: the parent's */
@@ -99,6 +100,14 @@ struct p2i_spawn_request {
  * an exec failure, reported synchronously; EAGAIN, ENOMEM, ...).  On failure
  * no child is left behind. */
 int p2i_spawn_start(const struct p2i_spawn_request *req, pid_t *pid);
+/* execvp's search for file (a name without a slash) in the PATH of envp
+ * (confstr(_CS_PATH) when envp has none), done in the parent: *out (malloc'ed)
+ * is the first executable regular file found, as the child execs it (a
+ * relative PATH element gives a path relative to cwd, the child's working
+ * directory, NULL: the parent's).  Directories are skipped.  0, or -EACCES
+ * when only files that cannot be executed matched, -ENOENT when none did,
+ * -ENOMEM. */
+int p2i_spawn_search(const char *file, char *const *envp, const char *cwd, char **out);
 
 /* ---- spill.c ------------------------------------------------------------
  * The file never has a name a second process could open: O_TMPFILE where the
@@ -130,6 +139,15 @@ int p2i_pidfd_open(pid_t pid);
  * that the leader is alive, by kill(-pid)).  0 or -errno; -ESRCH once the
  * process has been reaped. */
 int p2i_pidfd_signal(int pidfd, pid_t pid, int sig, bool group);
+/* Sends sig to the process group the process led, through the kernel alone
+ * (Linux 6.9), also after the leader was reaped: the pidfd holds the
+ * kernel's record of the pid, which the group's members keep naming as
+ * their group, while a later process or group given the same number gets a
+ * record of its own; so this reaches the original group's remaining members
+ * and nobody else.  0, -ESRCH when the group has no member left, -ENOSYS
+ * where the kernel cannot (never a fallback by number, which after the
+ * reap could name a stranger's group), or another -errno. */
+int p2i_pidfd_signal_group(int pidfd, int sig);
 /* Reaps the process if it has exited, without blocking: 1 with *status (as
  * waitpid gives it), 0 while it runs, -ECHILD when it is not (or no longer)
  * a child of ours to reap, or another -errno. */

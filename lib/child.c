@@ -16,6 +16,18 @@
  *   and says ECHILD once something else reaped it: the child is then
  *   "gone", and poll, wait and the signals say ECHILD / ESRCH from then on;
  * - signals go through pidfd_send_signal, which cannot reach a successor;
+ * - a child that leads its process group is signalled as a group, also
+ *   after we reaped it, while the group has members (the grandchildren that
+ *   still hold its pipes).  Only through the pidfd, never by number: the
+ *   pidfd pins the kernel's record of the leader's pid, and the members
+ *   name that very record as their group, so the signal reaches them and
+ *   nobody else; once the group is empty the kernel says ESRCH, even if the
+ *   number went to a new group meanwhile.  By number it would be safe only
+ *   while a member lives, which we cannot know: an empty group's number is
+ *   free for reuse.  So kernels before 6.9, which cannot signal a group
+ *   through a pidfd, say ESRCH after the reap, and a group leader is never
+ *   reaped by a signal call, so that "signal the group, then reap" works
+ *   there (an unreaped leader, zombie or not, keeps its number ours);
  * - where the kernel has no pidfds (before Linux 5.3) the pid is used, as
  *   Python does; that is safe only while nothing else in the program reaps.
  *
@@ -190,10 +202,20 @@ int p2i_child_signal(struct child *c, int sig)
     pthread_mutex_lock(&c->mu);
     /* Under the same lock as reaping: a child we have not reaped cannot
      * have passed its number on, unless it was reaped elsewhere, which the
-     * pidfd catches. */
-    try_reap_locked(c);
-    if (c->reaped || c->gone || c->pid <= 0) {
+     * pidfd catches.  A group leader is left unreaped here: until the
+     * caller reaps it, its group can be signalled on every kernel. */
+    if (!c->group_leader || c->pidfd < 0)
+        try_reap_locked(c);
+    if (c->gone || c->pid <= 0) {
         r = -ESRCH;
+    } else if (c->reaped) {
+        /* Whatever of its group outlived it; see the top of the file. */
+        r = -ESRCH;
+        if (c->group_leader && c->pidfd >= 0) {
+            r = p2i_pidfd_signal_group(c->pidfd, sig);
+            if (r == -ENOSYS)
+                r = -ESRCH;
+        }
     } else if (c->pidfd >= 0) {
         r = p2i_pidfd_signal(c->pidfd, c->pid, sig, c->group_leader);
         if (r == -ESRCH) {

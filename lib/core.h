@@ -58,7 +58,9 @@ int p2i_child_poll(struct child *c, int *status);
  * -ECHILD as p2i_child_poll. */
 int p2i_child_wait(struct child *c, int timeout_ms, int *status);
 /* Sends sig to the child (to its group if it leads one); 0, or -ESRCH once
- * it is reaped or gone, or another -errno. */
+ * it is reaped or gone, or another -errno.  A group leader we reaped still
+ * has its group signalled through the pidfd where the kernel can (-ESRCH
+ * once the group is empty); a group leader is never reaped by this call. */
 int p2i_child_signal(struct child *c, int sig);
 /* Adds the pidfd to an epoll set, which then wakes when the child exits;
  * the child takes it out again as soon as it knows the child is gone.  0,

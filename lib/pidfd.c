@@ -74,6 +74,15 @@ int p2i_pidfd_signal(int pidfd, pid_t pid, int sig, bool group)
     return kill(-pid, sig) < 0 ? -errno : 0;
 }
 
+int p2i_pidfd_signal_group(int pidfd, int sig)
+{
+    int r = send_signal(pidfd, sig, PIDFD_SIGNAL_PROCESS_GROUP);
+
+    /* EINVAL: a kernel without the flag (sig was checked by the caller).
+     * There is deliberately no fallback by number here. */
+    return r == -EINVAL ? -ENOSYS : r;
+}
+
 /* The wait status waitpid would have given for what waitid reports. */
 static int status_of(const siginfo_t *si)
 {

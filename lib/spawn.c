@@ -21,6 +21,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -49,6 +52,129 @@ static int add_close_inheritable(posix_spawn_file_actions_t *fa)
 }
 #endif
 
+/* ---- PATH search in the child's environment ------------------------------
+ * posix_spawnp (like execvp) looks the program up in the *parent's* PATH,
+ * whatever environment it hands the child.  A caller who gives the child its
+ * own PATH means that one, as Python's subprocess and GLib's
+ * G_SPAWN_SEARCH_PATH_FROM_ENVP take it; so when the environment is the
+ * caller's, the search runs here, in the parent, and the child is started
+ * from the absolute (or cwd-relative) path found.  Searching in the child
+ * instead would mean code of ours between clone and exec. */
+
+/* The value of PATH in envp (the first entry, as getenv finds it), or NULL. */
+static const char *env_path(char *const *envp)
+{
+    size_t i;
+
+    for (i = 0; envp[i]; i++)
+        if (strncmp(envp[i], "PATH=", 5) == 0)
+            return envp[i] + 5;
+    return NULL;
+}
+
+/* What execvp searches when the environment has no PATH. */
+static char *default_path(void)
+{
+#ifdef _CS_PATH
+    size_t n = confstr(_CS_PATH, NULL, 0);
+    char *s;
+
+    if (n > 0 && (s = malloc(n)) != NULL) {
+        if (confstr(_CS_PATH, s, n) == n)
+            return s;
+        free(s);
+    }
+#endif
+    return strdup("/bin:/usr/bin");
+}
+
+/* Whether the file at path may be executed: 0 when it may, 1 for a match that
+ * cannot be executed (execve would say EACCES), -1 for no match at all (a
+ * missing file, a directory, an unusable path element). */
+static int probe(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return errno == EACCES ? 1 : -1; /* EACCES: an unsearchable directory */
+    if (S_ISDIR(st.st_mode))
+        return -1;
+    if (!S_ISREG(st.st_mode))
+        return 1;
+    /* The effective ids decide, as for execve; AT_EACCESS may be refused
+     * where the C library cannot emulate it, and then the real ids serve,
+     * which differ only in a setuid program. */
+    if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0)
+        return 0;
+    if (errno == EINVAL && access(path, X_OK) == 0)
+        return 0;
+    return 1;
+}
+
+int p2i_spawn_search(const char *file, char *const *envp, const char *cwd, char **out)
+{
+    size_t flen = strlen(file), clen = cwd ? strlen(cwd) : 0, dlen;
+    const char *dir, *end, *path;
+    char *own = NULL, *cand = NULL, *check;
+    bool denied = false;
+    int r = -ENOENT, k;
+
+    if (!*file)
+        return -ENOENT;
+    path = env_path(envp);
+    if (!path) {
+        own = default_path();
+        if (!own)
+            return -ENOMEM;
+        path = own;
+    }
+    /* Room for cwd "/" dir "/" file: every candidate fits. */
+    cand = malloc(clen + 1 + strlen(path) + 1 + flen + 1);
+    if (!cand) {
+        r = -ENOMEM;
+        goto finish;
+    }
+    for (dir = path;; dir = end + 1) {
+        end = strchr(dir, ':');
+        if (!end)
+            end = dir + strlen(dir);
+        dlen = (size_t)(end - dir);
+        /* The candidate as the child will exec it: an empty element is the
+         * current directory, as for execvp. */
+        check = cand + clen + 1;
+        if (dlen) {
+            memcpy(check, dir, dlen);
+            check[dlen] = '/';
+            memcpy(check + dlen + 1, file, flen + 1);
+        } else {
+            memcpy(check, file, flen + 1);
+        }
+        /* A relative candidate is found from the child's working directory
+         * (the spawn changes to it before exec), so look there too. */
+        if (cwd && check[0] != '/') {
+            memcpy(cand, cwd, clen);
+            cand[clen] = '/';
+            k = probe(cand);
+        } else {
+            k = probe(check);
+        }
+        if (k == 0) {
+            *out = strdup(check);
+            r = *out ? 0 : -ENOMEM;
+            goto finish;
+        }
+        if (k == 1)
+            denied = true;
+        if (!*end)
+            break;
+    }
+    r = denied ? -EACCES : -ENOENT;
+finish:
+    free(cand);
+    free(own);
+    return r;
+}
+
 /* The posix_spawn flags for popen2_attr_set_group.  A new
  * session makes the child lead a new process group as well. */
 static short spawn_group_flags(int group)
@@ -67,9 +193,19 @@ int p2i_spawn_start(const struct p2i_spawn_request *req, pid_t *pid)
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     sigset_t none, defaults;
+    const char *file = req->file;
+    char *found = NULL;
     int r, i;
     bool fa_ok = false, attr_ok = false;
 
+    /* With the caller's own environment, its PATH decides (see above); a name
+     * with a slash is a path, as for execvp. */
+    if (req->search_path && req->envp && !strchr(file, '/')) {
+        r = -p2i_spawn_search(file, req->envp, req->cwd, &found);
+        if (r)
+            goto finish;
+        file = found;
+    }
     r = posix_spawn_file_actions_init(&fa);
     if (r)
         goto finish;
@@ -127,15 +263,17 @@ int p2i_spawn_start(const struct p2i_spawn_request *req, pid_t *pid)
 
     /* glibc and musl report exec failures (ENOENT, EACCES, ENOEXEC) as the
      * return value and reap the failed child themselves.  posix_spawnp does
-     * not retry ENOEXEC through /bin/sh, unlike execvp. */
-    if (req->search_path)
-        r = posix_spawnp(pid, req->file, &fa, &attr, req->argv, req->envp ? req->envp : environ);
+     * not retry ENOEXEC through /bin/sh, unlike execvp, and neither does a
+     * program found above. */
+    if (req->search_path && !found)
+        r = posix_spawnp(pid, file, &fa, &attr, req->argv, req->envp ? req->envp : environ);
     else
-        r = posix_spawn(pid, req->file, &fa, &attr, req->argv, req->envp ? req->envp : environ);
+        r = posix_spawn(pid, file, &fa, &attr, req->argv, req->envp ? req->envp : environ);
 finish:
     if (attr_ok)
         posix_spawnattr_destroy(&attr);
     if (fa_ok)
         posix_spawn_file_actions_destroy(&fa);
+    free(found);
     return -r;
 }

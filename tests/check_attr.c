@@ -350,6 +350,222 @@ START_TEST(path_search_on_and_off)
 }
 END_TEST
 
+/* ---- PATH from the child's environment ----------------------------------- */
+
+/* Writes a file at dir/name with the given text and mode. */
+static void put_file(const char *dir, const char *name, const char *text, mode_t mode)
+{
+    char path[4096];
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* A scratch tree: child/ and parent/ each with a different executable
+ * "p2i-which", denied/ with a non-executable one, dir/ with a directory of
+ * that name, noexec/ with an executable that is no program, rel/bin/ with a
+ * third one for relative PATH elements. */
+struct path_tree {
+    char root[256];
+    char child[300], parent[300], denied[300], dir[300], noexec[300], rel[300];
+};
+
+static void path_tree_make(struct path_tree *t)
+{
+    const char *tmp = getenv("TMPDIR");
+    char sub[400];
+
+    snprintf(t->root, sizeof t->root, "%s/popen2-path-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(t->root));
+    snprintf(t->child, sizeof t->child, "%s/child", t->root);
+    snprintf(t->parent, sizeof t->parent, "%s/parent", t->root);
+    snprintf(t->denied, sizeof t->denied, "%s/denied", t->root);
+    snprintf(t->dir, sizeof t->dir, "%s/dir", t->root);
+    snprintf(t->noexec, sizeof t->noexec, "%s/noexec", t->root);
+    snprintf(t->rel, sizeof t->rel, "%s/rel", t->root);
+    ck_assert_int_eq(mkdir(t->child, 0755), 0);
+    ck_assert_int_eq(mkdir(t->parent, 0755), 0);
+    ck_assert_int_eq(mkdir(t->denied, 0755), 0);
+    ck_assert_int_eq(mkdir(t->dir, 0755), 0);
+    ck_assert_int_eq(mkdir(t->noexec, 0755), 0);
+    ck_assert_int_eq(mkdir(t->rel, 0755), 0);
+    snprintf(sub, sizeof sub, "%s/bin", t->rel);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    put_file(t->child, "p2i-which", "#!/bin/sh\necho child-path\n", 0755);
+    put_file(t->parent, "p2i-which", "#!/bin/sh\necho parent-path\n", 0755);
+    put_file(t->denied, "p2i-which", "#!/bin/sh\necho denied\n", 0644);
+    snprintf(sub, sizeof sub, "%s/p2i-which", t->dir);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    /* No "#!" and not ELF: execve says ENOEXEC, and execvp would run it with
+     * /bin/sh, which must not happen here. */
+    put_file(t->noexec, "p2i-which", "echo run-by-a-shell\n", 0755);
+    snprintf(sub, sizeof sub, "%s/bin", t->rel);
+    put_file(sub, "p2i-which", "#!/bin/sh\necho relative-path\n", 0755);
+}
+
+static void path_tree_remove(struct path_tree *t)
+{
+    char cmd[400];
+
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->root);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Runs argv with a; its stdout (malloc'ed), or NULL with errno when the
+ * spawn failed. */
+static char *run_v(char *const argv[], const popen2_attr *a)
+{
+    popen2_proc *p = popen2_spawnv(argv, a);
+    char *out;
+
+    if (!p)
+        return NULL;
+    out = read_all(popen2_fromchild(p), NULL);
+    popen2_wait(p);
+    popen2_free(p);
+    return out;
+}
+
+/* Expects the spawn of argv with a to fail with err (where exec errors are
+ * reported synchronously). */
+static void expect_spawn_error(char *const argv[], const popen2_attr *a, int err)
+{
+    char *out;
+
+    if (under_valgrind())
+        return; /* its posix_spawn reports exec errors as exit status 127 */
+    out = run_v(argv, a);
+    if (out)
+        ck_abort_msg("spawned, printing '%s'; expected errno %d", out, err);
+    ck_assert_int_eq(errno, err);
+}
+
+START_TEST(path_is_searched_in_the_childs_environment)
+{
+    char *argv[] = {"p2i-which", NULL};
+    char parent_path[1024], child_path[1024], *out;
+    const char *old = getenv("PATH");
+    struct path_tree t;
+    popen2_attr *a;
+
+    path_tree_make(&t);
+    /* The parent finds its own p2i-which first; the child must never get it
+     * when its PATH says otherwise. */
+    snprintf(parent_path, sizeof parent_path, "%s:%s", t.parent, old ? old : "/bin:/usr/bin");
+    ck_assert_int_eq(setenv("PATH", parent_path, 1), 0);
+    out = run_v(argv, NULL);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, "parent-path\n");
+    free(out);
+
+    /* setenv of PATH on top of the parent's environment. */
+    a = popen2_attr_new();
+    ck_assert_int_eq(popen2_attr_setenv(a, "PATH", t.child), 0);
+    out = run_v(argv, a);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, "child-path\n");
+    free(out);
+    popen2_attr_free(a);
+
+    /* A whole new environment. */
+    a = popen2_attr_new();
+    snprintf(child_path, sizeof child_path, "PATH=%s", t.child);
+    {
+        char *env[] = {child_path, "POPEN2_X=1", NULL};
+
+        ck_assert_int_eq(popen2_attr_set_env(a, env), 0);
+    }
+    out = run_v(argv, a);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, "child-path\n");
+    free(out);
+
+    /* The child's PATH unset: execvp's default (/bin:/usr/bin), which has
+     * no p2i-which, and the parent's PATH is not a fallback. */
+    ck_assert_int_eq(popen2_attr_unsetenv(a, "PATH"), 0);
+    expect_spawn_error(argv, a, ENOENT);
+    {
+        char *sh[] = {"sh", "-c", "echo default", NULL};
+
+        out = run_v(sh, a);
+        ck_assert_ptr_nonnull(out);
+        ck_assert_str_eq(out, "default\n");
+        free(out);
+    }
+    popen2_attr_free(a);
+
+    /* Other variables changed, PATH not: still the parent's PATH, now read
+     * from the environment the child gets. */
+    a = popen2_attr_new();
+    ck_assert_int_eq(popen2_attr_setenv(a, "POPEN2_X", "1"), 0);
+    out = run_v(argv, a);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, "parent-path\n");
+    free(out);
+    popen2_attr_free(a);
+
+    if (old)
+        setenv("PATH", old, 1);
+    path_tree_remove(&t);
+}
+END_TEST
+
+START_TEST(path_search_keeps_execvps_rules)
+{
+    char *argv[] = {"p2i-which", NULL};
+    char path[1024], *out;
+    struct path_tree t;
+    popen2_attr *a = popen2_attr_new();
+
+    path_tree_make(&t);
+    /* Only a file that cannot be executed: EACCES. */
+    ck_assert_int_eq(popen2_attr_setenv(a, "PATH", t.denied), 0);
+    expect_spawn_error(argv, a, EACCES);
+    /* ... but the search goes on past it, and past a directory. */
+    snprintf(path, sizeof path, "%s:%s:%s", t.denied, t.dir, t.child);
+    ck_assert_int_eq(popen2_attr_setenv(a, "PATH", path), 0);
+    out = run_v(argv, a);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, "child-path\n");
+    free(out);
+    /* Only a directory: ENOENT, as if nothing matched. */
+    ck_assert_int_eq(popen2_attr_setenv(a, "PATH", t.dir), 0);
+    expect_spawn_error(argv, a, ENOENT);
+    /* An executable that is no program: ENOEXEC, never run through /bin/sh. */
+    snprintf(path, sizeof path, "%s:%s", t.noexec, t.child);
+    ck_assert_int_eq(popen2_attr_setenv(a, "PATH", path), 0);
+    expect_spawn_error(argv, a, ENOEXEC);
+    /* A name with a slash is a path, whatever PATH says. */
+    snprintf(path, sizeof path, "%s/p2i-which", t.parent);
+    {
+        char *abs[] = {path, NULL};
+
+        ck_assert_int_eq(popen2_attr_setenv(a, "PATH", t.child), 0);
+        out = run_v(abs, a);
+        ck_assert_ptr_nonnull(out);
+        ck_assert_str_eq(out, "parent-path\n");
+        free(out);
+    }
+    /* A relative element is found from the child's working directory. */
+    ck_assert_int_eq(popen2_attr_setenv(a, "PATH", "bin"), 0);
+    ck_assert_int_eq(popen2_attr_set_cwd(a, t.rel), 0);
+    out = run_v(argv, a);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, "relative-path\n");
+    free(out);
+    /* Search off: the name is a path, relative to the working directory. */
+    ck_assert_int_eq(popen2_attr_set_search_path(a, 0), 0);
+    expect_spawn_error(argv, a, ENOENT);
+    popen2_attr_free(a);
+    path_tree_remove(&t);
+}
+END_TEST
+
 START_TEST(the_attr_can_be_freed_while_its_objects_run)
 {
     popen2_attr *a = popen2_attr_new();
@@ -466,6 +682,8 @@ static Suite *attr_suite(void)
     tcase_add_test(tc, files_by_path);
     tcase_add_test(tc, process_group_and_session);
     tcase_add_test(tc, path_search_on_and_off);
+    tcase_add_test(tc, path_is_searched_in_the_childs_environment);
+    tcase_add_test(tc, path_search_keeps_execvps_rules);
     tcase_add_test(tc, the_attr_can_be_freed_while_its_objects_run);
     tcase_add_test(tc, bad_input_is_einval);
     tcase_add_test(tc, attr_descriptors_are_closed_by_attr_free);

@@ -6,6 +6,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "common.h"
@@ -177,6 +179,131 @@ START_TEST(a_group_leader_is_signalled_with_its_grandchildren)
 }
 END_TEST
 
+/* ---- the group after its leader was reaped ------------------------------- */
+
+/* Whether the kernel signals a process group through a pidfd (Linux 6.9):
+ * the only way the library signals a group whose leader it has reaped. */
+static bool kernel_signals_groups_by_pidfd(void)
+{
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
+    int fd = (int)syscall(SYS_pidfd_open, getpid(), 0), r;
+
+    if (fd < 0)
+        return false;
+    r = (int)syscall(SYS_pidfd_send_signal, fd, 0, NULL, 1U << 2 /* PROCESS_GROUP */);
+    close(fd);
+    return r == 0;
+#else
+    return false;
+#endif
+}
+
+/* A shell leading a new group that starts a grandchild holding its stdout,
+ * prints the grandchild's pid and exits at once.  This process becomes the
+ * grandchild's reaper (a subreaper), so that the test can reap it and see
+ * the group become empty. */
+static popen2_proc *leader_leaving_a_grandchild(pid_t *grandchild)
+{
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    char cmd[512], line[64];
+    long g = 0;
+
+    ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+    snprintf(cmd, sizeof cmd, "%s sleep 60000 & echo $!; exit 0", TEST_CHILD);
+    ck_assert_int_eq(popen2_attr_set_group(a, POPEN2_GROUP_NEW), 0);
+    p = popen2_spawn(cmd, a);
+    popen2_attr_free(a);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, popen2_fromchild(p)));
+    g = strtol(line, NULL, 10);
+    ck_assert_int_gt(g, 0);
+    *grandchild = (pid_t)g;
+    return p;
+}
+
+/* Reaps the grandchild (we are its subreaper); returns its wait status. */
+static int reap_grandchild(pid_t g)
+{
+    int st;
+
+    ck_assert_int_eq(waitpid(g, &st, 0), g);
+    return st;
+}
+
+START_TEST(the_group_is_signalled_after_its_leader_was_reaped)
+{
+    pid_t g;
+    popen2_proc *p = leader_leaving_a_grandchild(&g);
+    size_t len;
+    char *rest;
+    int st;
+
+    st = popen2_wait(p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_int_eq(kill(g, 0), 0); /* the grandchild outlived its parent */
+    if (!kernel_signals_groups_by_pidfd()) {
+        /* Never by number after the reap: ESRCH, as documented. */
+        ck_assert_int_eq(popen2_kill(p), -1);
+        ck_assert_int_eq(errno, ESRCH);
+        kill(g, SIGKILL);
+        reap_grandchild(g);
+    } else {
+        /* "Wait, then kill whatever still holds my pipe." */
+        ck_assert_int_eq(popen2_send_signal(p, 0), 0); /* the group has a member */
+        ck_assert_int_eq(popen2_kill(p), 0);
+        st = reap_grandchild(g);
+        ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+        rest = read_all(popen2_fromchild(p), &len); /* EOF: nobody holds stdout */
+        ck_assert_uint_eq(len, 0);
+        free(rest);
+        /* An empty group: ESRCH, and the leader's status stays as it was. */
+        ck_assert_int_eq(popen2_send_signal(p, SIGTERM), -1);
+        ck_assert_int_eq(errno, ESRCH);
+        ck_assert_int_eq(popen2_kill(p), -1);
+        ck_assert_int_eq(errno, ESRCH);
+        ck_assert_int_eq(popen2_wait(p), 0);
+    }
+    popen2_free(p);
+    prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+}
+END_TEST
+
+START_TEST(the_group_is_signalled_between_the_leaders_exit_and_its_reap)
+{
+    /* The rule that holds on every kernel: signal the group before the
+     * leader is reaped.  The signal call itself must not reap it. */
+    siginfo_t si;
+    pid_t g;
+    popen2_proc *p = leader_leaving_a_grandchild(&g);
+    int st;
+
+    memset(&si, 0, sizeof si);
+    ck_assert_int_eq(waitid(P_PID, (id_t)popen2_pid(p), &si, WEXITED | WNOWAIT), 0);
+    ck_assert_int_eq(si.si_pid, popen2_pid(p)); /* exited, not reaped */
+    ck_assert_int_eq(popen2_kill(p), 0);
+    st = reap_grandchild(g);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    st = popen2_wait(p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0); /* it had exited before the kill */
+    popen2_free(p);
+    prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+}
+END_TEST
+
+START_TEST(without_a_group_a_reaped_child_stays_unsignalled)
+{
+    /* Only a group leader's group outlives the reap; a plain child's number
+     * is never used again. */
+    popen2_proc *p = sleeper(10);
+
+    ck_assert_int_eq(popen2_wait(p), 0);
+    ck_assert_int_eq(popen2_send_signal(p, 0), -1);
+    ck_assert_int_eq(errno, ESRCH);
+    popen2_free(p);
+}
+END_TEST
+
 START_TEST(without_a_group_only_the_child_is_signalled)
 {
     popen2_proc *p;
@@ -298,6 +425,9 @@ static Suite *timeout_suite(void)
     tcase_add_test(tc, a_child_reaped_behind_our_back_is_not_signalled_by_number);
     tcase_add_test(tc, a_group_leader_is_signalled_with_its_grandchildren);
     tcase_add_test(tc, without_a_group_only_the_child_is_signalled);
+    tcase_add_test(tc, the_group_is_signalled_after_its_leader_was_reaped);
+    tcase_add_test(tc, the_group_is_signalled_between_the_leaders_exit_and_its_reap);
+    tcase_add_test(tc, without_a_group_a_reaped_child_stays_unsignalled);
     tcase_add_test(tc, a_new_session_is_signalled_as_a_group_too);
     tcase_add_test(tc, bad_arguments_are_einval);
     tcase_add_test(tc, objects_keep_no_descriptor_after_free);
