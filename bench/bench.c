@@ -17,6 +17,7 @@
  *   bench --heap MB 4             workload 4 from a parent with MB of heap
  *                                 touched (0: a small parent)
  *   bench --scale-mem N BYTES     workload 5's memory and thread figures
+ *   bench --many N BYTES          workload 5x: N live objects, every figure
  *   bench --stream KIND BYTES     workload 6 for one contender
  *                                 (read | popen2 | readinto)
  */
@@ -26,6 +27,7 @@
 #include "pattern.h"
 #include "popen2.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gnu/libc-version.h>
@@ -528,6 +530,178 @@ static void w5(void)
         failed = true;
 }
 
+/* ---- 5x: ten thousand live objects ---------------------------------------- */
+
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* the directory's own descriptor */
+}
+
+/* Raises RLIMIT_NOFILE as far as this process may: the hard limit too when
+ * privileged (up to fs.nr_open), else the soft limit to the hard one.  The
+ * limit in force afterwards. */
+static unsigned long long raise_nofile(void)
+{
+    struct rlimit rl;
+    unsigned long long nr_open = 0;
+    FILE *f = fopen("/proc/sys/fs/nr_open", "r");
+
+    if (f) {
+        if (fscanf(f, "%llu", &nr_open) != 1)
+            nr_open = 0;
+        fclose(f);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    if (nr_open > rl.rlim_max) {
+        struct rlimit want = {(rlim_t)nr_open, (rlim_t)nr_open};
+
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+            return nr_open;
+    }
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+    return (unsigned long long)rl.rlim_cur;
+}
+
+/* Fresh process: N live objects at once (children that wait for EOF on
+ * stdin, then write BYTES each), every byte checked; the figures go to
+ * stdout as "key value" lines. */
+static int many_mode(long n, unsigned long long bytes)
+{
+    popen2_proc **p = calloc((size_t)n, sizeof *p);
+    char nb[32], *argv[] = {(char *)bench_writer, "-w", nb, NULL};
+    unsigned long long limit = raise_nofile(), got = 0, want;
+    size_t rss0, rss_idle, rss_full, rss_after;
+    int threads0, fds0, threads_live, fds_live, threads_after, fds_after, err = 0;
+    double t0, t_create, t_free;
+    bool ok = true;
+    long i, made;
+
+    if (!p)
+        return 1;
+    obj_bytes = bytes;
+    snprintf(nb, sizeof nb, "%llu", bytes);
+    rss0 = bench_rss();
+    threads0 = bench_threads();
+    fds0 = count_fds();
+    t0 = bench_now();
+    for (made = 0; made < n; made++) {
+        p[made] = popen2_Popen3v(argv, 0, -1);
+        if (!p[made]) {
+            err = errno; /* a system limit: stop here, cleanly */
+            break;
+        }
+    }
+    t_create = bench_now() - t0;
+    threads_live = bench_threads() - threads0;
+    fds_live = count_fds() - fds0;
+    rss_idle = bench_rss();
+    for (i = 0; i < made; i++)
+        fclose(popen2_tochild(p[i]));
+    for (i = 0; i < made; i++)
+        ok = popen2_wait(p[i]) == 0 && ok;
+    /* Every reader at EOF: all bytes are in the rings. */
+    t0 = bench_now();
+    while (bench_threads() > threads0 + 64 && bench_now() - t0 < 120)
+        usleep(10000);
+    rss_full = bench_rss();
+    t0 = bench_now();
+    for (i = 0; i < made; i++) {
+        ok = read_checked(p[i], &got) && ok;
+        popen2_free(p[i]);
+    }
+    popen2_cleanup();
+    t_free = bench_now() - t0;
+    ok = ok && popen2_active() == 0;
+    /* Parked library threads end after their idle time. */
+    t0 = bench_now();
+    while ((bench_threads() > threads0 || count_fds() > fds0) && bench_now() - t0 < 30)
+        usleep(10000);
+    threads_after = bench_threads() - threads0;
+    fds_after = count_fds() - fds0;
+    rss_after = bench_rss();
+    want = bytes * (unsigned long long)made;
+    printf("nofile %llu\nmade %ld\nerrno %d\ncreate_s %f\nfree_s %f\nthreads %d\nfds %d\n"
+           "rss0 %zu\nrss_idle %zu\nrss_full %zu\nrss_after %zu\nthreads_after %d\n"
+           "fds_after %d\nok %d\n",
+           limit, made, err, t_create, t_free, threads_live, fds_live, rss0, rss_idle, rss_full,
+           rss_after, threads_after, fds_after, ok && got == want);
+    free(p);
+    return 0;
+}
+
+static void w5x(void)
+{
+    long n = scale == 1 ? 10000 : 1000;
+    unsigned long long bytes = 64 * 1024;
+    char cmd[200], line[200], key[32];
+    double v, create_s = 0, free_s = 0;
+    double nofile = 0, made = 0, err = 0, threads = 0, fds = 0, rss0 = 0, rss_idle = 0;
+    double rss_full = 0, rss_after = 0, threads_after = -1, fds_after = -1, ok = 0;
+    FILE *f;
+
+    fprintf(stderr, "bench: 5x. %ld live objects\n", n);
+    snprintf(cmd, sizeof cmd, "/proc/%d/exe --many %ld %llu", (int)getpid(), n, bytes);
+    f = popen(cmd, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%31s %lf", key, &v) != 2)
+            continue;
+#define K(name)                                                                                    \
+    if (strcmp(key, #name) == 0)                                                                   \
+        name = v;
+        K(nofile) K(made) K(err) K(threads) K(fds) K(rss0) K(rss_idle) K(rss_full) K(rss_after)
+        K(threads_after) K(fds_after) K(ok)
+#undef K
+        if (strcmp(key, "create_s") == 0)
+            create_s = v;
+        if (strcmp(key, "free_s") == 0)
+            free_s = v;
+        if (strcmp(key, "errno") == 0)
+            err = v;
+    }
+    if (!f || pclose(f) != 0 || made <= 0) {
+        fprintf(stderr, "bench: --many failed\n");
+        failed = true;
+        return;
+    }
+    bench_say("\n### 5x. Scale: %ld children alive at once, %llu KiB each, every byte checked\n\n",
+              n, bytes / 1024);
+    bench_say("RLIMIT_NOFILE raised to %.0f for the run.%s\n\n", nofile,
+              made < n ? " Creation stopped early (see the errno row)." : "");
+    bench_say("| figure | measured | target |\n|---|---:|---:|\n");
+    bench_say("| objects created | %.0f of %ld | all, or a clean errno at a system limit |\n",
+              made, n);
+    if (made < n)
+        bench_say("| errno that stopped creation | %s | documented |\n", strerror((int)err));
+    bench_say("| creation rate | %.0f objects/s | - |\n", made / create_s);
+    bench_say("| threads per live object | %.2f | <= 3 |\n", threads / made);
+    bench_say("| descriptors per live object | %.2f | - |\n", fds / made);
+    bench_say("| RSS per object, alive and idle | %.1f KiB | - |\n",
+              (rss_idle - rss0) / made / 1024);
+    bench_say("| RSS per object beyond the %llu KiB it buffers | %.1f KiB | <= 64 KiB |\n",
+              bytes / 1024, (rss_full - rss0 - (double)bytes * made) / made / 1024);
+    bench_say("| time to read, free and reap them all | %.2f s | - |\n", free_s);
+    bench_say("| after cleanup: threads, descriptors above the start | %.0f, %.0f | 0, 0 |\n",
+              threads_after, fds_after);
+    bench_say("| after cleanup: RSS above the start | %.1f MiB | - |\n",
+              (rss_after - rss0) / (1024.0 * 1024.0));
+    bench_say("| every byte correct | %s | yes |\n", ok ? "yes" : "NO");
+    if (!ok || threads_after != 0 || fds_after != 0)
+        failed = true;
+}
+
 /* ---- 6: streaming memory ------------------------------------------------ */
 
 static int stream_mode(const char *kind, unsigned long long bytes)
@@ -680,6 +854,8 @@ int main(int argc, char **argv)
         obj_bytes = strtoull(argv[3], NULL, 0);
         return scale_mem();
     }
+    if (argc == 4 && strcmp(argv[1], "--many") == 0)
+        return many_mode(atol(argv[2]), strtoull(argv[3], NULL, 0));
     if (argc == 4 && strcmp(argv[1], "--stream") == 0)
         return stream_mode(argv[2], strtoull(argv[3], NULL, 0));
     if (argc >= 3 && strcmp(argv[1], "--heap") == 0) {
@@ -716,6 +892,8 @@ int main(int argc, char **argv)
         w4_fresh(2048 / scale);
     if (wanted(argc, argv, first, "5"))
         w5();
+    if (wanted(argc, argv, first, "5x"))
+        w5x();
     if (wanted(argc, argv, first, "6"))
         w6();
     return failed ? 1 : 0;

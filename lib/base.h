@@ -8,6 +8,7 @@
  *   spill.c  the unlinked temporary file behind a spilling ring
  *   pidfd.c  the kernel's process handles: open, signal, wait
  *   active.c Python's popen2._active: freed objects' unreaped children
+ *   pool.c   the library's threads, parked between jobs for reuse
  *
  * Every global name of the library that is not exported starts with p2i_, so
  * the static archive links into programs that have their own fd_close or
@@ -155,6 +156,30 @@ int p2i_pidfd_reap(int pidfd, int *status);
 /* As p2i_pidfd_reap, by number, for a kernel without pidfds.  Safe only
  * while nothing else may reap the child. */
 int p2i_pid_reap(pid_t pid, int *status);
+
+/* ---- pool.c -------------------------------------------------------------
+ * Runs functions on the library's threads (all signals blocked, small
+ * stacks), reusing parked ones.  A job is joined or detached exactly once. */
+
+struct p2i_worker;
+struct p2i_job {
+    struct p2i_worker *worker;
+    unsigned long gen;
+};
+
+/* Runs fn(arg) on a pool thread; 0 or -errno (EAGAIN, ENOMEM) with nothing
+ * started. */
+int p2i_pool_start(struct p2i_job *job, void *(*fn)(void *), void *arg);
+/* Waits until the job's function has returned. */
+void p2i_pool_join(struct p2i_job *job);
+/* The same, and ends the job's thread rather than parking it (unless it has
+ * taken another job meanwhile), waiting until it is gone: for a call that
+ * fails and must leave no thread behind. */
+void p2i_pool_join_retire(struct p2i_job *job);
+/* Gives the job up: it runs on, and nobody waits for it. */
+void p2i_pool_detach(struct p2i_job *job);
+/* Threads the pool has now, and how many of them are parked. */
+void p2i_pool_stats(int *threads, int *parked);
 
 /* ---- active.c -----------------------------------------------------------
  * A global list under one mutex; nothing else in the library takes that

@@ -54,7 +54,7 @@ struct channel {
                             * set once with a release store, read with acquire */
     struct ringbuf ring;
     bool ring_ready;
-    pthread_t thread;
+    struct p2i_job job;    /* the pump, running on a pool thread */
     bool thread_started;
     FILE *file;            /* NULL once fclosed (guarded by the owner's lock) */
     unsigned long long direct_moved; /* bytes the caller's thread read from the
@@ -65,9 +65,10 @@ struct channel {
 
 /* ---- pump.c ------------------------------------------------------------- */
 
-/* Starts the channel's thread: a reader for CH_STDOUT / CH_STDERR (joinable),
- * the writer for CH_STDIN (joinable too: the owner detaches it while a child
- * may still read, joins it otherwise).  0 or -errno (EAGAIN, ENOMEM). */
+/* Starts the channel's pump on a pool thread: a reader for CH_STDOUT /
+ * CH_STDERR (joined by the owner), the writer for CH_STDIN (the owner
+ * detaches it while a child may still read, joins it otherwise).  0 or
+ * -errno (EAGAIN, ENOMEM). */
 int p2i_pump_start(struct channel *ch);
 
 /* ---- stream.c ----------------------------------------------------------- */

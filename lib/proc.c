@@ -70,9 +70,16 @@ static void proc_finish(struct popen2_proc *p)
     int i;
     int saved = errno;
 
-    for (i = CH_STDOUT; i < CH_COUNT; i++)
-        if (p->ch[i].used && p->ch[i].thread_started)
-            pthread_join(p->ch[i].thread, NULL);
+    /* A failed create (no child) leaves no thread behind, not even a
+     * parked one; a free may leave the pool's threads parked for reuse. */
+    for (i = CH_STDOUT; i < CH_COUNT; i++) {
+        if (!p->ch[i].used || !p->ch[i].thread_started)
+            continue;
+        if (p->child.pid > 0)
+            p2i_pool_join(&p->ch[i].job);
+        else
+            p2i_pool_join_retire(&p->ch[i].job);
+    }
     /* With no child (a failed create) the writer has nothing to deliver and
      * ends as soon as tochild is closed: joining it means the failing call
      * returns with no thread and none of its descriptors left (they would
@@ -80,9 +87,9 @@ static void proc_finish(struct popen2_proc *p)
      * still be delivering input, so it is detached and owns its reference. */
     if (in->used && in->thread_started) {
         if (p->child.pid > 0)
-            pthread_detach(in->thread);
+            p2i_pool_detach(&in->job);
         else
-            pthread_join(in->thread, NULL);
+            p2i_pool_join_retire(&in->job);
     }
     pthread_mutex_lock(&p->mu);
     p2i_child_release(&p->child, &p->node);

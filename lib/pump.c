@@ -6,8 +6,8 @@
  * descriptor beside the pipe, so closing fromchild or freeing the object
  * interrupts them at once even while the child writes nothing.
  *
- * Every library thread runs with all signals blocked: the caller's handlers
- * never run on our threads, and the SIGPIPE a write to a closed pipe raises
+ * The pumps run on the pool's threads (pool.c), which have every signal
+ * blocked: the caller's handlers never run on our threads, and the SIGPIPE a write to a closed pipe raises
  * stays pending on the writer thread, which consumes it (sigtimedwait with a
  * zero timeout).  The process-wide SIGPIPE disposition is never touched.
  */
@@ -21,28 +21,6 @@
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Small explicit stacks: the pump loops need a few hundred bytes, and 1000
- * live objects with default 8 MiB stacks would reserve 24 GiB of address
- * space.  Sanitizers need more room for their own frames (redzones, and
- * the runtime's report and interceptor code running on our stack).  gcc
- * says it sanitizes with __SANITIZE_ADDRESS__ / __SANITIZE_THREAD__; clang
- * 14 (Debian 12, used for the fuzz targets) only through __has_feature, so
- * ask both, or a clang build gets the unsanitized 64 KiB. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                         \
-    __has_feature(memory_sanitizer)
-#define PUMP_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define PUMP_SANITIZED 1
-#endif
-#ifdef PUMP_SANITIZED
-#define PUMP_STACK (1024 * 1024)
-#else
-#define PUMP_STACK (64 * 1024)
-#endif
 
 /* A reader asks for at least this much contiguous room per read(): a ring
  * with less free space doubles instead of doing tiny reads. */
@@ -186,41 +164,10 @@ static void *writer_main(void *arg)
 
 int p2i_pump_start(struct channel *ch)
 {
-    pthread_attr_t attr;
-    sigset_t all, old;
-    size_t stack = PUMP_STACK;
-    int r;
-    bool writer = ch->which == CH_STDIN;
-    bool masked = false;
+    int r = p2i_pool_start(&ch->job, ch->which == CH_STDIN ? writer_main : reader_main, ch);
 
-    r = pthread_attr_init(&attr);
-    if (r)
-        return -r;
-#ifdef PTHREAD_STACK_MIN
-    if (stack < (size_t)PTHREAD_STACK_MIN)
-        stack = PTHREAD_STACK_MIN;
-#endif
-    /* The writer starts joinable too: the owner detaches it when a child
-     * may still read, and joins it after a failed create. */
-    pthread_attr_setstacksize(&attr, stack);
-    sigfillset(&all);
-#ifdef HAVE_PTHREAD_ATTR_SETSIGMASK_NP
-    /* glibc allocates the attribute's mask, so this can fail with ENOMEM.
-     * Ignoring that would start the thread with the caller's mask: a writer
-     * with SIGPIPE unblocked kills the whole process on EPIPE.  Then fall
-     * back to the portable way below. */
-    masked = pthread_attr_setsigmask_np(&attr, &all) == 0;
-#endif
-    /* The new thread inherits the creator's mask; block for the instant of
-     * pthread_create only, then put the caller's mask back unchanged. */
-    if (!masked)
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-    r = pthread_create(&ch->thread, &attr, writer ? writer_main : reader_main, ch);
-    if (!masked)
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
-    if (r)
-        return -r;
+    if (r < 0)
+        return r;
     ch->thread_started = true;
     return 0;
 }

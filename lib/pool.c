@@ -1,0 +1,354 @@
+/* pool: the library's threads, parked between jobs instead of created and
+ * joined for each stream.
+ *
+ * Every pump (a stream's reader or writer) runs as a job on a pool thread.
+ * A thread whose job ended parks for a while (POOL_IDLE_MS); the next
+ * p2i_pool_start takes it instead of creating one, so a program that runs
+ * many short children pays pthread_create and the join once, not per
+ * object.  At most POOL_MAX_IDLE threads stay parked; a parked thread that
+ * nobody wanted within the idle time ends.
+ *
+ * Joining is per job, not per thread: p2i_pool_join waits until the job's
+ * function has returned (the thread may already run someone else's job by
+ * then).  A call that fails must leave no thread behind, so
+ * p2i_pool_join_retire also ends the job's thread (unless it already took
+ * another job) and waits for it to be gone.  Threads are joinable for that;
+ * one that ends on its own after idling detaches itself.  A worker's memory outlives its thread for as long as any handle
+ * still expects to join or detach (`handles`), so a late join never touches
+ * freed memory.
+ *
+ * Every pool thread runs with all signals blocked and a small stack, as the
+ * pumps need.  After fork() the child has none of the parent's threads: the
+ * child handler forgets every worker (their memory is leaked on purpose, a
+ * few hundred bytes per thread the parent had) and starts an empty pool, so
+ * a forked child can create objects of its own.
+ *
+ * Lock order: pool_mu is a leaf: nothing else is taken while it is held.
+ */
+#include "config.h"
+
+#include "base.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* Small explicit stacks: the pump loops need a few hundred bytes, and 10,000
+ * live objects with default 8 MiB stacks would reserve 80 GiB of address
+ * space.  Sanitizers need more room for their own frames (redzones, and the
+ * runtime's report and interceptor code running on our stack).  gcc says it
+ * sanitizes with __SANITIZE_ADDRESS__ / __SANITIZE_THREAD__; clang 14 only
+ * through __has_feature, so ask both. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                         \
+    __has_feature(memory_sanitizer)
+#define POOL_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define POOL_SANITIZED 1
+#endif
+#ifdef POOL_SANITIZED
+#define POOL_STACK (1024 * 1024)
+#else
+#define POOL_STACK (64 * 1024)
+#endif
+
+/* Parked threads kept for reuse, and how long one waits for a job. */
+#define POOL_MAX_IDLE 64
+#define POOL_IDLE_MS 2000
+
+struct p2i_worker {
+    pthread_cond_t cond;        /* a job was handed to this worker */
+    void *(*fn)(void *);        /* the job, NULL while parked */
+    void *arg;
+    unsigned long gen;          /* jobs handed to this worker so far */
+    unsigned long done_gen;     /* of which this many have returned */
+    int handles;                /* handles not yet joined or detached */
+    bool running;               /* a thread serves this worker */
+    bool retire;                /* end the thread instead of parking it */
+    pthread_t tid;
+    struct p2i_worker *next;    /* the idle list */
+};
+
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_done = PTHREAD_COND_INITIALIZER; /* some job returned */
+static struct p2i_worker *idle;
+static int nidle, nthreads;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void pool_after_fork_child(void)
+{
+    /* The parent's threads do not exist here; their workers' memory may be
+     * mid-change and is simply forgotten. */
+    pthread_mutex_init(&pool_mu, NULL);
+    pthread_cond_init(&pool_done, NULL);
+    idle = NULL;
+    nidle = 0;
+    nthreads = 0;
+}
+
+static void pool_before_fork(void)
+{
+    pthread_mutex_lock(&pool_mu);
+}
+
+static void pool_after_fork_parent(void)
+{
+    pthread_mutex_unlock(&pool_mu);
+}
+
+static void pool_init(void)
+{
+    /* Holding pool_mu across fork() means the child never inherits it
+     * locked by a thread that does not exist there. */
+    pthread_atfork(pool_before_fork, pool_after_fork_parent, pool_after_fork_child);
+}
+
+static void deadline_in(struct timespec *ts, long ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_nsec -= 1000000000L;
+        ts->tv_sec++;
+    }
+}
+
+/* Unlinks w from the idle list; pool_mu held. */
+static void unpark_locked(struct p2i_worker *w)
+{
+    struct p2i_worker **pp;
+
+    for (pp = &idle; *pp; pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            nidle--;
+            return;
+        }
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct p2i_worker *w = arg;
+    struct timespec until;
+    void *(*fn)(void *);
+    void *fa;
+    bool parked = false;
+    int r;
+
+    pthread_mutex_lock(&pool_mu);
+    for (;;) {
+        while (!w->fn) {
+            if (w->retire)
+                goto retired;
+            deadline_in(&until, POOL_IDLE_MS);
+            r = pthread_cond_timedwait(&w->cond, &pool_mu, &until);
+            if (r == ETIMEDOUT && !w->fn && !w->retire)
+                goto expire;
+        }
+        fn = w->fn;
+        fa = w->arg;
+        pthread_mutex_unlock(&pool_mu);
+        fn(fa);
+        pthread_mutex_lock(&pool_mu);
+        w->fn = NULL;
+        w->done_gen = w->gen;
+        pthread_cond_broadcast(&pool_done);
+        if (w->retire)
+            goto retired;
+        if (nidle >= POOL_MAX_IDLE)
+            break;
+        w->next = idle;
+        idle = w;
+        nidle++;
+    }
+    parked = false;
+    goto leave;
+retired:
+    /* The retirer joins this thread and frees the worker. */
+    unpark_locked(w);
+    nthreads--;
+    pthread_mutex_unlock(&pool_mu);
+    return NULL;
+expire:
+    parked = true;
+leave:
+    if (parked)
+        unpark_locked(w);
+    pthread_detach(pthread_self()); /* nobody joins a thread that ends on its own */
+    w->running = false;
+    nthreads--;
+    /* A handle still to be joined or detached keeps the memory; the last
+     * of them frees it (p2i_pool_join / p2i_pool_detach). */
+    if (w->handles == 0) {
+        pthread_mutex_unlock(&pool_mu);
+        pthread_cond_destroy(&w->cond);
+        free(w);
+        return NULL;
+    }
+    pthread_mutex_unlock(&pool_mu);
+    return NULL;
+}
+
+/* A new worker with its own thread, or NULL with *err; pool_mu held. */
+static struct p2i_worker *spawn_worker_locked(int *err)
+{
+    struct p2i_worker *w = calloc(1, sizeof *w);
+    pthread_attr_t attr;
+    sigset_t all, old;
+    size_t stack = POOL_STACK;
+    bool masked = false;
+    int r;
+
+    if (!w) {
+        *err = ENOMEM;
+        return NULL;
+    }
+    r = pthread_cond_init(&w->cond, NULL);
+    if (r) {
+        free(w);
+        *err = r;
+        return NULL;
+    }
+    r = pthread_attr_init(&attr);
+    if (r)
+        goto fail;
+#ifdef PTHREAD_STACK_MIN
+    if (stack < (size_t)PTHREAD_STACK_MIN)
+        stack = PTHREAD_STACK_MIN;
+#endif
+    pthread_attr_setstacksize(&attr, stack);
+    sigfillset(&all);
+#ifdef HAVE_PTHREAD_ATTR_SETSIGMASK_NP
+    /* glibc allocates the attribute's mask, so this can fail with ENOMEM.
+     * Ignoring that would start the thread with the caller's mask: a writer
+     * with SIGPIPE unblocked kills the whole process on EPIPE.  Then fall
+     * back to the portable way below. */
+    masked = pthread_attr_setsigmask_np(&attr, &all) == 0;
+#endif
+    /* The new thread inherits the creator's mask; block for the instant of
+     * pthread_create only, then put the caller's mask back unchanged. */
+    if (!masked)
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+    w->running = true;
+    r = pthread_create(&w->tid, &attr, worker_main, w);
+    if (!masked)
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (r)
+        goto fail;
+    nthreads++;
+    return w;
+fail:
+    pthread_cond_destroy(&w->cond);
+    free(w);
+    *err = r;
+    return NULL;
+}
+
+int p2i_pool_start(struct p2i_job *job, void *(*fn)(void *), void *arg)
+{
+    struct p2i_worker *w;
+    int err = 0;
+
+    pthread_once(&pool_once, pool_init);
+    pthread_mutex_lock(&pool_mu);
+    w = idle;
+    if (w) {
+        idle = w->next;
+        nidle--;
+    } else {
+        w = spawn_worker_locked(&err);
+        if (!w) {
+            pthread_mutex_unlock(&pool_mu);
+            return -err;
+        }
+    }
+    w->fn = fn;
+    w->arg = arg;
+    w->gen++;
+    w->handles++;
+    job->worker = w;
+    job->gen = w->gen;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&pool_mu);
+    return 0;
+}
+
+/* Drops the job's handle; pool_mu held.  Frees a worker whose thread has
+ * ended and that nobody else expects. */
+static void release_locked(struct p2i_job *job)
+{
+    struct p2i_worker *w = job->worker;
+
+    job->worker = NULL;
+    if (--w->handles == 0 && !w->running) {
+        pthread_cond_destroy(&w->cond);
+        free(w);
+    }
+}
+
+void p2i_pool_join(struct p2i_job *job)
+{
+    struct p2i_worker *w = job->worker;
+
+    pthread_mutex_lock(&pool_mu);
+    while (w->done_gen < job->gen)
+        pthread_cond_wait(&pool_done, &pool_mu);
+    release_locked(job);
+    pthread_mutex_unlock(&pool_mu);
+}
+
+void p2i_pool_join_retire(struct p2i_job *job)
+{
+    struct p2i_worker *w = job->worker;
+    bool mine;
+
+    pthread_mutex_lock(&pool_mu);
+    while (w->done_gen < job->gen)
+        pthread_cond_wait(&pool_done, &pool_mu);
+    /* Only a thread still idle since this job (not taken by another start,
+     * not ended on its own) is ours to end. */
+    mine = w->running && !w->fn && w->gen == job->gen && !w->retire;
+    if (mine) {
+        w->retire = true;
+        pthread_cond_signal(&w->cond);
+        pthread_mutex_unlock(&pool_mu);
+        pthread_join(w->tid, NULL);
+        pthread_mutex_lock(&pool_mu);
+        w->running = false;
+    }
+    release_locked(job);
+    pthread_mutex_unlock(&pool_mu);
+}
+
+void p2i_pool_detach(struct p2i_job *job)
+{
+    pthread_mutex_lock(&pool_mu);
+    release_locked(job);
+    pthread_mutex_unlock(&pool_mu);
+}
+
+bool p2i_pool_done(const struct p2i_job *job)
+{
+    bool done;
+
+    pthread_mutex_lock(&pool_mu);
+    done = job->worker->done_gen >= job->gen;
+    pthread_mutex_unlock(&pool_mu);
+    return done;
+}
+
+void p2i_pool_stats(int *threads, int *parked)
+{
+    pthread_mutex_lock(&pool_mu);
+    *threads = nthreads;
+    *parked = nidle;
+    pthread_mutex_unlock(&pool_mu);
+}
