@@ -247,6 +247,28 @@ static void w4(void)
     run_table(&t);
 }
 
+/* The shell forms: Popen3 runs `/bin/sh -c cmd`, so its fair baseline is a
+ * bare posix_spawn of the same shell command. */
+static void w4sh(void)
+{
+    static const struct contender all[] = {
+        {"posix_spawn /bin/sh -c true + waitpid (baseline)", c_spawn_posix_sh},
+        {"libpopen2 Popen3(\"true\") + wait + free", c_spawn_p2_sh},
+    };
+    int rounds = 4 * reps < 20 ? 4 * reps : 20;
+    struct table t = {
+        .tag = "w4sh",
+        .title = "4sh. Spawn through the shell (create, wait, free), small parent",
+        .metric = METRIC_LATENCY,
+        .reps = rounds,
+        .input = {.spawns = 2000 / (long)scale / rounds, .budget = 0.5},
+        .c = all,
+        .n = 2,
+    };
+
+    run_table(&t);
+}
+
 /* Runs WORKLOADs in a fresh copy of this program; its output is ours. */
 static int rerun(char *const argv[])
 {
@@ -890,6 +912,8 @@ int main(int argc, char **argv)
         w4_fresh(0);
     if (wanted(argc, argv, first, "4big"))
         w4_fresh(2048 / scale);
+    if (wanted(argc, argv, first, "4sh"))
+        w4sh();
     if (wanted(argc, argv, first, "5"))
         w5();
     if (wanted(argc, argv, first, "5x"))

@@ -88,7 +88,9 @@ int c_poll_cat(struct run *r);    /* poll() loop writing to and reading from cat
 int c_p2_cat(struct run *r);      /* libpopen2: fwrite tochild, fread fromchild */
 int c_p2_cat_readinto(struct run *r); /* ... popen2_readinto fromchild */
 int c_p2_cat_readinto_1ahead(struct run *r); /* ... writing only 1 MiB ahead */
-int c_p2_cat_limited(struct run *r); /* ... a thread writes with a 4 MiB stdin BLOCK limit */
+int c_p2_cat_limited(struct run *r);
+int c_spawn_posix_sh(struct run *r); /* posix_spawn /bin/sh -c true + waitpid */
+int c_spawn_p2_sh(struct run *r);    /* popen2_Popen3("true") + wait + free */ /* ... a thread writes with a 4 MiB stdin BLOCK limit */
 int c_py_capture(struct run *r);  /* subprocess.run(capture_output=True) */
 int c_py_both(struct run *r);
 int c_py_cat(struct run *r);      /* subprocess.run(input=..., capture_output=True) */

@@ -621,6 +621,40 @@ int c_spawn_popen(struct run *r)
     return 0;
 }
 
+/* The shell forms: `/bin/sh -c "true"` spawned bare, and popen2_Popen3. */
+static char *sh_true_argv[] = {"/bin/sh", "-c", "true", NULL};
+
+int c_spawn_posix_sh(struct run *r)
+{
+    pid_t pid;
+    int rc;
+
+    SPAWN_LOOP({
+        rc = posix_spawn(&pid, sh_true_argv[0], NULL, NULL, sh_true_argv, environ);
+        if (rc) {
+            errno = rc;
+            return fail("posix_spawn");
+        }
+        if (reap(pid) < 0)
+            return -1;
+    });
+    return 0;
+}
+
+int c_spawn_p2_sh(struct run *r)
+{
+    popen2_proc *p;
+
+    SPAWN_LOOP({
+        p = popen2_Popen3("true", 0, -1);
+        if (!p)
+            return fail("popen2_Popen3");
+        if (p2_end(p) < 0)
+            return -1;
+    });
+    return 0;
+}
+
 int c_spawn_p2(struct run *r)
 {
     popen2_proc *p;
