@@ -37,6 +37,9 @@ struct ringbuf {
     bool consumer_done;   /* nobody reads any more: appends fail, data is dropped */
     int error;            /* errno that ended the producer, reported after the data */
     int consumer_error;   /* errno that ended the consumer, reported to appends */
+    bool linger;          /* an input ring: counted by linger.c while it holds
+                           * undelivered bytes, so exit waits for them */
+    bool lingering;       /* counted now */
     unsigned long long total;   /* bytes ever appended */
     size_t high_water;          /* most bytes buffered at once */
 
@@ -89,6 +92,23 @@ void p2i_ringbuf_consume(struct ringbuf *rb, size_t n);
 /* Consumer: reads no more; buffered bytes are dropped and later appends fail
  * with -err (EPIPE when err is 0). */
 void p2i_ringbuf_close_consumer(struct ringbuf *rb, int err);
+/* -errno once the consumer ended with an error (the bytes it still had were
+ * dropped), else 0. */
+int p2i_ringbuf_consumer_error(struct ringbuf *rb);
+
+/* Before the producer starts: the ring is an input ring whose bytes the
+ * process waits for at exit (linger.c).  From then on the ring counts as
+ * busy there from the append that gives it bytes until the consumer finds
+ * it empty, closes, or the ring is destroyed. */
+void p2i_ringbuf_set_linger(struct ringbuf *rb);
+/* Waits until the consumer has taken every byte (or closed), giving up once
+ * it took none for stall_ms.  0, -ETIMEDOUT, or the consumer's error. */
+int p2i_ringbuf_drain_wait(struct ringbuf *rb, int stall_ms);
+
+/* Cancellation: the blocking waits here are cancellation points (the
+ * caller's thread may be cancelled in fgets or popen2_readinto); a
+ * cancelled wait gives the ring's lock back on its way out, so the ring
+ * stays usable.  Nothing else here is a cancellation point. */
 
 /* Direct reads: a consumer that asks for a large read while the ring is
  * empty may read the producer's source (the pipe) straight into its own
