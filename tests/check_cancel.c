@@ -201,4 +201,20 @@ static Suite *cancel_suite(void)
     return s;
 }
 
+#if POPEN2_TEST_RUNTIME_THREADS
+/* ThreadSanitizer runs a cancelled thread's cleanup handlers from inside
+ * its interceptor of the blocking call (poll, pthread_cond_wait), where it
+ * ignores synchronization: the handler's pthread_mutex_lock is not seen,
+ * and every test here reports a race on data the ring's mutex guards (a
+ * known, still open ThreadSanitizer limitation).  Skipped (exit 77) there;
+ * the plain, ASan and valgrind runs cover it. */
+int main(void)
+{
+    (void)cancel_suite;
+    fputs("check_cancel: skipped under ThreadSanitizer (cancellation cleanup handlers)\n",
+          stderr);
+    return 77;
+}
+#else
 CHECK_MAIN(cancel_suite)
+#endif
