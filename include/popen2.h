@@ -7,6 +7,11 @@
  *
  * Errors: functions that return a pointer return NULL, functions that return
  * int return -1; both set errno.  See popen2(7) and the README.
+ *
+ * Fork: in a process forked from the one that made an object, the object
+ * belongs to the parent: every function but popen2_pid fails with ECHILD
+ * for it (its FILEs too), and popen2_free ignores it.  New objects,
+ * popen2_cleanup and exit() work in such a child.
  */
 #ifndef POPEN2_H
 #define POPEN2_H
@@ -69,8 +74,13 @@ POPEN2_API FILE *popen2_fromchild(popen2_proc *p);
 
 /* The child's stdin.  Writing never blocks; fclose gives the child EOF once
  * everything written before has been delivered, without waiting for that.
- * After the child stopped reading, writes fail with EPIPE (no SIGPIPE).
- * NULL once the caller has fclosed it. */
+ * After the child stopped reading, writes fail with EPIPE (no SIGPIPE):
+ * fwrite or fflush when they hand bytes over after the writer met the
+ * broken pipe, fclose when input was already dropped by then; input dropped
+ * after fclose returned is not reported.  A first write whose writer thread
+ * cannot start fails with EAGAIN or ENOMEM (short fwrite, fflush EOF).
+ * NULL once the caller has fclosed it, or (ECHILD) in a forked child for
+ * an object of the parent. */
 POPEN2_API FILE *popen2_tochild(popen2_proc *p);
 
 /* The child's stderr; NULL for Popen4, when capturestderr was 0, or once the
@@ -83,7 +93,10 @@ POPEN2_API pid_t popen2_pid(popen2_proc *p);
 /* Closes the streams the caller has not fclosed and frees the object.  Never
  * blocks on the child and never signals it: a child not yet reaped goes to the
  * active list, reaped later by popen2_cleanup().  Input already written to
- * tochild is still delivered to a child that reads it.  NULL is a no-op. */
+ * tochild is still delivered to a child that reads it, also when the program
+ * exits right after: exit waits while the writers make progress (giving up
+ * after 3 s without any).  NULL is a no-op, and so is an object inherited
+ * through fork (it belongs to the parent). */
 POPEN2_API void popen2_free(popen2_proc *p);
 
 /* Python's popen2.popen2(cmd, bufsize, mode): runs "/bin/sh -c cmd" and hands
@@ -316,16 +329,21 @@ POPEN2_API int popen2_kill(popen2_proc *p);
  * wait status.  timeout_ms bounds the whole call (-1: no bound); on timeout it
  * returns -1 with ETIMEDOUT and keeps what was collected, so a later call
  * (after popen2_kill, say) returns everything.  The out-parameters are only
- * written on success.  Do not read the output FILEs or popen2_read at the
- * same time.  A stream's memory limit bounds what is collected too, alike in
+ * written on success.  The output is exactly what the caller has not read:
+ * bytes an output's FILE buffered but did not hand out (after an fgets)
+ * come first.  Do not read the output FILEs or popen2_read at the same
+ * time.  A stream's memory limit bounds what is collected too, alike in
  * every run: POPEN2_FAIL fails the call with ENOBUFS once the stream passes
  * the limit, POPEN2_KEEP_TAIL returns its newest max_bytes (the rest
  * counted as dropped); SPILL and BLOCK bound the ring only, the result
- * holds the whole stream.  A child reaped behind the library's back (SIGCHLD ignored, a
- * waitpid(-1) elsewhere) has no status to give: the output is handed over
- * all the same and the status is 0, as CPython's communicate() reports.
- * -1 with EINVAL (NULL p, timeout below -1, input but stdin not piped or
- * already closed), ENOMEM, or the errno of a stream (ENOBUFS). */
+ * holds the whole stream.  A child reaped behind the library's back
+ * (SIGCHLD ignored, a waitpid(-1) elsewhere) has no status to give: the
+ * output is handed over all the same and the status is 0, as CPython's
+ * communicate() reports.  -1 with EINVAL (NULL p, timeout below -1, input
+ * but stdin not piped or already closed, also by an earlier call that timed
+ * out), ENOMEM, ENOTSUP (the caller read from an output's FILE and the C
+ * library cannot say what it buffered: not glibc or musl), or the errno of
+ * a stream (ENOBUFS). */
 POPEN2_API int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **out,
                                   size_t *outlen, char **err, size_t *errlen, int timeout_ms);
 

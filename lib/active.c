@@ -17,6 +17,9 @@
 static pthread_mutex_t active_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct p2i_active_node *active_head;
 static size_t active_len;
+/* A forked child's copy of the parent's list, set aside: still reachable, so
+ * leak checkers in the child do not count it, and never reaped there. */
+static struct p2i_active_node *inherited;
 
 void p2i_active_add(struct p2i_active_node *node)
 {
@@ -30,8 +33,10 @@ void p2i_active_add(struct p2i_active_node *node)
 void p2i_active_reap(void)
 {
     struct p2i_active_node **pp, *n, *done = NULL;
-    int saved = errno, st, r;
+    int saved = errno, st, r, cancel;
 
+    /* waitid is a cancellation point, even with WNOHANG. */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     pthread_mutex_lock(&active_mu);
     for (pp = &active_head; (n = *pp) != NULL;) {
         r = n->pidfd >= 0 ? p2i_pidfd_reap(n->pidfd, &st) : p2i_pid_reap(n->pid, &st);
@@ -51,6 +56,7 @@ void p2i_active_reap(void)
         p2i_fd_close(n->pidfd);
         free(n);
     }
+    pthread_setcancelstate(cancel, NULL);
     errno = saved;
 }
 
@@ -62,4 +68,32 @@ size_t p2i_active_count(void)
     n = active_len;
     pthread_mutex_unlock(&active_mu);
     return n;
+}
+
+void p2i_active_lock(void)
+{
+    pthread_mutex_lock(&active_mu);
+}
+
+void p2i_active_unlock(void)
+{
+    pthread_mutex_unlock(&active_mu);
+}
+
+void p2i_active_forked(void)
+{
+    struct p2i_active_node *n, *last = NULL;
+
+    for (n = active_head; n; n = n->next) {
+        n->pidfd = p2i_fd_close(n->pidfd);
+        last = n;
+    }
+    if (last) {
+        last->next = inherited;
+        inherited = active_head;
+    }
+    active_head = NULL;
+    active_len = 0;
+    /* Taken by this thread in p2i_active_lock before the fork. */
+    pthread_mutex_unlock(&active_mu);
 }

@@ -9,6 +9,8 @@
  *   pidfd.c  the kernel's process handles: open, signal, wait
  *   active.c Python's popen2._active: freed objects' unreaped children
  *   pool.c   the library's threads, parked between jobs for reuse
+ *   fork.c   the fork handlers and the fork generation (inherited objects)
+ *   linger.c input still being delivered when the program exits
  *
  * Every global name of the library that is not exported starts with p2i_, so
  * the static archive links into programs that have their own fd_close or
@@ -180,6 +182,11 @@ void p2i_pool_join_retire(struct p2i_job *job);
 void p2i_pool_detach(struct p2i_job *job);
 /* Threads the pool has now, and how many of them are parked. */
 void p2i_pool_stats(int *threads, int *parked);
+/* Fork handlers (fork.c): the pool's lock around fork(), and in the child
+ * an empty pool (async-signal-safe). */
+void p2i_pool_lock(void);
+void p2i_pool_unlock(void);
+void p2i_pool_forked(void);
 
 /* ---- active.c -----------------------------------------------------------
  * A global list under one mutex; nothing else in the library takes that
@@ -200,5 +207,36 @@ void p2i_active_add(struct p2i_active_node *node);
 void p2i_active_reap(void);
 /* How many children are listed. */
 size_t p2i_active_count(void);
+/* The fork handlers' part (fork.c): the list's lock taken around fork, and
+ * in the child an empty list (the parent's children are not the child's;
+ * their descriptors are closed).  Async-signal-safe in the child. */
+void p2i_active_lock(void);
+void p2i_active_unlock(void);
+void p2i_active_forked(void);
+
+/* ---- fork.c -------------------------------------------------------------
+ * Fork handlers, registered when the library is loaded.  Each fork bumps
+ * the generation in the child; an object or channel made in an earlier
+ * generation belongs to the parent and is unusable here (ECHILD). */
+
+/* The current fork generation. */
+unsigned p2i_fork_generation(void);
+
+/* ---- linger.c -----------------------------------------------------------
+ * At exit the library waits for input rings that still hold undelivered
+ * bytes, while their writers make progress: until none is left, or none has
+ * delivered a byte for P2I_LINGER_STALL_MS. */
+#define P2I_LINGER_STALL_MS 3000
+
+/* An input ring starts (+1) or stops (-1) holding undelivered bytes. */
+void p2i_linger_add(int delta);
+/* A writer delivered bytes. */
+void p2i_linger_progress(void);
+/* How often writers delivered bytes, to measure stalls. */
+unsigned long long p2i_linger_progress_count(void);
+/* The process is exiting: the library's destructor has run. */
+bool p2i_linger_exiting(void);
+/* In a forked child: the parent's writers are not here. */
+void p2i_linger_forked(void);
 
 #endif

@@ -61,6 +61,9 @@ struct channel {
                                       * pipe itself (stream.c; that thread only) */
     char *iobuf;           /* stdio buffer for bufsize > 1, freed with the object */
     bool end_reported;     /* popen2_read returned EOF or an error (owner's lock) */
+    bool stdio_read;       /* the FILE has read from the channel (under its lock) */
+    unsigned gen;          /* fork generation it was made in (fork.c): in a forked
+                            * child the FILE fails with ECHILD and takes no lock */
 };
 
 /* ---- pump.c ------------------------------------------------------------- */
@@ -75,8 +78,16 @@ int p2i_pump_start(struct channel *ch);
 
 /* Opens the channel's FILE: read-only for stdout/stderr, write-only for
  * stdin, buffered as Python's bufsize says (-1 default, 0 none, 1 line,
- * N > 1 about N bytes).  NULL with errno on failure. */
+ * N > 1 about N bytes).  NULL with errno on failure.
+ *
+ * Cancellation: a thread cancelled while blocked reading the FILE (fgets,
+ * fread) or in p2i_channel_read leaves the ring and the pipe as they were;
+ * closing the FILE is not a cancellation point. */
 FILE *p2i_stream_open(struct channel *ch, int bufsize);
+/* Bytes the caller's FILE f has read from the channel but not handed out
+ * yet (its buffer and ungetc's), so a caller that reads the rest another way
+ * can take them first; SIZE_MAX where the C library does not tell. */
+size_t p2i_stream_buffered(FILE *f);
 /* A blocking read of an output channel, as the FILE reads: the ring's bytes
  * first, then, for a large request, the pipe itself.  Bytes, 0 at EOF, or
  * -errno. */

@@ -100,13 +100,15 @@ static void unwatch_locked(struct child *c)
     c->watch_epfd = -1;
 }
 
-/* Reaps without blocking; c->mu held. */
+/* Reaps without blocking; c->mu held.  waitid is a cancellation point even
+ * with WNOHANG: cancelled here, a thread would leave c->mu locked. */
 static void try_reap_locked(struct child *c)
 {
-    int st = 0, r;
+    int st = 0, r, cancel;
 
     if (c->reaped || c->gone || c->pid <= 0)
         return;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     if (c->pidfd >= 0 && !c->wait_by_pid) {
         r = p2i_pidfd_reap(c->pidfd, &st);
         /* Linux 5.3 has pidfds but waits for them only from 5.4 on. */
@@ -125,6 +127,7 @@ static void try_reap_locked(struct child *c)
         c->gone = true;
         unwatch_locked(c);
     }
+    pthread_setcancelstate(cancel, NULL);
 }
 
 /* What poll and wait say once the child is reaped or gone; -EAGAIN while it

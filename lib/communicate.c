@@ -17,6 +17,18 @@
  * POPEN2_KEEP_TAIL keeps the newest `limit` bytes (the rest counted as
  * dropped in popen2_stream_stats).  SPILL and BLOCK bound the ring only: a
  * result handed over in memory holds the whole stream by definition.
+ *
+ * The caller may have read part of an output through its FILE first (fgets
+ * on fromchild, then communicate for the rest).  stdio then holds bytes it
+ * took from the ring but did not hand out; they come first, taken from the
+ * FILE itself (p2i_stream_buffered says how many), so the caller gets
+ * exactly the bytes it has not read.
+ *
+ * Cancellation: the waits (poll on the readers' descriptor, the child's
+ * wait) are cancellation points outside every lock; what was gathered so far
+ * stays in the slot, so a later call goes on from there.  Handing the input
+ * over runs with cancellation disabled, so input is either all queued and
+ * stdin closed, or neither.
  */
 #include "config.h"
 
@@ -92,25 +104,64 @@ static void bound(struct ringbuf *rb, struct gathered *g)
     }
 }
 
+/* Makes room for `need` more bytes and the terminating NUL; 0 or -ENOMEM. */
+static int make_room(struct gathered *g, size_t need)
+{
+    size_t ncap;
+    char *nd;
+
+    if (g->cap - g->len >= need + 1)
+        return 0;
+    ncap = g->cap ? g->cap * 2 : READ_CHUNK * 2;
+    while (ncap - g->len < need + 1) {
+        if (ncap > SIZE_MAX / 2)
+            return -ENOMEM;
+        ncap *= 2;
+    }
+    nd = realloc(g->data, ncap);
+    if (!nd)
+        return -ENOMEM;
+    g->data = nd;
+    g->cap = ncap;
+    return 0;
+}
+
+/* Takes the bytes stream `which`'s FILE holds unread (the caller read part
+ * of the stream through it) before anything in the ring.  0, -ENOMEM, or
+ * -ENOTSUP where the C library cannot say how many bytes its FILE holds and
+ * the caller has read through it (nothing is taken then). */
+static int take_buffered(struct popen2_proc *p, int which, struct gathered *g)
+{
+    FILE *f = p2i_proc_file(p, which);
+    size_t n;
+    int r = 0;
+
+    if (!f || g->done)
+        return 0;
+    flockfile(f);
+    n = p2i_stream_buffered(f);
+    if (n == SIZE_MAX) {
+        r = p->ch[which].stdio_read ? -ENOTSUP : 0;
+    } else if (n > 0) {
+        r = make_room(g, n);
+        if (r == 0)
+            g->len += fread(g->data + g->len, 1, n, f); /* from the buffer alone */
+    }
+    funlockfile(f);
+    return r;
+}
+
 /* Reads stream `which` until it has nothing more for now; 0 or -ENOMEM. */
 static int gather(struct popen2_proc *p, int which, struct gathered *g)
 {
     struct ringbuf *rb = &p->ch[which].ring;
     ssize_t k;
-    size_t ncap;
-    char *nd;
+    int r;
 
     while (!g->done) {
-        if (g->cap - g->len < READ_CHUNK + 1) {
-            ncap = g->cap ? g->cap * 2 : READ_CHUNK * 2;
-            while (ncap - g->len < READ_CHUNK + 1)
-                ncap *= 2;
-            nd = realloc(g->data, ncap);
-            if (!nd)
-                return -ENOMEM;
-            g->data = nd;
-            g->cap = ncap;
-        }
+        r = make_room(g, READ_CHUNK);
+        if (r < 0)
+            return r;
         k = read_some(p, which, g->data + g->len, g->cap - g->len - 1);
         if (k > 0) {
             g->len += (size_t)k;
@@ -152,14 +203,17 @@ static void hand_over(struct gathered *g, char **dst, size_t *dstlen)
 static int send_input(struct popen2_proc *p, const void *input, size_t inlen)
 {
     FILE *f = p2i_proc_file(p, CH_STDIN);
+    int cancel;
 
     if (!f)
         return inlen ? -EINVAL : 0; /* stdin not piped, or closed already */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     /* The ring takes it all at once; a child that stopped reading makes this
      * fail with EPIPE, which subprocess ignores too. */
     if (inlen)
         fwrite(input, 1, inlen, f);
     fclose(f); /* EOF once delivered */
+    pthread_setcancelstate(cancel, NULL);
     return 0;
 }
 
@@ -175,6 +229,8 @@ int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **o
         errno = EINVAL;
         return -1;
     }
+    if (p2i_front_inherited(p))
+        return -1;
     deadline = p2i_deadline(timeout_ms);
     pthread_mutex_lock(&p->mu);
     c = p->slot;
@@ -190,6 +246,19 @@ int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **o
     if (!c) {
         errno = ENOMEM;
         return -1;
+    }
+    /* A call after a timeout closed stdin already: new input could only be
+     * dropped, so it is refused before anything is taken. */
+    if (c->input_done && inlen) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (i = CH_STDOUT; i <= CH_STDERR; i++) {
+        r = take_buffered(p, i, &c->s[i]);
+        if (r < 0) {
+            errno = -r;
+            return -1;
+        }
     }
     if (!c->input_done) {
         r = send_input(p, input, inlen);

@@ -17,6 +17,8 @@ int popen2_wait_timeout(popen2_proc *p, int timeout_ms)
 
     if (!p || timeout_ms < -1)
         return p2i_fail(-EINVAL);
+    if (p2i_front_inherited(p))
+        return -1;
     r = p2i_child_wait(&p->child, timeout_ms, &st);
     return r == 1 ? st : p2i_fail(r);
 }
@@ -27,6 +29,8 @@ static int send_signal(popen2_proc *p, int sig)
 
     if (!p || sig < 0 || sig >= NSIG)
         return p2i_fail(-EINVAL);
+    if (p2i_front_inherited(p))
+        return -1;
     r = p2i_child_signal(&p->child, sig);
     return r < 0 ? p2i_fail(r) : 0;
 }

@@ -12,6 +12,17 @@
  * Lock order: proc->mu, then child.mu, then any one ring's mu; no code holds
  * two rings' locks.  Reader threads never take proc->mu or child.mu, so
  * joining them under either is safe.
+ *
+ * Cancellation: no lock here is held across a cancellation point.  The
+ * blocking waits (poll on the pidfd, waitid by number) run outside the
+ * locks; the reaping waitid under child.mu and the whole of a free run with
+ * cancellation disabled.  A thread cancelled in popen2_wait or
+ * popen2_communicate leaves the object as it was.
+ *
+ * Fork: an object records the fork generation it was made in (fork.c); in a
+ * forked child an inherited object is the parent's, its locks possibly held
+ * by threads that did not come along, and the front refuses it (ECHILD)
+ * before any lock is taken.
  */
 #ifndef POPEN2_CORE_H
 #define POPEN2_CORE_H
@@ -83,6 +94,7 @@ struct popen2_proc {
     int open_files;
     struct channel ch[CH_COUNT];
     struct p2i_active_node *node; /* preallocated, so going on the active list cannot fail */
+    unsigned gen;          /* fork generation it was made in */
     struct events *events; /* the event descriptor, NULL until asked for */
     /* A slot for a front's own state (communicate's gathered output),
      * freed with the object by its destructor. */
@@ -121,6 +133,9 @@ FILE *p2i_proc_file(struct popen2_proc *p, int which);
 bool p2i_proc_stream_ok(struct popen2_proc *p, int which, bool need_open);
 /* Marks that popen2_read has reported stream `which`'s end. */
 void p2i_proc_end_reported(struct popen2_proc *p, int which);
+/* True in a forked child for an object made by the parent: unusable here,
+ * and touching none of its locks. */
+bool p2i_proc_inherited(const struct popen2_proc *p);
 
 /* ---- events.c -----------------------------------------------------------
  * An epoll set holding a wake-up descriptor the reader threads signal and

@@ -16,6 +16,8 @@
 
 #include "core.h"
 
+#include <errno.h>
+
 /* A command string runs as `/bin/sh -c cmd`, as Python's popen2 does. */
 #define P2I_SHELL "/bin/sh"
 #define P2I_SHELL_ARGV(cmd) {P2I_SHELL, "-c", (char *)(cmd), NULL}
@@ -28,6 +30,18 @@ struct popen2_proc *p2i_popen3_cmd(const char *cmd, bool capture_err, bool merge
                                    int bufsize);
 struct popen2_proc *p2i_popen3_argv(char *const argv[], bool capture_err, bool merge_err,
                                     int bufsize);
+
+/* An object made by the parent before this process forked: every function
+ * but popen2_pid refuses it with ECHILD, and popen2_free leaves it alone,
+ * before touching a lock a thread of the parent may have held (fork.c). */
+static inline bool p2i_front_inherited(struct popen2_proc *p)
+{
+    if (p && p2i_proc_inherited(p)) {
+        errno = ECHILD;
+        return true;
+    }
+    return false;
+}
 
 /* read.c: the channel of an output stream (1 stdout, 2 stderr) that is
  * piped (and, with need_open, whose FILE is still open); NULL with errno

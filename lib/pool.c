@@ -19,9 +19,8 @@
  *
  * Every pool thread runs with all signals blocked and a small stack, as the
  * pumps need.  After fork() the child has none of the parent's threads: the
- * child handler forgets every worker (their memory is leaked on purpose, a
- * few hundred bytes per thread the parent had) and starts an empty pool, so
- * a forked child can create objects of its own.
+ * child handler (called from fork.c) forgets every worker and starts an
+ * empty pool, so a forked child can create objects of its own.
  *
  * Lock order: pool_mu is a leaf: nothing else is taken while it is held.
  */
@@ -78,34 +77,31 @@ static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_done = PTHREAD_COND_INITIALIZER; /* some job returned */
 static struct p2i_worker *idle;
 static int nidle, nthreads;
-static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
-
-static void pool_after_fork_child(void)
-{
-    /* The parent's threads do not exist here; their workers' memory may be
-     * mid-change and is simply forgotten. */
-    pthread_mutex_init(&pool_mu, NULL);
-    pthread_cond_init(&pool_done, NULL);
-    idle = NULL;
-    nidle = 0;
-    nthreads = 0;
-}
-
-static void pool_before_fork(void)
+/* The fork handlers (fork.c) hold pool_mu across fork(), so the parent's
+ * threads cannot be half-way through a change of the lists. */
+void p2i_pool_lock(void)
 {
     pthread_mutex_lock(&pool_mu);
 }
 
-static void pool_after_fork_parent(void)
+void p2i_pool_unlock(void)
 {
     pthread_mutex_unlock(&pool_mu);
 }
 
-static void pool_init(void)
+/* In the child: the parent's threads do not exist here, so their workers
+ * are forgotten (the memory stays the parent's copy).  Plain stores only:
+ * async-signal-safe, as a forked child of a threaded program needs. */
+void p2i_pool_forked(void)
 {
-    /* Holding pool_mu across fork() means the child never inherits it
-     * locked by a thread that does not exist there. */
-    pthread_atfork(pool_before_fork, pool_after_fork_parent, pool_after_fork_child);
+    static const pthread_mutex_t fresh_mu = PTHREAD_MUTEX_INITIALIZER;
+    static const pthread_cond_t fresh_cond = PTHREAD_COND_INITIALIZER;
+
+    pool_mu = fresh_mu;
+    pool_done = fresh_cond;
+    idle = NULL;
+    nidle = 0;
+    nthreads = 0;
 }
 
 static void deadline_in(struct timespec *ts, long ms)
@@ -257,7 +253,6 @@ int p2i_pool_start(struct p2i_job *job, void *(*fn)(void *), void *arg)
     struct p2i_worker *w;
     int err = 0;
 
-    pthread_once(&pool_once, pool_init);
     pthread_mutex_lock(&pool_mu);
     w = idle;
     if (w) {

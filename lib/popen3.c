@@ -71,6 +71,8 @@ int popen2_poll(popen2_proc *p)
 
     if (!p)
         return p2i_fail(-EINVAL);
+    if (p2i_front_inherited(p))
+        return -1;
     r = p2i_child_poll(&p->child, &st);
     if (r == 1)
         return st;
@@ -87,6 +89,8 @@ int popen2_wait(popen2_proc *p)
 
     if (!p)
         return p2i_fail(-EINVAL);
+    if (p2i_front_inherited(p))
+        return -1;
     r = p2i_child_wait(&p->child, -1, &st);
     return r == 1 ? st : p2i_fail(r);
 }
@@ -95,6 +99,8 @@ static FILE *get_file(popen2_proc *p, int which)
 {
     if (!p)
         return p2i_fail_null(-EINVAL);
+    if (p2i_front_inherited(p))
+        return NULL;
     return p2i_proc_file(p, which);
 }
 
@@ -122,6 +128,8 @@ pid_t popen2_pid(popen2_proc *p)
 
 void popen2_free(popen2_proc *p)
 {
-    if (p)
+    /* The parent's object in a forked child: its memory is a copy that
+     * nothing here may free safely, and nothing needs to. */
+    if (p && !p2i_proc_inherited(p))
         p2i_proc_free(p);
 }

@@ -155,12 +155,23 @@ static void close_files(struct popen2_proc *p)
 
 void p2i_proc_free(struct popen2_proc *p)
 {
+    int cancel;
+
+    /* Joins and closes are cancellation points; a free cancelled half-way
+     * would leave an object nobody can free again. */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     pthread_mutex_lock(&p->mu);
     p->handle_open = false;
     p->finishing = true;
     pthread_mutex_unlock(&p->mu);
     close_files(p);
     proc_finish(p);
+    pthread_setcancelstate(cancel, NULL);
+}
+
+bool p2i_proc_inherited(const struct popen2_proc *p)
+{
+    return p->gen != p2i_fork_generation();
 }
 
 void p2i_proc_drop_handle(struct popen2_proc *p)
@@ -254,7 +265,7 @@ struct popen2_proc *p2i_proc_create(const struct proc_setup *su)
                                     .group = su->group};
     struct popen2_proc *p = NULL;
     int child_fd[3] = {-1, -1, -1};
-    int i, r;
+    int i, r, cancel;
 
     /* Python's Popen3.__init__ starts with _cleanup(). */
     p2i_active_reap();
@@ -262,6 +273,9 @@ struct popen2_proc *p2i_proc_create(const struct proc_setup *su)
     p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
+    /* Creating never blocks for long, and its closes on the way out of a
+     * failure are cancellation points that would leave half an object. */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     r = -pthread_mutex_init(&p->mu, NULL);
     if (r == 0) {
         r = p2i_child_init(&p->child);
@@ -270,10 +284,12 @@ struct popen2_proc *p2i_proc_create(const struct proc_setup *su)
     }
     if (r < 0) {
         free(p);
+        pthread_setcancelstate(cancel, NULL);
         return p2i_fail_null(r);
     }
     p->refs = 1;
     p->handle_open = true;
+    p->gen = p2i_fork_generation();
     for (i = 0; i < CH_COUNT; i++) {
         p->ch[i].ops = &proc_channel_ops;
         p->ch[i].owner = p;
@@ -307,6 +323,7 @@ struct popen2_proc *p2i_proc_create(const struct proc_setup *su)
         goto fail;
     for (i = 0; i < 3; i++)
         child_fd[i] = p2i_fd_close(child_fd[i]);
+    pthread_setcancelstate(cancel, NULL);
     return p;
 
 fail:
@@ -315,5 +332,6 @@ fail:
     for (i = 0; i < 3; i++)
         child_fd[i] = p2i_fd_close(child_fd[i]);
     p2i_proc_free(p);
+    pthread_setcancelstate(cancel, NULL);
     return p2i_fail_null(r);
 }

@@ -10,6 +10,10 @@
  * blocked: the caller's handlers never run on our threads, and the SIGPIPE a write to a closed pipe raises
  * stays pending on the writer thread, which consumes it (sigtimedwait with a
  * zero timeout).  The process-wide SIGPIPE disposition is never touched.
+ *
+ * Nobody can cancel a library thread (the caller never sees its pthread_t),
+ * but each one also turns cancellation off first: its blocking calls are
+ * then never cancellation points holding a ring's lock or a pipe end.
  */
 #include "config.h"
 
@@ -51,6 +55,7 @@ static void *reader_main(void *arg)
     ssize_t k;
     int err = 0;
 
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
     pfd[0].fd = ch->fd;
     pfd[0].events = POLLIN;
     pfd[1].fd = ch->wake.rfd;
@@ -122,6 +127,7 @@ static void *writer_main(void *arg)
     ssize_t k;
     int err = 0;
 
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
     for (;;) {
         p2i_ringbuf_peek(&ch->ring, &data, &n);
         if (n == 0)
@@ -129,6 +135,7 @@ static void *writer_main(void *arg)
         k = write(ch->fd, data, n);
         if (k > 0) {
             p2i_ringbuf_consume(&ch->ring, (size_t)k);
+            p2i_linger_progress(); /* an exit waiting for us sees we move */
             moved += (unsigned long long)k;
             if (!grown && moved >= BULK_BYTES) {
                 p2i_fd_grow_pipe(ch->fd);

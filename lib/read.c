@@ -15,6 +15,8 @@ struct channel *p2i_output_channel(struct popen2_proc *p, int stream, bool need_
 {
     if (!p || (stream != CH_STDOUT && stream != CH_STDERR))
         return p2i_fail_null(-EINVAL);
+    if (p2i_front_inherited(p))
+        return NULL;
     if (!p2i_proc_stream_ok(p, stream, need_open))
         return p2i_fail_null(-EBADF);
     return &p->ch[stream];
@@ -38,6 +40,8 @@ int popen2_event_fd(popen2_proc *p)
 
     if (!p)
         return p2i_fail(-EINVAL);
+    if (p2i_front_inherited(p))
+        return -1;
     r = p2i_events_fd(p);
     return r < 0 ? p2i_fail(r) : r;
 }

@@ -37,6 +37,9 @@ struct ringbuf {
     bool consumer_done;   /* nobody reads any more: appends fail, data is dropped */
     int error;            /* errno that ended the producer, reported after the data */
     int consumer_error;   /* errno that ended the consumer, reported to appends */
+    bool linger;          /* an input ring: counted by linger.c while it holds
+                           * undelivered bytes, so exit waits for them */
+    bool lingering;       /* counted now */
     unsigned long long total;   /* bytes ever appended */
     size_t high_water;          /* most bytes buffered at once */
 
@@ -97,6 +100,20 @@ void p2i_ringbuf_consume(struct ringbuf *rb, size_t n);
 /* Consumer: reads no more; buffered bytes are dropped and later appends fail
  * with -err (EPIPE when err is 0). */
 void p2i_ringbuf_close_consumer(struct ringbuf *rb, int err);
+/* -errno once the consumer ended with an error (the bytes it still had were
+ * dropped), else 0. */
+int p2i_ringbuf_consumer_error(struct ringbuf *rb);
+
+/* Before the producer starts: the ring is an input ring whose bytes the
+ * process waits for at exit (linger.c).  From then on the ring counts as
+ * busy there from the append that gives it bytes until the consumer finds
+ * it empty, closes, or the ring is destroyed. */
+void p2i_ringbuf_set_linger(struct ringbuf *rb);
+
+/* Cancellation: the blocking waits here are cancellation points (the
+ * caller's thread may be cancelled in fgets or popen2_readinto); a
+ * cancelled wait gives the ring's lock back on its way out, so the ring
+ * stays usable.  Nothing else here is a cancellation point. */
 
 /* Direct reads: a consumer that asks for a large read while the ring is
  * empty may read the producer's source (the pipe) straight into its own
@@ -139,6 +156,9 @@ ssize_t p2i_ringbuf_lend(struct ringbuf *rb, const void *src, size_t n);
  * consumer closed (its error, -EPIPE), or deadline_ms (a p2i_now_ms value;
  * -1: none) passed (-ETIMEDOUT). */
 int p2i_ringbuf_wait_drained(struct ringbuf *rb, long long deadline_ms);
+/* Waits as p2i_ringbuf_wait_drained, without a deadline but giving up once
+ * the consumer took nothing for stall_ms (-ETIMEDOUT): the exit's wait. */
+int p2i_ringbuf_drain_wait(struct ringbuf *rb, int stall_ms);
 
 /* ---- bounded memory (ringlimit.c) --------------------------------------- */
 
@@ -185,6 +205,8 @@ static inline void p2i_ring_copy_out(void *dst, const char *buf, size_t cap, siz
     memcpy((char *)dst + first, buf, n - first);
 }
 
+/* An input ring holding undelivered bytes is counted (linger.c); mu held. */
+void p2i_ring_set_lingering_locked(struct ringbuf *rb, bool on);
 /* Wakes threads waiting on the ring's condition; mu held. */
 void p2i_ring_wake(struct ringbuf *rb);
 /* Waits on the ring's condition; mu held. */

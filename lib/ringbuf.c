@@ -37,6 +37,15 @@
  * long before the producer drains its pipe again. */
 #define LEASE_NS (5 * 1000 * 1000)
 
+/* An input ring holding undelivered bytes is counted (linger.c); mu held. */
+void p2i_ring_set_lingering_locked(struct ringbuf *rb, bool on)
+{
+    if (!rb->linger || rb->lingering == on)
+        return;
+    rb->lingering = on;
+    p2i_linger_add(on ? 1 : -1);
+}
+
 int p2i_ringbuf_init(struct ringbuf *rb, size_t min_cap)
 {
     pthread_condattr_t ca;
@@ -64,6 +73,7 @@ int p2i_ringbuf_init(struct ringbuf *rb, size_t min_cap)
 
 void p2i_ringbuf_destroy(struct ringbuf *rb)
 {
+    p2i_ring_set_lingering_locked(rb, false); /* nobody else uses it any more */
     free(rb->buf);
     free(rb->retired);
     free(rb->stage);
@@ -81,12 +91,25 @@ void p2i_ring_wake(struct ringbuf *rb)
         pthread_cond_broadcast(&rb->cond);
 }
 
+/* A thread cancelled in a wait (pthread_cond_wait re-takes mu first) must
+ * not leave the ring locked: the next read would hang for ever. */
+static void wait_cancelled(void *arg)
+{
+    struct ringbuf *rb = arg;
+
+    rb->waiters--;
+    pthread_mutex_unlock(&rb->mu);
+}
+
 void p2i_ring_wait_locked(struct ringbuf *rb)
 {
     rb->waiters++;
+    pthread_cleanup_push(wait_cancelled, rb);
     pthread_cond_wait(&rb->cond, &rb->mu);
+    pthread_cleanup_pop(0);
     rb->waiters--;
 }
+
 
 /* Grows a ring nobody peeks into with realloc, which for large buffers is
  * mremap: the buffered bytes are not copied and their pages not faulted in
@@ -118,7 +141,9 @@ static int grow_in_place_locked(struct ringbuf *rb, size_t new_cap)
 void p2i_ring_wait_until_locked(struct ringbuf *rb, const struct timespec *until)
 {
     rb->waiters++;
+    pthread_cleanup_push(wait_cancelled, rb);
     pthread_cond_timedwait(&rb->cond, &rb->mu, until);
+    pthread_cleanup_pop(0);
     rb->waiters--;
 }
 
@@ -330,6 +355,7 @@ ssize_t p2i_ringbuf_append(struct ringbuf *rb, const void *src, size_t n)
     rb->total += n;
     if (rb->len > rb->high_water)
         rb->high_water = rb->len;
+    p2i_ring_set_lingering_locked(rb, true);
     p2i_ring_wake(rb);
     r = (ssize_t)n;
 finish:
@@ -429,8 +455,10 @@ ssize_t p2i_ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
 void p2i_ringbuf_peek(struct ringbuf *rb, const void **data, size_t *n)
 {
     pthread_mutex_lock(&rb->mu);
-    while (rb->len == 0 && rb->lent_len == 0 && !rb->producer_done)
+    while (rb->len == 0 && rb->lent_len == 0 && !rb->producer_done) {
+        p2i_ring_set_lingering_locked(rb, false); /* everything delivered, for now */
         p2i_ring_wait_locked(rb);
+    }
     if (rb->len == 0 && rb->lent_len) {
         /* A lent buffer is only handed over while the ring is empty, so
          * its bytes come after every byte of the ring. */
@@ -438,6 +466,7 @@ void p2i_ringbuf_peek(struct ringbuf *rb, const void **data, size_t *n)
         *n = rb->lent_len;
         rb->peeking_lent = true;
     } else if (rb->len == 0) {
+        p2i_ring_set_lingering_locked(rb, false);
         *data = NULL;
         *n = 0;
     } else {
@@ -495,8 +524,24 @@ void p2i_ringbuf_close_consumer(struct ringbuf *rb, int err)
         p2i_spill_reset(rb->spill_fd);
         rb->spill_wr = rb->spill_rd = 0;
     }
+    p2i_ring_set_lingering_locked(rb, false);
     p2i_ring_wake(rb);
     pthread_mutex_unlock(&rb->mu);
+}
+
+int p2i_ringbuf_consumer_error(struct ringbuf *rb)
+{
+    int e;
+
+    pthread_mutex_lock(&rb->mu);
+    e = rb->consumer_done ? rb->consumer_error : 0;
+    pthread_mutex_unlock(&rb->mu);
+    return -e;
+}
+
+void p2i_ringbuf_set_linger(struct ringbuf *rb)
+{
+    rb->linger = true;
 }
 
 bool p2i_ringbuf_direct_begin(struct ringbuf *rb)

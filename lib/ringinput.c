@@ -28,6 +28,12 @@
 #include <pthread.h>
 #include <time.h>
 
+/* Bytes queued, lent, or taken by the consumer but not yet written. */
+static bool undelivered_locked(const struct ringbuf *rb)
+{
+    return rb->len || rb->lent_len || rb->peeking || rb->peeking_lent;
+}
+
 static ssize_t consumer_error_locked(const struct ringbuf *rb)
 {
     return -(rb->consumer_error ? rb->consumer_error : EPIPE);
@@ -73,6 +79,7 @@ ssize_t p2i_ringbuf_append_limited(struct ringbuf *rb, const void *src, size_t n
         }
         p2i_ring_copy_in(rb->buf, rb->cap, (rb->head + rb->len) % rb->cap, p + done, k);
         rb->len += k;
+        p2i_ring_set_lingering_locked(rb, true);
         rb->total += k;
         if (rb->len > rb->high_water)
             rb->high_water = rb->len;
@@ -101,6 +108,7 @@ ssize_t p2i_ringbuf_lend(struct ringbuf *rb, const void *src, size_t n)
     rb->lent_len = n;
     rb->lent_done = 0;
     rb->total += n; /* high_water is the ring's memory: a lent buffer is the caller's */
+    p2i_ring_set_lingering_locked(rb, true);
     p2i_ring_wake(rb);
     while ((rb->lent_len || rb->peeking_lent) && !rb->consumer_done)
         p2i_ring_wait_locked(rb);
@@ -126,7 +134,7 @@ int p2i_ringbuf_wait_drained(struct ringbuf *rb, long long deadline_ms)
     }
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &oldstate);
     pthread_mutex_lock(&rb->mu);
-    while ((rb->len || rb->lent_len || rb->peeking || rb->peeking_lent) && !rb->consumer_done) {
+    while (undelivered_locked(rb) && !rb->consumer_done) {
         if (deadline_ms < 0) {
             p2i_ring_wait_locked(rb);
         } else if (p2i_ms_left(deadline_ms) == 0) {
@@ -135,6 +143,40 @@ int p2i_ringbuf_wait_drained(struct ringbuf *rb, long long deadline_ms)
         } else {
             p2i_ring_wait_until_locked(rb, &until);
         }
+    }
+    if (r == 0 && rb->consumer_done)
+        r = (int)consumer_error_locked(rb);
+    pthread_mutex_unlock(&rb->mu);
+    pthread_setcancelstate(oldstate, NULL);
+    return r;
+}
+
+int p2i_ringbuf_drain_wait(struct ringbuf *rb, int stall_ms)
+{
+    struct timespec until;
+    long long stall_from = p2i_now_ms();
+    unsigned long long seen;
+    int r = 0, oldstate;
+
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &oldstate);
+    pthread_mutex_lock(&rb->mu);
+    seen = rb->total - rb->len - rb->lent_len;
+    while (undelivered_locked(rb) && !rb->consumer_done) {
+        /* Progress is what the consumer took since we last looked. */
+        if (rb->total - rb->len - rb->lent_len != seen) {
+            seen = rb->total - rb->len - rb->lent_len;
+            stall_from = p2i_now_ms();
+        } else if (p2i_now_ms() - stall_from >= stall_ms) {
+            r = -ETIMEDOUT;
+            break;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += 50 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_nsec -= 1000000000L;
+            until.tv_sec++;
+        }
+        p2i_ring_wait_until_locked(rb, &until);
     }
     if (r == 0 && rb->consumer_done)
         r = (int)consumer_error_locked(rb);

@@ -188,6 +188,30 @@ static short spawn_group_flags(int group)
     return 0;
 }
 
+/* glibc keeps the first real-time signals (32 and 33 on Linux: thread
+ * cancellation and setxid) for itself: sigfillset leaves them out and
+ * sigaddset refuses them, and its posix_spawn sets every signal it was not
+ * told to reset, and that it keeps, to SIG_IGN in the child.  Across exec an
+ * ignored signal stays ignored, so every child would start with 32 and 33
+ * ignored (CPython's subprocess gives them SIG_DFL).  Put them in the set
+ * by hand: posix_spawnattr_setsigdefault copies the set as it is, and the
+ * child, whose signals are all blocked until just before exec, then resets
+ * them to SIG_DFL like the rest. */
+static void add_reserved_signals(sigset_t *set)
+{
+#if defined(__GLIBC__) && defined(__SIGRTMIN)
+    unsigned long *words = (unsigned long *)set;
+    const int bits = (int)(8 * sizeof words[0]);
+    int sig;
+
+    for (sig = __SIGRTMIN; sig < SIGRTMIN; sig++)
+        if (sigaddset(set, sig) < 0 && (size_t)(sig - 1) / bits < sizeof *set / sizeof words[0])
+            words[(sig - 1) / bits] |= 1UL << ((sig - 1) % bits);
+#else
+    (void)set;
+#endif
+}
+
 int p2i_spawn_start(const struct p2i_spawn_request *req, pid_t *pid)
 {
     posix_spawn_file_actions_t fa;
@@ -250,6 +274,7 @@ int p2i_spawn_start(const struct p2i_spawn_request *req, pid_t *pid)
     sigfillset(&defaults);
     sigdelset(&defaults, SIGKILL);
     sigdelset(&defaults, SIGSTOP);
+    add_reserved_signals(&defaults);
     r = posix_spawnattr_setsigmask(&attr, &none);
     if (r == 0)
         r = posix_spawnattr_setsigdefault(&attr, &defaults);

@@ -3,6 +3,8 @@
 
 #include "base.h"
 
+#include <pthread.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -67,13 +69,20 @@ int p2i_spill_write(int fd, unsigned long long off, const void *buf, size_t n)
 ssize_t p2i_spill_read(int fd, unsigned long long off, void *buf, size_t n)
 {
     ssize_t k;
+    int cancel;
 
+    /* pread is a cancellation point, and the caller's thread gets here
+     * holding the ring's lock (a read of fromchild). */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     do
         k = pread(fd, buf, n, (off_t)off);
     while (k < 0 && errno == EINTR);
     if (k < 0)
-        return -errno;
-    return k == 0 ? -EIO : k;
+        k = -errno;
+    else if (k == 0)
+        k = -EIO;
+    pthread_setcancelstate(cancel, NULL);
+    return k;
 }
 
 void p2i_spill_reset(int fd)

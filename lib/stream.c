@@ -13,6 +13,13 @@
  * caller (measured: the stdio layer is where the cost was).  The reader
  * thread meanwhile waits; see p2i_ringbuf_direct_begin for why that keeps the
  * order of the bytes and never lets the child block for long.
+ *
+ * Every cookie function returns what its stdio wants even on failure
+ * (fopencookie: a write says 0 with errno, never -1; a read -1 with errno;
+ * a close -1 with errno), and first checks that the FILE was made in this
+ * process (the fork generation): in a forked child a FILE inherited from
+ * the parent fails with ECHILD at once instead of taking locks that threads
+ * which did not come along may hold, so exit()'s flush cannot hang there.
  */
 #include "config.h"
 
@@ -23,8 +30,12 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
+#ifdef HAVE_STDIO_EXT_H
+#include <stdio_ext.h>
+#endif
 
 /* Reads at least this large may go to the pipe directly.  Smaller ones
  * (stdio's own buffer refills for fgets and getc) stay on the ring, where
@@ -86,21 +97,46 @@ static ssize_t direct_read(struct channel *ch, char *buf, size_t n)
     return (ssize_t)got;
 }
 
+/* A thread cancelled in direct_read's poll() must give its claim back: the
+ * reader thread would otherwise wait for it for ever, and popen2_free with
+ * it.  No byte is lost: poll() consumes none. */
+static void direct_cancelled(void *arg)
+{
+    struct channel *ch = arg;
+
+    p2i_ringbuf_direct_end(&ch->ring, 0);
+}
+
 ssize_t p2i_channel_read(struct channel *ch, void *buf, size_t n)
 {
     ssize_t r;
 
     if (n >= DIRECT_MIN && p2i_ringbuf_direct_begin(&ch->ring)) {
+        pthread_cleanup_push(direct_cancelled, ch);
         r = direct_read(ch, buf, n);
+        pthread_cleanup_pop(0);
         p2i_ringbuf_direct_end(&ch->ring, r > 0 ? (size_t)r : 0);
         return r;
     }
     return p2i_ringbuf_read(&ch->ring, buf, n, true);
 }
 
+/* The FILE was inherited from the parent through fork (see the top). */
+static bool inherited(const struct channel *ch)
+{
+    return ch->gen != p2i_fork_generation();
+}
+
 static ssize_t cookie_read(void *cookie, char *buf, size_t n)
 {
-    ssize_t r = p2i_channel_read(cookie, buf, n);
+    ssize_t r;
+
+    if (inherited(cookie)) {
+        errno = ECHILD;
+        return -1;
+    }
+    ((struct channel *)cookie)->stdio_read = true;
+    r = p2i_channel_read(cookie, buf, n);
 
     if (r < 0) {
         errno = (int)-r;
@@ -114,6 +150,10 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
     struct channel *ch = cookie;
     ssize_t r;
 
+    if (inherited(ch)) {
+        errno = ECHILD;
+        return 0;
+    }
     /* Writes always go through the ring and the writer thread, never to
      * the pipe from the caller's thread: a write() there could raise SIGPIPE
      * on the caller's thread, and keeping it away would mean changing the
@@ -127,9 +167,13 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
         ch->ops->hold(ch); /* the writer thread's; never the last: our FILE holds one */
         e = p2i_pump_start(ch);
         if (e < 0) {
+            /* No thread (EAGAIN at RLIMIT_NPROC or a cgroup's pids.max,
+             * ENOMEM): nothing is taken, so fwrite comes back short and
+             * fflush with EOF, and a later write tries again.  0, not -1:
+             * see below. */
             ch->ops->release(ch);
             errno = -e;
-            return -1;
+            return 0;
         }
     }
     /* The ring's limit and policy are set before the object is shared and
@@ -140,6 +184,10 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
         r = p2i_ringbuf_append_limited(&ch->ring, buf, n, ch->ring.policy == POPEN2_BLOCK);
     else
         r = p2i_ringbuf_append(&ch->ring, buf, n);
+    /* stdio's last flush at exit comes after the library's exit wait
+     * (linger.c): wait for these bytes here the same way. */
+    if (r > 0 && p2i_linger_exiting())
+        p2i_ringbuf_drain_wait(&ch->ring, P2I_LINGER_STALL_MS);
 
     /* Failure is 0 with errno set, as fopencookie(3) demands ("must not
      * return a negative value"): glibc's cookie write passes -1 up as a
@@ -162,7 +210,15 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
 static int cookie_close(void *cookie)
 {
     struct channel *ch = cookie;
+    int r = 0, e, cancel;
 
+    if (inherited(ch)) {
+        errno = ECHILD; /* the parent's object: left alone */
+        return -1;
+    }
+    /* A close cancelled half-way would leave the object counting a FILE
+     * stdio has already given up; it never blocks for long anyway. */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     if (ch->which == CH_STDIN) {
         /* EOF for the child once the writer thread has delivered the rest;
          * with nothing ever written there is no writer thread, and the
@@ -170,11 +226,22 @@ static int cookie_close(void *cookie)
         p2i_ringbuf_close_producer(&ch->ring, 0);
         if (!ch->thread_started)
             ch->fd = p2i_fd_close(ch->fd);
+        /* The child already stopped reading and bytes were dropped: the
+         * caller learns it here, as a write error it could not see yet
+         * (the bytes had left the FILE's buffer). */
+        e = p2i_ringbuf_consumer_error(&ch->ring);
+        if (e < 0)
+            r = e;
     } else {
         p2i_ringbuf_close_consumer(&ch->ring, 0);
         p2i_wake_signal(&ch->wake);
     }
     ch->ops->file_closed(ch);
+    pthread_setcancelstate(cancel, NULL);
+    if (r < 0) {
+        errno = -r;
+        return -1;
+    }
     return 0;
 }
 
@@ -218,6 +285,9 @@ FILE *p2i_stream_open(struct channel *ch, int bufsize)
     /* glibc ignores setvbuf's size unless it is handed the buffer, so a
      * bufsize of N > 1 brings its own; the channel frees it with the object,
      * after the FILE is closed. */
+    ch->gen = p2i_fork_generation();
+    if (ch->which == CH_STDIN)
+        p2i_ringbuf_set_linger(&ch->ring);
     if (bufsize < 0 && ch->which != CH_STDIN)
         bufsize = READ_BUFSIZE;
     if (bufsize > 1) {
@@ -243,4 +313,27 @@ FILE *p2i_stream_open(struct channel *ch, int bufsize)
         setvbuf(f, ch->iobuf, _IOFBF, (size_t)bufsize);
     ch->file = f;
     return f;
+}
+
+/* glibc's flag for "reading from the ungetc backup area" (libio.h, not in
+ * the installed headers; gnulib's freadahead uses the same). */
+#define GLIBC_IO_IN_BACKUP 0x100
+
+size_t p2i_stream_buffered(FILE *f)
+{
+#if defined(__GLIBC__)
+    size_t n;
+
+    if (f->_IO_write_ptr > f->_IO_write_base)
+        return 0;
+    n = (size_t)(f->_IO_read_end - f->_IO_read_ptr);
+    if (f->_flags & GLIBC_IO_IN_BACKUP)
+        n += (size_t)(f->_IO_save_end - f->_IO_save_base);
+    return n;
+#elif defined(HAVE___FREADAHEAD)
+    return __freadahead(f);
+#else
+    (void)f;
+    return SIZE_MAX;
+#endif
 }

@@ -89,6 +89,78 @@ START_TEST(a_timeout_keeps_what_was_collected_for_the_next_call)
 }
 END_TEST
 
+/* Regression: after the caller read part of stdout with fgets, communicate
+ * returned only what the ring still held; the rest of the FILE's buffer
+ * ("b\nc\n") was lost.  It now returns exactly the bytes not read yet.
+ * _i: the FILE's buffering (default, 4 KiB, line). */
+START_TEST(communicate_after_fgets_returns_the_rest)
+{
+    static const int bufsizes[] = {-1, 4096, 1};
+    popen2_proc *p = popen2_Popen3("printf 'a\\nb\\nc\\n'", 0, bufsizes[_i]);
+    char line[16], *out = NULL;
+    size_t outlen = 0;
+    int st;
+
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, popen2_fromchild(p)));
+    ck_assert_str_eq(line, "a\n");
+    st = popen2_communicate(p, NULL, 0, &out, &outlen, NULL, NULL, -1);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_uint_eq(outlen, 4);
+    ck_assert_str_eq(out, "b\nc\n");
+    free(out);
+    popen2_free(p);
+}
+END_TEST
+
+/* A byte pushed back with ungetc is unread too. */
+START_TEST(communicate_after_ungetc_returns_it)
+{
+    popen2_proc *p = popen2_Popen3("printf 'xyz'", 0, -1);
+    char *out = NULL;
+    size_t outlen = 0;
+    int st, c;
+
+    ck_assert_ptr_nonnull(p);
+    c = fgetc(popen2_fromchild(p));
+    ck_assert_int_eq(c, 'x');
+    ck_assert_int_eq(ungetc('X', popen2_fromchild(p)), 'X');
+    st = popen2_communicate(p, NULL, 0, &out, &outlen, NULL, NULL, -1);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_str_eq(out, "Xyz");
+    free(out);
+    popen2_free(p);
+}
+END_TEST
+
+/* Regression: after a timeout closed stdin, a second call with new input
+ * said success and dropped the input; it is EINVAL, and the call after it
+ * (without input) still returns everything. */
+START_TEST(new_input_after_stdin_was_closed_is_einval)
+{
+    popen2_proc *p;
+    char cmd[256], *out = (char *)1;
+    size_t outlen = 7;
+    int st;
+
+    snprintf(cmd, sizeof cmd, "echo early; exec %s sleep 60000", TEST_CHILD);
+    p = popen2_spawn(cmd, NULL);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(popen2_communicate(p, "x", 1, &out, &outlen, NULL, NULL, 100), -1);
+    ck_assert_int_eq(errno, ETIMEDOUT);
+    errno = 0;
+    ck_assert_int_eq(popen2_communicate(p, "more", 4, &out, &outlen, NULL, NULL, 0), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_ptr_eq(out, (char *)1);
+    ck_assert_int_eq(popen2_kill(p), 0);
+    st = popen2_communicate(p, NULL, 0, &out, &outlen, NULL, NULL, -1);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    ck_assert_str_eq(out, "early\n");
+    free(out);
+    popen2_free(p);
+}
+END_TEST
+
 START_TEST(input_for_a_child_that_does_not_read)
 {
     char *argv[] = {TEST_CHILD, "noread-exit", "3", NULL};
@@ -246,6 +318,9 @@ static Suite *communicate_suite(void)
     tcase_add_test(tc, input_goes_in_and_output_comes_back);
     tcase_add_test(tc, both_outputs_at_once_without_deadlock);
     tcase_add_test(tc, a_timeout_keeps_what_was_collected_for_the_next_call);
+    tcase_add_loop_test(tc, communicate_after_fgets_returns_the_rest, 0, 3);
+    tcase_add_test(tc, communicate_after_ungetc_returns_it);
+    tcase_add_test(tc, new_input_after_stdin_was_closed_is_einval);
     tcase_add_test(tc, input_for_a_child_that_does_not_read);
     tcase_add_test(tc, discarded_outputs_and_a_second_call);
     tcase_add_test(tc, a_failed_stream_is_reported);

@@ -382,6 +382,52 @@ START_TEST(input_write_without_memory_fails_whole)
 }
 END_TEST
 
+/* Regression: when the writer thread could not be started at the first
+ * write (RLIMIT_NPROC, a cgroup's pids.max, ENOMEM), the FILE's write
+ * returned -1, which glibc takes as a byte count of SIZE_MAX: an unbuffered
+ * fwrite crashed or said it wrote everything, a buffered one's fflush said
+ * 0, and the bytes were gone.  Now the write fails cleanly with the errno,
+ * and the next write starts the thread.  _i: 0 unbuffered, 1 buffered. */
+START_TEST(first_write_without_a_thread_fails_cleanly)
+{
+    char *const argv[] = {TEST_CHILD, "cat", NULL};
+    popen2_proc *p = popen2_Popen3v(argv, 0, _i == 0 ? 0 : -1);
+    unsigned char piece[1000];
+    enum fault_fn fn;
+    int st, err;
+    size_t k;
+    FILE *in;
+
+    ck_assert_ptr_nonnull(p);
+    in = popen2_tochild(p);
+    pattern_fill(piece, sizeof piece, 23, 0);
+    errno = 0;
+    fault_arm(1u << FAULT_PTHREAD_CREATE, 1);
+    k = fwrite(piece, 1, sizeof piece, in);
+    if (_i == 1) {
+        ck_assert_uint_eq(k, sizeof piece); /* only into the FILE's buffer */
+        ck_assert_int_eq(fflush(in), EOF);
+    } else {
+        ck_assert_uint_eq(k, 0);
+    }
+    err = errno;
+    fault_disarm();
+    ck_assert(fault_fired(&fn, &st) && fn == FAULT_PTHREAD_CREATE);
+    ck_assert_int_eq(err, EAGAIN);
+    ck_assert(ferror(in));
+    /* The failed bytes are gone (stdio drops a buffer it could not write,
+     * and said so); the next write works and is all the child gets. */
+    clearerr(in);
+    pattern_fill(piece, sizeof piece, 23, 0);
+    ck_assert_uint_eq(fwrite(piece, 1, sizeof piece, in), sizeof piece);
+    ck_assert_int_eq(fclose(in), 0);
+    ck_assert_uint_eq(read_pattern(popen2_fromchild(p), 23, 333), sizeof piece);
+    st = popen2_wait(p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    popen2_free(p);
+}
+END_TEST
+
 /* ---- real exhaustion, each in a forked child so limits do not leak ---- */
 
 /* Runs fn in a child process; it returns 0 for success or prints why not.
@@ -556,6 +602,7 @@ static Suite *faults_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, output_ring_that_cannot_grow_drops_nothing);
     tcase_add_test(tc, input_write_without_memory_fails_whole);
+    tcase_add_loop_test(tc, first_write_without_a_thread_fails_cleanly, 0, 2);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("exhaustion");

@@ -494,7 +494,8 @@ START_TEST(test_free_while_child_writes)
     t0 = now_s();
     popen2_free(p);
     took = now_s() - t0;
-    ck_assert_msg(took < (under_valgrind() ? 5.0 : 1.0), "popen2_free took %.3f s", took);
+    /* A generous timeout, not a speed: `yes` never ends by itself. */
+    ck_assert_msg(took < (under_valgrind() ? 30.0 : 10.0), "popen2_free took %.3f s", took);
     /* Closing fromchild gave the child EPIPE; it ends and is cleaned up. */
     ck_assert(EVENTUALLY((popen2_cleanup(), count_children() == kids), 10));
 }

