@@ -33,6 +33,7 @@
 #include <gnu/libc-version.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -664,6 +665,60 @@ static int many_mode(long n, unsigned long long bytes)
     return 0;
 }
 
+/* Fresh process: what a create costs while `n` freed objects' children still
+ * run (Python's _cleanup runs at every create and walks that list).  Prints
+ * "empty_us X" and "busy_us Y": create + wait + free of /bin/true, in
+ * microseconds, with the active list empty and then n long. */
+static int active_mode(long n)
+{
+    char *sleep_argv[] = {"/bin/sleep", "60", NULL}, *true_argv[] = {"/bin/true", NULL};
+    pid_t *pids = calloc((size_t)n, sizeof *pids);
+    double t0, empty_us, busy_us;
+    popen2_proc *p;
+    long i, k = 200;
+
+    if (!pids)
+        return 1;
+    raise_nofile();
+    t0 = bench_now();
+    for (i = 0; i < k; i++) {
+        p = popen2_Popen3v(true_argv, 0, -1);
+        if (!p)
+            return 1;
+        popen2_wait(p);
+        popen2_free(p);
+    }
+    empty_us = (bench_now() - t0) / (double)k * 1e6;
+    for (i = 0; i < n; i++) {
+        p = popen2_Popen3v(sleep_argv, 0, -1);
+        if (!p) {
+            n = i;
+            break;
+        }
+        pids[i] = popen2_pid(p);
+        popen2_free(p); /* still running: onto the active list */
+    }
+    t0 = bench_now();
+    for (i = 0; i < k; i++) {
+        p = popen2_Popen3v(true_argv, 0, -1);
+        if (!p)
+            return 1;
+        popen2_wait(p);
+        popen2_free(p);
+    }
+    busy_us = (bench_now() - t0) / (double)k * 1e6;
+    printf("listed %zu\nempty_us %f\nbusy_us %f\n", popen2_active(), empty_us, busy_us);
+    for (i = 0; i < n; i++)
+        kill(pids[i], SIGKILL);
+    t0 = bench_now();
+    while (popen2_active() > 0 && bench_now() - t0 < 30) {
+        popen2_cleanup();
+        usleep(10000);
+    }
+    free(pids);
+    return popen2_active() == 0 ? 0 : 1;
+}
+
 static void w5x(void)
 {
     long n = scale == 1 ? 10000 : 1000;
@@ -722,6 +777,29 @@ static void w5x(void)
     bench_say("| every byte correct | %s | yes |\n", ok ? "yes" : "NO");
     if (!ok || threads_after != 0 || fds_after != 0)
         failed = true;
+
+    /* The active list's cost, in another fresh process. */
+    snprintf(cmd, sizeof cmd, "/proc/%d/exe --active %ld", (int)getpid(), n / 5);
+    f = popen(cmd, "r");
+    create_s = free_s = made = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%31s %lf", key, &v) != 2)
+            continue;
+        if (strcmp(key, "empty_us") == 0)
+            create_s = v;
+        else if (strcmp(key, "busy_us") == 0)
+            free_s = v;
+        else if (strcmp(key, "listed") == 0)
+            made = v;
+    }
+    if (!f || pclose(f) != 0 || create_s <= 0) {
+        fprintf(stderr, "bench: --active failed\n");
+        failed = true;
+        return;
+    }
+    bench_say("| create + wait + free of /bin/true, active list empty | %.0f us | - |\n", create_s);
+    bench_say("| the same with %.0f freed children still running on the list | %.0f us (%.2fx) "
+              "| - |\n", made, free_s, free_s / create_s);
 }
 
 /* ---- 6: streaming memory ------------------------------------------------ */
@@ -876,6 +954,8 @@ int main(int argc, char **argv)
         obj_bytes = strtoull(argv[3], NULL, 0);
         return scale_mem();
     }
+    if (argc == 3 && strcmp(argv[1], "--active") == 0)
+        return active_mode(atol(argv[2]));
     if (argc == 4 && strcmp(argv[1], "--many") == 0)
         return many_mode(atol(argv[2]), strtoull(argv[3], NULL, 0));
     if (argc == 4 && strcmp(argv[1], "--stream") == 0)

@@ -195,7 +195,8 @@ void p2i_pool_forked(void);
 struct p2i_active_node {
     pid_t pid;
     int pidfd; /* owned by the list from p2i_active_add on; -1 without pidfds */
-    struct p2i_active_node *next;
+    bool watched; /* its pidfd is in the list's epoll set */
+    struct p2i_active_node *next, *prev;
 };
 
 /* Takes ownership of node (allocated when the object was made, so that a
