@@ -7,7 +7,8 @@
 #  - capture opens its -o / -e files before it runs the command, so a path
 #    that cannot be written fails without running it;
 #  - capture streams the output into its -o / -e files.
-# demos/mainloop is checked when it was built (GLib found).
+# demos/mainloop is checked when it was built (GLib found), demos/gtk-runner
+# when GTK 4 was.
 #
 # Environment (set by Makefile.am's SH_LOG_COMPILER): top_builddir.
 set -u
@@ -92,6 +93,23 @@ for opts in "" "-t 60000"; do
     seq 1 20000 | cmp -s - "$tmp/o" || fail "capture $opts: -o file differs"
     seq 5 9 | cmp -s - "$tmp/e" || fail "capture $opts: -e file differs"
 done
+
+# demos/gtk-runner (built when GTK 4 was found) parses its options with
+# GLib's parser, before it opens a display: its usage begins "Usage:".
+if [ -x "$demos/gtk-runner" ]; then
+    env -u DISPLAY -u WAYLAND_DISPLAY "$demos/gtk-runner" --help >"$tmp/out" 2>"$tmp/err" </dev/null
+    rc=$?
+    if [ "$rc" -ne 0 ] || ! grep -q '^Usage:' "$tmp/out"; then
+        fail "gtk-runner --help exited $rc or printed no usage"
+    else
+        echo "ok: gtk-runner --help -> 0"
+    fi
+    expect 2 abc env -u DISPLAY -u WAYLAND_DISPLAY "$demos/gtk-runner" --cancel-after abc
+    expect 2 --no-such-option env -u DISPLAY -u WAYLAND_DISPLAY "$demos/gtk-runner" --no-such-option
+    expect 2 -5 env -u DISPLAY -u WAYLAND_DISPLAY "$demos/gtk-runner" --limit -5
+else
+    echo "demos/gtk-runner not built (no GTK 4): not checked"
+fi
 
 [ "$status" -eq 0 ] && echo "all demos reject bad arguments and accept --help"
 exit "$status"
