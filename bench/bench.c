@@ -665,13 +665,32 @@ static int many_mode(long n, unsigned long long bytes)
     return 0;
 }
 
+/* Microseconds per create + wait + free of /bin/true, over k of them; -1
+ * when a create fails. */
+static double true_us(long k)
+{
+    char *true_argv[] = {"/bin/true", NULL};
+    double t0 = bench_now();
+    popen2_proc *p;
+    long i;
+
+    for (i = 0; i < k; i++) {
+        p = popen2_Popen3v(true_argv, 0, -1);
+        if (!p)
+            return -1;
+        popen2_wait(p);
+        popen2_free(p);
+    }
+    return (bench_now() - t0) / (double)k * 1e6;
+}
+
 /* Fresh process: what a create costs while `n` freed objects' children still
  * run (Python's _cleanup runs at every create and walks that list).  Prints
  * "empty_us X" and "busy_us Y": create + wait + free of /bin/true, in
  * microseconds, with the active list empty and then n long. */
 static int active_mode(long n)
 {
-    char *sleep_argv[] = {"/bin/sleep", "60", NULL}, *true_argv[] = {"/bin/true", NULL};
+    char *sleep_argv[] = {"/bin/sleep", "60", NULL};
     pid_t *pids = calloc((size_t)n, sizeof *pids);
     double t0, empty_us, busy_us;
     popen2_proc *p;
@@ -680,15 +699,7 @@ static int active_mode(long n)
     if (!pids)
         return 1;
     raise_nofile();
-    t0 = bench_now();
-    for (i = 0; i < k; i++) {
-        p = popen2_Popen3v(true_argv, 0, -1);
-        if (!p)
-            return 1;
-        popen2_wait(p);
-        popen2_free(p);
-    }
-    empty_us = (bench_now() - t0) / (double)k * 1e6;
+    empty_us = true_us(k);
     for (i = 0; i < n; i++) {
         p = popen2_Popen3v(sleep_argv, 0, -1);
         if (!p) {
@@ -698,15 +709,9 @@ static int active_mode(long n)
         pids[i] = popen2_pid(p);
         popen2_free(p); /* still running: onto the active list */
     }
-    t0 = bench_now();
-    for (i = 0; i < k; i++) {
-        p = popen2_Popen3v(true_argv, 0, -1);
-        if (!p)
-            return 1;
-        popen2_wait(p);
-        popen2_free(p);
-    }
-    busy_us = (bench_now() - t0) / (double)k * 1e6;
+    busy_us = true_us(k);
+    if (empty_us < 0 || busy_us < 0)
+        return 1;
     printf("listed %zu\nempty_us %f\nbusy_us %f\n", popen2_active(), empty_us, busy_us);
     for (i = 0; i < n; i++)
         kill(pids[i], SIGKILL);

@@ -572,13 +572,14 @@ static char *true_argv[] = {"/bin/true", NULL};
         r->secs = bench_now() - t0;                                                       \
     } while (0)
 
-int c_spawn_posix(struct run *r)
+/* The bare baseline: posix_spawn + waitpid of argv, no pipes. */
+static int spawn_posix_loop(struct run *r, char *const argv[])
 {
     pid_t pid;
     int rc;
 
     SPAWN_LOOP({
-        rc = posix_spawn(&pid, true_argv[0], NULL, NULL, true_argv, environ);
+        rc = posix_spawn(&pid, argv[0], NULL, NULL, argv, environ);
         if (rc) {
             errno = rc;
             return fail("posix_spawn");
@@ -587,6 +588,11 @@ int c_spawn_posix(struct run *r)
             return -1;
     });
     return 0;
+}
+
+int c_spawn_posix(struct run *r)
+{
+    return spawn_posix_loop(r, true_argv);
 }
 
 int c_spawn_fork(struct run *r)
@@ -626,19 +632,7 @@ static char *sh_true_argv[] = {"/bin/sh", "-c", "true", NULL};
 
 int c_spawn_posix_sh(struct run *r)
 {
-    pid_t pid;
-    int rc;
-
-    SPAWN_LOOP({
-        rc = posix_spawn(&pid, sh_true_argv[0], NULL, NULL, sh_true_argv, environ);
-        if (rc) {
-            errno = rc;
-            return fail("posix_spawn");
-        }
-        if (reap(pid) < 0)
-            return -1;
-    });
-    return 0;
+    return spawn_posix_loop(r, sh_true_argv);
 }
 
 int c_spawn_p2_sh(struct run *r)
