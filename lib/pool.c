@@ -90,18 +90,20 @@ void p2i_pool_unlock(void)
 }
 
 /* In the child: the parent's threads do not exist here, so their workers
- * are forgotten (the memory stays the parent's copy).  Plain stores only:
- * async-signal-safe, as a forked child of a threaded program needs. */
+ * are forgotten (the memory stays the parent's copy), and pool_done, which
+ * may count waiters that did not come along, starts afresh.  pool_mu was
+ * taken by this very thread in p2i_pool_lock, so it is released the
+ * ordinary way (as the active list's is), which also keeps lock checkers'
+ * books right. */
 void p2i_pool_forked(void)
 {
-    static const pthread_mutex_t fresh_mu = PTHREAD_MUTEX_INITIALIZER;
     static const pthread_cond_t fresh_cond = PTHREAD_COND_INITIALIZER;
 
-    pool_mu = fresh_mu;
     pool_done = fresh_cond;
     idle = NULL;
     nidle = 0;
     nthreads = 0;
+    pthread_mutex_unlock(&pool_mu);
 }
 
 static void deadline_in(struct timespec *ts, long ms)
