@@ -946,6 +946,8 @@ int main(int argc, char **argv)
              "elapsed_ms=, run_ms=, run_ticks=, cancel_ms=, peak_rss_kb=, ... one per line.\n");
     if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
         fprintf(stderr, "gtk-runner: %s\nTry 'gtk-runner --help'.\n", error->message);
+        g_error_free(error);
+        g_option_context_free(ctx);
         return 2;
     }
     g_option_context_free(ctx);
