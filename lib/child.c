@@ -130,6 +130,28 @@ static void try_reap_locked(struct child *c)
     pthread_setcancelstate(cancel, NULL);
 }
 
+/* A group leader without a pidfd is not reaped by a signal call (its group
+ * may be signalled until the caller reaps it), but a foreign reap must still
+ * be noticed before its number is used: WNOWAIT looks without reaping.
+ * c->mu held. */
+static void check_gone_locked(struct child *c)
+{
+    siginfo_t si;
+    int cancel, r;
+
+    if (c->reaped || c->gone || c->pid <= 0)
+        return;
+    memset(&si, 0, sizeof si);
+    /* A cancellation point, as in try_reap_locked. */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+    r = waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT);
+    if (r < 0 && errno == ECHILD) {
+        c->gone = true;
+        unwatch_locked(c);
+    }
+    pthread_setcancelstate(cancel, NULL);
+}
+
 /* What poll and wait say once the child is reaped or gone; -EAGAIN while it
  * runs.  c->mu held. */
 static int outcome_locked(struct child *c, int *status)
@@ -207,8 +229,10 @@ int p2i_child_signal(struct child *c, int sig)
      * have passed its number on, unless it was reaped elsewhere, which the
      * pidfd catches.  A group leader is left unreaped here: until the
      * caller reaps it, its group can be signalled on every kernel. */
-    if (!c->group_leader || c->pidfd < 0)
+    if (!c->group_leader)
         try_reap_locked(c);
+    else if (c->pidfd < 0)
+        check_gone_locked(c);
     if (c->gone || c->pid <= 0) {
         r = -ESRCH;
     } else if (c->reaped) {
