@@ -25,127 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An empty ring at least this many times its first size gives memory back.
- * Large enough that a stream moving 1 MiB pipefuls through a 64 KiB ring
- * settles at a few MiB instead of freeing and refaulting them at every
- * pause (fresh pages, measured here, copy at a tenth of the speed). */
-#define SHRINK_FACTOR 64
 
 /* How long the producer stays parked after a direct read (see ring.h):
  * long enough to span the gap between two freads of a consumer in a loop,
  * short enough that a child whose reader stopped reading waits at most this
  * long before the producer drains its pipe again. */
 #define LEASE_NS (5 * 1000 * 1000)
-
-/* An input ring holding undelivered bytes is counted (linger.c); mu held. */
-void p2i_ring_set_lingering_locked(struct ringbuf *rb, bool on)
-{
-    if (!rb->linger || rb->lingering == on)
-        return;
-    rb->lingering = on;
-    p2i_linger_add(on ? 1 : -1);
-}
-
-int p2i_ringbuf_init(struct ringbuf *rb, size_t min_cap)
-{
-    pthread_condattr_t ca;
-    int r;
-
-    memset(rb, 0, sizeof *rb);
-    rb->min_cap = min_cap ? min_cap : 4096;
-    rb->spill_fd = -1;
-    r = pthread_mutex_init(&rb->mu, NULL);
-    if (r)
-        return -r;
-    /* Timed waits (the direct-read lease) count on the monotonic clock. */
-    r = pthread_condattr_init(&ca);
-    if (r == 0) {
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        r = pthread_cond_init(&rb->cond, &ca);
-        pthread_condattr_destroy(&ca);
-    }
-    if (r) {
-        pthread_mutex_destroy(&rb->mu);
-        return -r;
-    }
-    return 0;
-}
-
-void p2i_ringbuf_destroy(struct ringbuf *rb)
-{
-    p2i_ring_set_lingering_locked(rb, false); /* nobody else uses it any more */
-    free(rb->buf);
-    free(rb->retired);
-    free(rb->stage);
-    rb->spill_fd = p2i_fd_close(rb->spill_fd);
-    pthread_cond_destroy(&rb->cond);
-    pthread_mutex_destroy(&rb->mu);
-    rb->buf = rb->retired = NULL;
-}
-
-void p2i_ring_wake(struct ringbuf *rb)
-{
-    /* Skipping the broadcast when nobody waits keeps the fast path free of
-     * futex calls; waiters is only changed under mu. */
-    if (rb->waiters)
-        pthread_cond_broadcast(&rb->cond);
-}
-
-/* A thread cancelled in a wait (pthread_cond_wait re-takes mu first) must
- * not leave the ring locked: the next read would hang for ever. */
-static void wait_cancelled(void *arg)
-{
-    struct ringbuf *rb = arg;
-
-    rb->waiters--;
-    pthread_mutex_unlock(&rb->mu);
-}
-
-void p2i_ring_wait_locked(struct ringbuf *rb)
-{
-    rb->waiters++;
-    pthread_cleanup_push(wait_cancelled, rb);
-    pthread_cond_wait(&rb->cond, &rb->mu);
-    pthread_cleanup_pop(0);
-    rb->waiters--;
-}
-
-
-/* Grows a ring nobody peeks into with realloc, which for large buffers is
- * mremap: the buffered bytes are not copied and their pages not faulted in
- * again.  Only the wrapped part moves: the shorter of the run before the
- * break (to the end of the new buffer, which always has room for it) and the
- * run after it (to just past the old end, when it fits there). */
-static int grow_in_place_locked(struct ringbuf *rb, size_t new_cap)
-{
-    char *nb = realloc(rb->buf, new_cap);
-    size_t first, wrapped;
-
-    if (!nb)
-        return -ENOMEM;
-    first = rb->cap - rb->head < rb->len ? rb->cap - rb->head : rb->len;
-    wrapped = rb->len - first;
-    /* A bounded ring may grow by less than double: the run
-     * after the break moves past the old end only if it fits there. */
-    if (wrapped && wrapped <= first && rb->cap + wrapped <= new_cap) {
-        memcpy(nb + rb->cap, nb, wrapped);
-    } else if (wrapped) {
-        memmove(nb + new_cap - first, nb + rb->head, first);
-        rb->head = new_cap - first;
-    }
-    rb->buf = nb;
-    rb->cap = new_cap;
-    return 0;
-}
-
-void p2i_ring_wait_until_locked(struct ringbuf *rb, const struct timespec *until)
-{
-    rb->waiters++;
-    pthread_cleanup_push(wait_cancelled, rb);
-    pthread_cond_timedwait(&rb->cond, &rb->mu, until);
-    pthread_cleanup_pop(0);
-    rb->waiters--;
-}
 
 static void add_ns(struct timespec *ts, long ns)
 {
@@ -182,76 +67,6 @@ static bool wait_for_direct_locked(struct ringbuf *rb)
     }
     p2i_ring_wait_until_locked(rb, &until);
     return true;
-}
-
-/* Moves the data into a new buffer of new_cap bytes starting at offset 0.
- * Called by the producer with mu held.  -ENOMEM leaves the ring as it was. */
-static int resize_locked(struct ringbuf *rb, size_t new_cap)
-{
-    char *nb;
-
-    if (!rb->peeking && new_cap > rb->cap)
-        return grow_in_place_locked(rb, new_cap);
-    nb = malloc(new_cap);
-    if (!nb)
-        return -ENOMEM;
-    if (rb->len)
-        p2i_ring_copy_out(nb, rb->buf, rb->cap, rb->head, rb->len);
-    if (rb->peeking && !rb->retired)
-        rb->retired = rb->buf; /* the consumer still reads from it */
-    else
-        free(rb->buf);
-    rb->buf = nb;
-    rb->cap = new_cap;
-    rb->head = 0;
-    return 0;
-}
-
-/* Makes room for `need` more bytes (or any room at all when need is 0 and
- * the ring is full); returns 0 or -ENOMEM.  Producer only, mu held. */
-int p2i_ring_make_room_locked(struct ringbuf *rb, size_t need)
-{
-    size_t new_cap;
-
-    if (rb->len == 0) {
-        rb->head = 0; /* an empty ring offers its whole capacity in one run */
-        if (rb->cap >= SHRINK_FACTOR * rb->min_cap && !rb->peeking && need <= rb->min_cap) {
-            free(rb->buf);
-            rb->buf = NULL;
-            rb->cap = 0;
-        }
-    }
-    if (!rb->buf) {
-        new_cap = rb->min_cap;
-        while (new_cap < need) {
-            if (new_cap > SIZE_MAX / 2)
-                return -ENOMEM;
-            new_cap *= 2;
-        }
-        if (rb->limit && new_cap > rb->limit) /* bounded: never hold more */
-            new_cap = rb->limit > need ? rb->limit : need;
-        rb->buf = malloc(new_cap);
-        if (!rb->buf)
-            return -ENOMEM;
-        rb->cap = new_cap;
-        rb->head = 0;
-        return 0;
-    }
-    if (rb->cap - rb->len >= need && rb->cap > rb->len)
-        return 0;
-    new_cap = rb->cap;
-    do {
-        if (new_cap > SIZE_MAX / 2)
-            return -ENOMEM;
-        new_cap *= 2;
-    } while (new_cap - rb->len < need);
-    if (rb->limit && new_cap > rb->limit) {
-        /* Bounded ring at its ceiling: whatever room is left will do. */
-        new_cap = rb->limit;
-        if (new_cap <= rb->cap)
-            return rb->cap > rb->len ? 0 : -ENOBUFS;
-    }
-    return resize_locked(rb, new_cap);
 }
 
 int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n)
@@ -439,7 +254,7 @@ ssize_t p2i_ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
     head = rb->head;
     cap = rb->cap;
     /* The k bytes are ours: the producer only writes free space, and a grow
-     * while we copy keeps `base` alive in `retired` (resize_locked). */
+     * while we copy keeps `base` alive in `retired` (ringmem.c). */
     rb->peeking = true;
     pthread_mutex_unlock(&rb->mu);
 
