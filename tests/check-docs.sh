@@ -3,7 +3,7 @@
 #  - OUT_RING_MIN and IN_RING_MIN (lib/proc.c): the first sizes of the
 #    output and input rings, in the README's "Memory" paragraph, its "What
 #    made it fast" list and docs/ringbuf.md;
-#  - SHRINK_FACTOR (lib/ringbuf.c): how many times its first size a ring
+#  - SHRINK_FACTOR (lib/ringmem.c): how many times its first size a ring
 #    must have grown before it gives memory back, in the same places.
 # The documents are read with their lines joined, as the sentences wrap.
 #
@@ -19,7 +19,7 @@ define_kib() {
 }
 out=$(define_kib "$top_srcdir/lib/proc.c" OUT_RING_MIN)
 in=$(define_kib "$top_srcdir/lib/proc.c" IN_RING_MIN)
-shrink=$(sed -n 's/^#define SHRINK_FACTOR \([0-9][0-9]*\)$/\1/p' "$top_srcdir/lib/ringbuf.c")
+shrink=$(sed -n 's/^#define SHRINK_FACTOR \([0-9][0-9]*\)$/\1/p' "$top_srcdir/lib/ringmem.c")
 [ -n "$out" ] && [ -n "$in" ] && [ -n "$shrink" ] || {
     echo "FAIL: OUT_RING_MIN ('$out'), IN_RING_MIN ('$in') or SHRINK_FACTOR ('$shrink') not found as '#define NAME (N * 1024)' / '#define SHRINK_FACTOR N'"
     exit 1
