@@ -180,8 +180,6 @@ void p2i_pool_join(struct p2i_job *job);
 void p2i_pool_join_retire(struct p2i_job *job);
 /* Gives the job up: it runs on, and nobody waits for it. */
 void p2i_pool_detach(struct p2i_job *job);
-/* Threads the pool has now, and how many of them are parked. */
-void p2i_pool_stats(int *threads, int *parked);
 /* Fork handlers (fork.c): the pool's lock around fork(), and in the child
  * an empty pool (async-signal-safe). */
 void p2i_pool_lock(void);

@@ -76,7 +76,7 @@ struct p2i_worker {
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_done = PTHREAD_COND_INITIALIZER; /* some job returned */
 static struct p2i_worker *idle;
-static int nidle, nthreads;
+static int nidle;
 /* The fork handlers (fork.c) hold pool_mu across fork(), so the parent's
  * threads cannot be half-way through a change of the lists. */
 void p2i_pool_lock(void)
@@ -102,7 +102,6 @@ void p2i_pool_forked(void)
     pool_done = fresh_cond;
     idle = NULL;
     nidle = 0;
-    nthreads = 0;
     pthread_mutex_unlock(&pool_mu);
 }
 
@@ -131,25 +130,27 @@ static void unpark_locked(struct p2i_worker *w)
     }
 }
 
+/* Runs jobs until the worker is retired (the retirer joins this thread and
+ * frees the worker), finds the idle list full, or waits in it unused for
+ * POOL_IDLE_MS. */
 static void *worker_main(void *arg)
 {
     struct p2i_worker *w = arg;
     struct timespec until;
     void *(*fn)(void *);
     void *fa;
-    bool parked = false;
-    int r;
+    bool free_now;
 
     pthread_mutex_lock(&pool_mu);
     for (;;) {
-        while (!w->fn) {
-            if (w->retire)
-                goto retired;
+        while (!w->fn && !w->retire) {
             deadline_in(&until, POOL_IDLE_MS);
-            r = pthread_cond_timedwait(&w->cond, &pool_mu, &until);
-            if (r == ETIMEDOUT && !w->fn && !w->retire)
-                goto expire;
+            if (pthread_cond_timedwait(&w->cond, &pool_mu, &until) == ETIMEDOUT && !w->fn &&
+                !w->retire)
+                goto end;
         }
+        if (!w->fn)
+            break; /* retired while parked */
         fn = w->fn;
         fa = w->arg;
         pthread_mutex_unlock(&pool_mu);
@@ -158,39 +159,28 @@ static void *worker_main(void *arg)
         w->fn = NULL;
         w->done_gen = w->gen;
         pthread_cond_broadcast(&pool_done);
-        if (w->retire)
-            goto retired;
-        if (nidle >= POOL_MAX_IDLE)
+        if (w->retire || nidle >= POOL_MAX_IDLE)
             break;
         w->next = idle;
         idle = w;
         nidle++;
     }
-    parked = false;
-    goto leave;
-retired:
-    /* The retirer joins this thread and frees the worker. */
-    unpark_locked(w);
-    nthreads--;
-    pthread_mutex_unlock(&pool_mu);
-    return NULL;
-expire:
-    parked = true;
-leave:
-    if (parked)
-        unpark_locked(w);
-    pthread_detach(pthread_self()); /* nobody joins a thread that ends on its own */
-    w->running = false;
-    nthreads--;
-    /* A handle still to be joined or detached keeps the memory; the last
-     * of them frees it (p2i_pool_join / p2i_pool_detach). */
-    if (w->handles == 0) {
+end:
+    unpark_locked(w); /* a no-op unless it is parked */
+    if (w->retire) {
         pthread_mutex_unlock(&pool_mu);
-        pthread_cond_destroy(&w->cond);
-        free(w);
         return NULL;
     }
+    pthread_detach(pthread_self()); /* nobody joins a thread that ends on its own */
+    w->running = false;
+    /* A handle still to be joined or detached keeps the memory; the last
+     * of them frees it (p2i_pool_join / p2i_pool_detach). */
+    free_now = w->handles == 0;
     pthread_mutex_unlock(&pool_mu);
+    if (free_now) {
+        pthread_cond_destroy(&w->cond);
+        free(w);
+    }
     return NULL;
 }
 
@@ -241,7 +231,6 @@ static struct p2i_worker *spawn_worker_locked(int *err)
     pthread_attr_destroy(&attr);
     if (r)
         goto fail;
-    nthreads++;
     return w;
 fail:
     pthread_cond_destroy(&w->cond);
@@ -329,23 +318,5 @@ void p2i_pool_detach(struct p2i_job *job)
 {
     pthread_mutex_lock(&pool_mu);
     release_locked(job);
-    pthread_mutex_unlock(&pool_mu);
-}
-
-bool p2i_pool_done(const struct p2i_job *job)
-{
-    bool done;
-
-    pthread_mutex_lock(&pool_mu);
-    done = job->worker->done_gen >= job->gen;
-    pthread_mutex_unlock(&pool_mu);
-    return done;
-}
-
-void p2i_pool_stats(int *threads, int *parked)
-{
-    pthread_mutex_lock(&pool_mu);
-    *threads = nthreads;
-    *parked = nidle;
     pthread_mutex_unlock(&pool_mu);
 }

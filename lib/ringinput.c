@@ -123,24 +123,44 @@ finish:
     return r;
 }
 
-int p2i_ringbuf_wait_drained(struct ringbuf *rb, long long deadline_ms)
+/* Bytes the consumer has taken so far: its progress. */
+static unsigned long long taken_locked(const struct ringbuf *rb)
+{
+    return rb->total - rb->len - rb->lent_len;
+}
+
+/* Waits until nothing is undelivered (0), the consumer closed (its error),
+ * the deadline (a p2i_now_ms value; -1 none) passed, or the consumer took
+ * nothing for stall_ms (-1: no such bound): -ETIMEDOUT for either. */
+static int wait_undelivered(struct ringbuf *rb, long long deadline_ms, int stall_ms)
 {
     struct timespec until;
+    unsigned long long seen;
+    long long stall_from = p2i_now_ms(), wake;
     int r = 0, oldstate;
 
-    if (deadline_ms >= 0) {
-        until.tv_sec = (time_t)(deadline_ms / 1000);
-        until.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
-    }
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &oldstate);
     pthread_mutex_lock(&rb->mu);
+    seen = taken_locked(rb);
     while (undelivered_locked(rb) && !rb->consumer_done) {
-        if (deadline_ms < 0) {
-            p2i_ring_wait_locked(rb);
-        } else if (p2i_ms_left(deadline_ms) == 0) {
+        if (taken_locked(rb) != seen) {
+            seen = taken_locked(rb);
+            stall_from = p2i_now_ms();
+        }
+        if ((stall_ms >= 0 && p2i_now_ms() - stall_from >= stall_ms) ||
+            (deadline_ms >= 0 && p2i_ms_left(deadline_ms) == 0)) {
             r = -ETIMEDOUT;
             break;
+        }
+        /* Progress is looked at every 50 ms; the deadline is kept exactly. */
+        wake = stall_ms >= 0 ? p2i_now_ms() + 50 : -1;
+        if (deadline_ms >= 0 && (wake < 0 || deadline_ms < wake))
+            wake = deadline_ms;
+        if (wake < 0) {
+            p2i_ring_wait_locked(rb);
         } else {
+            until.tv_sec = (time_t)(wake / 1000);
+            until.tv_nsec = (long)(wake % 1000) * 1000000L;
             p2i_ring_wait_until_locked(rb, &until);
         }
     }
@@ -151,36 +171,12 @@ int p2i_ringbuf_wait_drained(struct ringbuf *rb, long long deadline_ms)
     return r;
 }
 
+int p2i_ringbuf_wait_drained(struct ringbuf *rb, long long deadline_ms)
+{
+    return wait_undelivered(rb, deadline_ms, -1);
+}
+
 int p2i_ringbuf_drain_wait(struct ringbuf *rb, int stall_ms)
 {
-    struct timespec until;
-    long long stall_from = p2i_now_ms();
-    unsigned long long seen;
-    int r = 0, oldstate;
-
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &oldstate);
-    pthread_mutex_lock(&rb->mu);
-    seen = rb->total - rb->len - rb->lent_len;
-    while (undelivered_locked(rb) && !rb->consumer_done) {
-        /* Progress is what the consumer took since we last looked. */
-        if (rb->total - rb->len - rb->lent_len != seen) {
-            seen = rb->total - rb->len - rb->lent_len;
-            stall_from = p2i_now_ms();
-        } else if (p2i_now_ms() - stall_from >= stall_ms) {
-            r = -ETIMEDOUT;
-            break;
-        }
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += 50 * 1000 * 1000;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_nsec -= 1000000000L;
-            until.tv_sec++;
-        }
-        p2i_ring_wait_until_locked(rb, &until);
-    }
-    if (r == 0 && rb->consumer_done)
-        r = (int)consumer_error_locked(rb);
-    pthread_mutex_unlock(&rb->mu);
-    pthread_setcancelstate(oldstate, NULL);
-    return r;
+    return wait_undelivered(rb, -1, stall_ms);
 }
