@@ -18,6 +18,9 @@ demos=$top_builddir/demos
 tmp=$(mktemp -d) || exit 99
 trap 'rm -rf "$tmp"' EXIT
 status=0
+# A demo that hangs fails the test (timeout's 124) instead of the suite.
+guard=
+command -v timeout >/dev/null 2>&1 && guard="timeout -k 5 120"
 fail() { echo "FAIL: $*"; status=1; }
 
 # expect CODE WORD CMD...: CMD exits CODE; with CODE 2 its stderr contains
@@ -25,7 +28,7 @@ fail() { echo "FAIL: $*"; status=1; }
 expect() {
     code=$1 word=$2
     shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+    $guard "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
     rc=$?
     if [ "$rc" -ne "$code" ]; then
         fail "$* exited $rc, expected $code: $(head -c 300 "$tmp/err")"
@@ -72,7 +75,7 @@ if [ -x "$demos/mainloop" ]; then
     expect 2 0 "$demos/mainloop" --tick 0
     expect 2 --timeout "$demos/mainloop" --timeout
     # The usage, not a shell running "-h".
-    "$demos/mainloop" -h >"$tmp/out" 2>&1
+    $guard "$demos/mainloop" -h >"$tmp/out" 2>&1
     grep -q '^\[1\] started' "$tmp/out" && fail "mainloop -h started a tool: $(cat "$tmp/out")"
 fi
 
@@ -86,7 +89,7 @@ expect 1 '' "$demos/capture" -t 5000 -e /nonexistent/popen2/err -- sh -c ": >'$t
 # capture streams stdout and stderr into the files, byte for byte.
 for opts in "" "-t 60000"; do
     # shellcheck disable=SC2086 # opts is split on purpose
-    "$demos/capture" $opts -o "$tmp/o" -e "$tmp/e" -- \
+    $guard "$demos/capture" $opts -o "$tmp/o" -e "$tmp/e" -- \
         sh -c 'seq 1 20000; seq 5 9 >&2; exit 3' >"$tmp/report" 2>&1
     rc=$?
     [ "$rc" -eq 3 ] || fail "capture $opts: exit $rc, expected the command's 3"
