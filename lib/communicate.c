@@ -66,21 +66,6 @@ static void collected_free(void *slot)
     free(c);
 }
 
-/* popen2_read's non-blocking read, without its public errno convention:
- * bytes, 0 at EOF, or -errno (-EAGAIN for nothing yet). */
-static ssize_t read_some(struct popen2_proc *p, int which, void *buf, size_t n)
-{
-    struct channel *ch = p2i_output_channel(p, which, true);
-    ssize_t r;
-
-    if (!ch)
-        return -errno;
-    r = p2i_ringbuf_read(&ch->ring, buf, n, false);
-    if (r == 0 || (r < 0 && r != -EAGAIN))
-        p2i_proc_end_reported(p, which);
-    return r;
-}
-
 /* Applies the stream's limit to what was gathered (see the top).  KEEP_TAIL
  * compacts only once twice the limit is gathered (or at the end), so each
  * byte is moved about once. */
@@ -155,6 +140,7 @@ static int take_buffered(struct popen2_proc *p, int which, struct gathered *g)
 static int gather(struct popen2_proc *p, int which, struct gathered *g)
 {
     struct ringbuf *rb = &p->ch[which].ring;
+    struct channel *ch;
     ssize_t k;
     int r;
 
@@ -162,7 +148,9 @@ static int gather(struct popen2_proc *p, int which, struct gathered *g)
         r = make_room(g, READ_CHUNK);
         if (r < 0)
             return r;
-        k = read_some(p, which, g->data + g->len, g->cap - g->len - 1);
+        /* Looked up at every read: the caller may have closed the FILE. */
+        ch = p2i_output_channel(p, which, true);
+        k = ch ? p2i_read_some(p, ch, g->data + g->len, g->cap - g->len - 1) : -errno;
         if (k > 0) {
             g->len += (size_t)k;
             bound(rb, g);

@@ -46,6 +46,16 @@ int popen2_event_fd(popen2_proc *p)
     return r < 0 ? p2i_fail(r) : r;
 }
 
+ssize_t p2i_read_some(struct popen2_proc *p, struct channel *ch, void *buf, size_t n)
+{
+    ssize_t r = p2i_ringbuf_read(&ch->ring, buf, n, false);
+
+    /* The event descriptor stops announcing an end once it was seen. */
+    if (r == 0 || (r < 0 && r != -EAGAIN))
+        p2i_proc_end_reported(p, ch->which);
+    return r;
+}
+
 ssize_t popen2_read(popen2_proc *p, int stream, void *buf, size_t n)
 {
     struct channel *ch = p2i_output_channel(p, stream, true);
@@ -59,9 +69,7 @@ ssize_t popen2_read(popen2_proc *p, int stream, void *buf, size_t n)
         return 0;
     if (n > SSIZE_MAX)
         n = SSIZE_MAX;
-    r = p2i_ringbuf_read(&ch->ring, buf, n, false);
-    if (r == 0 || (r < 0 && r != -EAGAIN))
-        p2i_proc_end_reported(p, stream);
+    r = p2i_read_some(p, ch, buf, n);
     p2i_events_rearm(p);
     return r < 0 ? p2i_fail((int)r) : r;
 }

@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include "common.h"
+#include "popen2.h"
 #include "ring.h"
 
 #define MIN_CAP 4096
@@ -451,6 +452,59 @@ START_TEST(closing_the_consumer_ends_a_producer_parked_by_a_lease)
 }
 END_TEST
 
+struct lender {
+    const unsigned char *buf;
+    size_t n;
+    ssize_t got;
+};
+
+static void *lend_main(void *arg)
+{
+    struct lender *l = arg;
+
+    l->got = p2i_ringbuf_lend(&rb, l->buf, l->n);
+    return NULL;
+}
+
+/* A lent buffer is read in place: the consumer's peek points into the
+ * producer's own bytes (no copy into the ring), after every byte appended
+ * before it, and the lender returns once all of it was consumed. */
+START_TEST(a_lent_buffer_is_read_in_place_after_the_ring)
+{
+    static unsigned char big[200000];
+    unsigned char first[100];
+    struct lender l = {big, sizeof big, 0};
+    const void *data;
+    size_t n, off = 0;
+    pthread_t t;
+
+    pattern_fill(first, sizeof first, 4, 0);
+    pattern_fill(big, sizeof big, 4, sizeof first);
+    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, 4096, POPEN2_BLOCK), 0);
+    ck_assert_int_eq(p2i_ringbuf_append_limited(&rb, first, sizeof first, true),
+                     (ssize_t)sizeof first);
+    ck_assert_int_eq(pthread_create(&t, NULL, lend_main, &l), 0);
+    /* The ring's bytes first, copied in. */
+    p2i_ringbuf_peek(&rb, &data, &n);
+    ck_assert_uint_eq(n, sizeof first);
+    ck_assert_uint_eq(pattern_check(data, n, 4, 0), n);
+    ck_assert(data < (const void *)big || data >= (const void *)(big + sizeof big));
+    p2i_ringbuf_consume(&rb, n);
+    /* Then the lent bytes, where the lender keeps them, in pieces. */
+    while (off < sizeof big) {
+        p2i_ringbuf_peek(&rb, &data, &n);
+        ck_assert_ptr_eq(data, big + off);
+        ck_assert_uint_eq(n, sizeof big - off);
+        n = n > 30000 ? 30000 : n;
+        p2i_ringbuf_consume(&rb, n);
+        off += n;
+    }
+    pthread_join(t, NULL);
+    ck_assert_int_eq(l.got, (ssize_t)sizeof big);
+    ck_assert_uint_eq(p2i_ringbuf_length(&rb), 0);
+}
+END_TEST
+
 static Suite *ringbuf_suite(void)
 {
     Suite *s = suite_create("ringbuf");
@@ -481,6 +535,7 @@ static Suite *ringbuf_suite(void)
     tcase_add_test(tc, a_direct_claim_needs_an_empty_ring_and_no_read_in_flight);
     tcase_add_test(tc, the_producer_waits_out_a_claim_and_its_lease_then_goes_on);
     tcase_add_test(tc, closing_the_consumer_ends_a_producer_parked_by_a_lease);
+    tcase_add_test(tc, a_lent_buffer_is_read_in_place_after_the_ring);
     suite_add_tcase(s, tc);
     return s;
 }
