@@ -12,6 +12,21 @@
  * belongs to the parent: every function but popen2_pid fails with ECHILD
  * for it (its FILEs too), and popen2_free ignores it.  New objects,
  * popen2_cleanup and exit() work in such a child.
+ *
+ * Streams: the FILEs are byte-oriented, as popen(3)'s are.  Wide-character
+ * I/O (fgetws, fputws, fwide with a positive mode) and freopen are not
+ * supported on them (glibc crashes on a cookie stream put in wide mode);
+ * read bytes and convert with mbrtowc or iconv.
+ *
+ * An output stream that is piped and never read still has all of the
+ * child's output drained into memory, without bound, while the caller
+ * waits (that is what keeps the child from blocking).  For an output you
+ * will not read, use POPEN2_DEVNULL, or bound it with a limit:
+ *     popen2_attr_set_stream(a, 1, POPEN2_DEVNULL);
+ *     popen2_attr_set_limit(a, 2, 1 << 20, POPEN2_KEEP_TAIL);
+ *
+ * Language: the header compiles without warnings as C89 and later (also
+ * with -pedantic) and as C++98 and later; the library itself is C11.
  */
 #ifndef POPEN2_H
 #define POPEN2_H
@@ -63,7 +78,8 @@ POPEN2_API popen2_proc *popen2_Popen4v(char *const argv[], int bufsize);
 POPEN2_API int popen2_poll(popen2_proc *p);
 
 /* Python's Popen3.wait(): blocks until the child exits and returns its wait
- * status, the same on every later call.  Retries on EINTR; -1 with errno
+ * status, the same on every later call.  Meanwhile a piped output nobody
+ * reads is drained into memory without bound (see the top of this file).  Retries on EINTR; -1 with errno
  * ECHILD only when the child was reaped behind the library's back, EINVAL for
  * a NULL object.  Several threads may wait on one object at once. */
 POPEN2_API int popen2_wait(popen2_proc *p);
@@ -192,13 +208,22 @@ enum {
  * its stdio buffer), buffered those queued for the child, dropped those
  * discarded because the child stopped reading; total - buffered - dropped
  * have been delivered into the child's stdin pipe. */
+/* The counters are 64-bit everywhere; C89 and C++98 have no long long of
+ * their own, so GCC and Clang are told not to warn about it here. */
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wlong-long"
+#endif
 struct popen2_stream_stats {
-    unsigned long long total;   /* bytes read from the child so far */
-    unsigned long long dropped; /* bytes discarded (KEEP_TAIL, FAIL, failed spill) */
-    unsigned long long spilled; /* bytes that went through the spill file */
-    size_t high_water;          /* most bytes held in memory at once */
+    unsigned long long total;    /* bytes read from the child so far */
+    unsigned long long dropped;  /* bytes discarded (KEEP_TAIL, FAIL, failed spill) */
+    unsigned long long spilled;  /* bytes that went through the spill file */
+    size_t high_water;           /* most bytes held in memory at once */
     unsigned long long buffered; /* bytes readable now (memory + spill file) */
 };
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 /* A new options object with the defaults above; NULL with ENOMEM. */
 POPEN2_API popen2_attr *popen2_attr_new(void);
@@ -368,6 +393,10 @@ POPEN2_API int popen2_event_fd(popen2_proc *p);
 
 /* Non-blocking read of output stream 1 or 2: up to n buffered bytes (as
  * many as there are), 0 at EOF, -1 with EAGAIN when nothing is buffered yet.
+ * Only 0 is the end: EAGAIN can still come after popen2_poll or popen2_wait
+ * returned the status, while the reader thread moves the child's last bytes
+ * out of the pipe, so code ported from plain pipes ("it exited, so all is
+ * in the pipe") must keep reading until 0, waking on popen2_event_fd.
  * Other errors: EINVAL (NULL p or buf, unknown stream or stream 0), EBADF
  * (the stream is not piped or its FILE was closed), ENOBUFS (POPEN2_FAIL
  * stream past its limit).  Do not mix with reading the stream's FILE. */
