@@ -148,9 +148,6 @@ bool p2i_proc_inherited(const struct popen2_proc *p);
 
 /* The event descriptor; -errno. */
 int p2i_events_fd(struct popen2_proc *p);
-/* The readers' wake-up descriptor alone (no pidfd): what communicate sleeps
- * on; -errno. */
-int p2i_events_stream_fd(struct popen2_proc *p);
 /* Clears the readers' descriptor, then signals it again if a stream still
  * has something for popen2_read, so it reads as level-triggered. */
 void p2i_events_rearm(struct popen2_proc *p);
