@@ -349,26 +349,41 @@ POPEN2_API int popen2_kill(popen2_proc *p);
 /* subprocess's communicate(): writes inlen bytes of input to the child's stdin
  * (through the writer thread, so it never blocks on the child), closes stdin,
  * collects stdout into *out / *outlen and stderr into *err / *errlen
- * (malloc'ed, NUL-terminated; NULL and 0 for a stream that is not piped; a
- * NULL out or err discards that stream), waits for the child and returns its
- * wait status.  timeout_ms bounds the whole call (-1: no bound); on timeout it
- * returns -1 with ETIMEDOUT and keeps what was collected, so a later call
- * (after popen2_kill, say) returns everything.  The out-parameters are only
- * written on success.  The output is exactly what the caller has not read:
- * bytes an output's FILE buffered but did not hand out (after an fgets)
- * come first.  Do not read the output FILEs or popen2_read at the same
- * time.  A stream's memory limit bounds what is collected too, alike in
- * every run: POPEN2_FAIL fails the call with ENOBUFS once the stream passes
- * the limit, POPEN2_KEEP_TAIL returns its newest max_bytes (the rest
- * counted as dropped); SPILL and BLOCK bound the ring only, the result
- * holds the whole stream.  A child reaped behind the library's back
- * (SIGCHLD ignored, a waitpid(-1) elsewhere) has no status to give: the
- * output is handed over all the same and the status is 0, as CPython's
- * communicate() reports.  -1 with EINVAL (NULL p, timeout below -1, input
- * but stdin not piped or already closed, also by an earlier call that timed
- * out), ENOMEM, ENOTSUP (the caller read from an output's FILE and the C
- * library cannot say what it buffered: not glibc or musl), or the errno of
- * a stream (ENOBUFS). */
+ * (malloc'ed, NUL-terminated; NULL and 0 for a stream that is not piped),
+ * waits for the child and returns its wait status.  A NULL out or err
+ * discards that stream for good: its bytes are drained and dropped as they
+ * come, in bounded memory (later calls get nothing more of it, and its
+ * errors are not reported); the call still waits for its end.  timeout_ms
+ * bounds the whole call, handing over the input included (-1: no bound); on
+ * timeout it returns -1 with ETIMEDOUT and keeps what was collected, so a
+ * later call (after popen2_kill, say) returns everything.  Input the child
+ * has not made room for (a POPEN2_BLOCK limit on stdin) stays with the
+ * caller: stdin stays open, and a later call with the same input (the same
+ * bytes and inlen) sends the rest, never a byte twice; a later call with no
+ * input (NULL, 0) gives the rest up and closes stdin; other input is EINVAL.
+ * The same holds after a write error (below).  A child that stops reading
+ * ends the input without an error, as in subprocess.  The out-parameters
+ * are only written on success.  The output is exactly what the caller has
+ * not read: bytes an output's FILE buffered but did not hand out (after an
+ * fgets) come first.  Do not read the output FILEs, write tochild or
+ * popen2_read at the same time.  A stream's memory limit bounds what is
+ * collected too, alike in every run: POPEN2_FAIL fails the call with
+ * ENOBUFS once the stream passes the limit, POPEN2_KEEP_TAIL returns its
+ * newest max_bytes (the rest counted as dropped); SPILL and BLOCK bound the
+ * ring only, the result holds the whole stream.  A child reaped behind the
+ * library's back (SIGCHLD ignored, a waitpid(-1) elsewhere) has no status to
+ * give: the output is handed over all the same and the status is 0, as
+ * CPython's communicate() reports.  Needs no descriptor of its own.  -1 with
+ * EINVAL (NULL p, timeout below -1, NULL input with inlen, input but stdin
+ * not piped or closed by the caller, input other than an earlier call's),
+ * ETIMEDOUT, ECHILD (an object of the process this one was forked from),
+ * ENOMEM, ENOTSUP (the caller read from an output's FILE and the C library
+ * cannot say what it buffered: not glibc or musl); an input write that could
+ * not take the input: ENOBUFS (a POPEN2_FAIL limit on stdin: the rest does
+ * not fit), EAGAIN (no writer thread could be started: RLIMIT_NPROC, a
+ * cgroup's pids.max), ENOMEM; or the error that ended an output stream
+ * early: ENOBUFS (POPEN2_FAIL), a POPEN2_SPILL stream's file error (ENOSPC,
+ * EIO, EMFILE ...). */
 POPEN2_API int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **out,
                                   size_t *outlen, char **err, size_t *errlen, int timeout_ms);
 

@@ -11,6 +11,7 @@
  *   pool.c   the library's threads, parked between jobs for reuse
  *   fork.c   the fork handlers and the fork generation (inherited objects)
  *   linger.c input still being delivered when the program exits
+ *   bell.c   a wake-up without a descriptor, waited for with a deadline
  *
  * Every global name of the library that is not exported starts with p2i_, so
  * the static archive links into programs that have their own fd_close or
@@ -20,6 +21,7 @@
 #define POPEN2_BASE_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -84,6 +86,9 @@ long long p2i_now_ms(void);
 int p2i_ms_left(long long deadline);
 /* The deadline timeout_ms from now; -1 (never) for a negative timeout. */
 long long p2i_deadline(int timeout_ms);
+/* A condition variable whose timed waits count on this clock (deadlines
+ * from p2i_now_ms); 0 or -errno. */
+int p2i_cond_init_monotonic(pthread_cond_t *cond);
 
 /* ---- spawn.c ------------------------------------------------------------ */
 
@@ -237,5 +242,29 @@ unsigned long long p2i_linger_progress_count(void);
 bool p2i_linger_exiting(void);
 /* In a forked child: the parent's writers are not here. */
 void p2i_linger_forked(void);
+
+/* ---- bell.c -------------------------------------------------------------
+ * One waiter sleeps until any of several threads rings, or a deadline. */
+
+struct p2i_bell {
+    pthread_mutex_t mu;
+    pthread_cond_t cond; /* on CLOCK_MONOTONIC */
+    unsigned long long rung; /* how often it was rung */
+    int waiters;
+};
+
+/* Prepares a bell; 0 or -errno. */
+int p2i_bell_init(struct p2i_bell *b);
+/* Frees it; nobody may ring or wait any more. */
+void p2i_bell_destroy(struct p2i_bell *b);
+/* Wakes every waiter; never blocks beyond the bell's own instant lock. */
+void p2i_bell_ring(struct p2i_bell *b);
+/* How often it was rung so far: read this before looking at what is waited
+ * for, and pass it to p2i_bell_wait. */
+unsigned long long p2i_bell_count(struct p2i_bell *b);
+/* Sleeps until the bell was rung since the count `seen` was read, or until
+ * deadline_ms (a p2i_now_ms value; -1: none) passes.  A cancellation point;
+ * the bell stays usable after a cancel. */
+void p2i_bell_wait(struct p2i_bell *b, unsigned long long seen, long long deadline_ms);
 
 #endif

@@ -5,7 +5,9 @@
  * A channel knows nothing of the object that holds it.  It tells its owner
  * things through data the owner put in it: `notify`, a wake-up descriptor
  * the reader thread signals whenever it buffered bytes or reached the end
- * (set by the event descriptor, may stay NULL), and `ops`, the owner's
+ * (set by the event descriptor, may stay NULL), `bell`, which the pump
+ * thread rings after every step (bytes buffered or delivered, the stream's
+ * end) for an owner that waits for several channels at once, and `ops`, the owner's
  * answers to "the caller closed the FILE" and "a writer thread starts or
  * ends" (it holds the object alive while it delivers input).
  *
@@ -52,6 +54,7 @@ struct channel {
     struct wake wake;      /* readers: interrupts poll() when the FILE is closed */
     struct wake *notify;   /* readers signal it after buffering bytes or at the end;
                             * set once with a release store, read with acquire */
+    struct p2i_bell *bell; /* the pump rings it after each step; set before it starts */
     struct ringbuf ring;
     bool ring_ready;
     struct p2i_job job;    /* the pump, running on a pool thread */
@@ -84,6 +87,16 @@ int p2i_pump_start(struct channel *ch);
  * fread) or in p2i_channel_read leaves the ring and the pipe as they were;
  * closing the FILE is not a cancellation point. */
 FILE *p2i_stream_open(struct channel *ch, int bufsize);
+/* The input's write for a caller that waits itself, beside the FILE (call
+ * it with the FILE locked, after flushing it): starts the writer thread if
+ * it is not running yet, then takes what fits of n bytes now, never
+ * waiting.  0 with *taken set: all n, or what a POPEN2_BLOCK limit had room
+ * for (the rest fits once the writer thread has delivered some: the bell
+ * rings then).  -ENOBUFS when a POPEN2_FAIL limit refuses the rest, with
+ * *taken what fitted; -EAGAIN or -ENOMEM when no writer thread could be
+ * started, -ENOMEM, or the error that ended the writer thread (-EPIPE: the
+ * child stopped reading); *taken 0 then. */
+int p2i_channel_write_now(struct channel *ch, const void *buf, size_t n, size_t *taken);
 /* Bytes the caller's FILE f has read from the channel but not handed out
  * yet (its buffer and ungetc's), so a caller that reads the rest another way
  * can take them first; SIZE_MAX where the C library does not tell. */

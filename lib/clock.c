@@ -6,6 +6,7 @@
 #include "base.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <time.h>
 
 long long p2i_now_ms(void)
@@ -31,4 +32,17 @@ int p2i_ms_left(long long deadline)
     if (left <= 0)
         return 0;
     return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+int p2i_cond_init_monotonic(pthread_cond_t *cond)
+{
+    pthread_condattr_t ca;
+    int r = pthread_condattr_init(&ca);
+
+    if (r == 0) {
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        r = pthread_cond_init(cond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    return -r;
 }

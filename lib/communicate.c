@@ -1,15 +1,33 @@
 /* communicate: subprocess's communicate() in one call.
  *
- * The input goes through the stdin FILE, so it lands in the input ring and
- * the writer thread delivers it: this thread never blocks on the child, and
- * reading both outputs meanwhile needs no thread of its own.  The outputs are
- * gathered with popen2_read, sleeping in poll() on the readers' eventfd in
- * between (not on the full event descriptor: an exited child whose
- * grandchildren still hold the pipes would make that one spin).
+ * One loop on the caller's thread does everything: it hands the input to
+ * the input ring (the writer thread delivers it, so this thread never
+ * blocks on the child), gathers both outputs from their rings, and sleeps
+ * on the object's bell in between, which every pump thread rings after
+ * each step.  So the deadline bounds all of it, the input included, and
+ * the call needs no descriptor of its own: it cannot fail at a descriptor
+ * limit, nor where a sandbox refuses epoll or eventfd.  Once both outputs
+ * are at their end and the input is all taken, it waits for the child.
+ *
+ * The input is taken as the ring has room: all at once without a limit,
+ * what fits under a POPEN2_BLOCK limit, waiting (until the deadline) for the
+ * writer thread to make room for the rest.  A write that cannot take
+ * everything for good (a POPEN2_FAIL limit, no writer thread, no memory)
+ * fails the call with its errno, since a status over truncated input would
+ * be a lie; stdin then stays open.  How much was taken is kept, so a call
+ * with the same input continues where the last stopped, as Python's
+ * communicate() goes on with its input after TimeoutExpired; a call with no
+ * input gives the rest up and closes stdin.  A child that stopped reading
+ * (EPIPE) ends the input early without an error, as in subprocess.
  *
  * What was gathered lives in the object's slot (struct collected), so a call
  * that timed out leaves it for the next one, like subprocess's
  * TimeoutExpired.
+ *
+ * A discarded output (NULL out or err) is not gathered at all: its ring is
+ * told to drop its bytes, and its reader thread drains the pipe into
+ * nothing (p2i_ringbuf_discard), so an endless child costs no memory.  Its
+ * end is still waited for, as subprocess reads every pipe to EOF.
  *
  * A stream's memory limit (popen2_attr_set_limit) bounds what is gathered
  * too, the same in every run however fast this thread drains the ring:
@@ -24,18 +42,17 @@
  * FILE itself (p2i_stream_buffered says how many), so the caller gets
  * exactly the bytes it has not read.
  *
- * Cancellation: the waits (poll on the readers' descriptor, the child's
- * wait) are cancellation points outside every lock; what was gathered so far
- * stays in the slot, so a later call goes on from there.  Handing the input
- * over runs with cancellation disabled, so input is either all queued and
- * stdin closed, or neither.
+ * Cancellation: the waits (the bell, the child's wait) are cancellation
+ * points outside every lock; what was gathered and how much input was
+ * taken stay in the slot, so a later call goes on from there.  Handing
+ * input over runs with cancellation disabled, so the count taken is always
+ * the ring's.
  */
 #include "config.h"
 
 #include "front.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,13 +64,17 @@
 struct gathered {
     char *data;
     size_t len, cap;
-    bool done;  /* EOF, error, or nothing to gather */
-    int error;  /* errno that ended the stream early (ENOBUFS ...) */
-    bool piped; /* the caller gets a buffer (else NULL) */
+    bool done;    /* EOF, error, or nothing to gather */
+    int error;    /* errno that ended the stream early (ENOBUFS ...) */
+    bool piped;   /* the caller gets a buffer (else NULL) */
+    bool discard; /* its ring drops the bytes (p2i_ringbuf_discard) */
 };
 
 struct collected {
-    bool input_done;
+    bool input_started;          /* a call got as far as the input: in_len is fixed */
+    bool input_done;             /* stdin is closed (or was never ours to write) */
+    size_t in_len;               /* the input's length; later calls pass it again, or none */
+    size_t in_taken;             /* bytes of it the input ring has taken */
     struct gathered s[CH_COUNT]; /* [CH_STDOUT], [CH_STDERR] */
 };
 
@@ -136,30 +157,42 @@ static int take_buffered(struct popen2_proc *p, int which, struct gathered *g)
     return r;
 }
 
-/* Reads stream `which` until it has nothing more for now; 0 or -ENOMEM. */
-static int gather(struct popen2_proc *p, int which, struct gathered *g)
+/* Reads stream `which` until it has nothing more for now, or until the
+ * deadline (a child writing faster than this thread reads would otherwise
+ * keep it here past it); 0 or -ENOMEM. */
+static int gather(struct popen2_proc *p, int which, struct gathered *g, long long deadline)
 {
     struct ringbuf *rb = &p->ch[which].ring;
     struct channel *ch;
     ssize_t k;
+    char none;
     int r;
 
     while (!g->done) {
-        r = make_room(g, READ_CHUNK);
+        r = g->discard ? 0 : make_room(g, READ_CHUNK);
         if (r < 0)
             return r;
         /* Looked up at every read: the caller may have closed the FILE. */
         ch = p2i_output_channel(p, which, true);
-        k = ch ? p2i_read_some(p, ch, g->data + g->len, g->cap - g->len - 1) : -errno;
-        if (k > 0) {
+        if (!ch)
+            k = -errno;
+        else if (g->discard)
+            k = p2i_read_some(p, ch, &none, 1); /* a discarding ring only ends */
+        else
+            k = p2i_read_some(p, ch, g->data + g->len, g->cap - g->len - 1);
+        if (k > 0 && !g->discard) {
             g->len += (size_t)k;
             bound(rb, g);
+            if (p2i_ms_left(deadline) == 0)
+                break;
         } else if (k == 0) {
             g->done = true;
         } else if (k == -EAGAIN) {
             break;
-        } else {
-            g->error = k == -EBADF ? 0 : (int)-k; /* EBADF: caller closed it */
+        } else if (k < 0) {
+            /* EBADF: the caller closed it.  A discarded stream's error
+             * concerns bytes nobody wants. */
+            g->error = k == -EBADF || g->discard ? 0 : (int)-k;
             g->done = true;
         }
     }
@@ -188,38 +221,72 @@ static void hand_over(struct gathered *g, char **dst, size_t *dstlen)
     g->len = g->cap = 0;
 }
 
-static int send_input(struct popen2_proc *p, const void *input, size_t inlen)
+/* Fixes what this call does with the input, before anything is taken: a
+ * first input is remembered; later calls pass the same input again (its
+ * rest is sent) or none (its rest is given up).  0 or -EINVAL. */
+static int plan_input(struct popen2_proc *p, struct collected *c, size_t inlen)
 {
-    FILE *f = p2i_proc_file(p, CH_STDIN);
-    int cancel;
-
-    if (!f)
-        return inlen ? -EINVAL : 0; /* stdin not piped, or closed already */
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
-    /* The ring takes it all at once; a child that stopped reading makes this
-     * fail with EPIPE, which subprocess ignores too. */
-    if (inlen)
-        fwrite(input, 1, inlen, f);
-    fclose(f); /* EOF once delivered */
-    pthread_setcancelstate(cancel, NULL);
+    if (!c->input_started) {
+        if (!p2i_proc_file(p, CH_STDIN)) {
+            if (inlen)
+                return -EINVAL; /* stdin not piped, or closed by the caller */
+            c->input_done = true;
+        }
+        c->input_started = true;
+        c->in_len = inlen;
+        return 0;
+    }
+    if (inlen && inlen != c->in_len)
+        return -EINVAL; /* a second input: the first is (partly) the child's */
+    if (!inlen && !c->input_done)
+        c->in_len = c->in_taken;
     return 0;
 }
 
-int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **out, size_t *outlen,
-                       char **err, size_t *errlen, int timeout_ms)
+/* Hands the ring what it takes of the input now, and closes stdin once all
+ * of it is taken.  0, or -errno of a write that could not take its bytes
+ * (ENOBUFS, EAGAIN, ENOMEM), stdin left open for the rest. */
+static int feed(struct popen2_proc *p, struct collected *c, const char *input)
 {
-    long long deadline;
-    struct collected *c;
-    struct pollfd pfd;
-    int i, r, st, evfd;
+    FILE *f = p2i_proc_file(p, CH_STDIN);
+    size_t taken = 0;
+    int r = 0, cancel;
 
-    if (!p || timeout_ms < -1 || (inlen && !input)) {
-        errno = EINVAL;
-        return -1;
+    if (!f) {
+        c->input_done = true; /* the caller closed it: nothing more can go */
+        return 0;
     }
-    if (p2i_front_inherited(p))
-        return -1;
-    deadline = p2i_deadline(timeout_ms);
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+    flockfile(f);
+    /* Bytes the caller wrote to tochild itself go first. */
+    if (fflush(f) == EOF)
+        r = -errno;
+    if (r == 0 && c->in_taken < c->in_len) {
+        r = p2i_channel_write_now(&p->ch[CH_STDIN], input + c->in_taken, c->in_len - c->in_taken,
+                                  &taken);
+        c->in_taken += taken;
+    }
+    funlockfile(f);
+    /* The child stopped reading: the rest is dropped, as subprocess does. */
+    if (r == -EPIPE) {
+        r = 0;
+        c->in_taken = c->in_len;
+    }
+    if (r == 0 && c->in_taken == c->in_len) {
+        fclose(f); /* EOF once delivered; its EPIPE is the one above */
+        c->input_done = true;
+    }
+    pthread_setcancelstate(cancel, NULL);
+    return r;
+}
+
+/* The object's gathering state, made on the first call; NULL when out of
+ * memory. */
+static struct collected *collected_get(struct popen2_proc *p)
+{
+    struct collected *c;
+    int i;
+
     pthread_mutex_lock(&p->mu);
     c = p->slot;
     if (!c && !p->slot_free && (c = calloc(1, sizeof *c)) != NULL) {
@@ -231,64 +298,86 @@ int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **o
         p->slot_free = collected_free;
     }
     pthread_mutex_unlock(&p->mu);
-    if (!c) {
-        errno = ENOMEM;
-        return -1;
-    }
-    /* A call after a timeout closed stdin already: new input could only be
-     * dropped, so it is refused before anything is taken. */
-    if (c->input_done && inlen) {
-        errno = EINVAL;
-        return -1;
-    }
-    for (i = CH_STDOUT; i <= CH_STDERR; i++) {
-        r = take_buffered(p, i, &c->s[i]);
-        if (r < 0) {
-            errno = -r;
-            return -1;
-        }
-    }
-    if (!c->input_done) {
-        r = send_input(p, input, inlen);
-        if (r < 0) {
-            errno = -r;
-            return -1;
-        }
-        c->input_done = true;
-    }
+    return c;
+}
 
-    evfd = p2i_events_stream_fd(p);
-    if (evfd < 0) {
-        errno = -evfd;
-        return -1;
-    }
+/* A stream the caller does not want: what was gathered goes, and its ring
+ * drops the rest as it comes. */
+static void discard(struct popen2_proc *p, int which, struct gathered *g)
+{
+    free(g->data);
+    g->data = NULL;
+    g->len = g->cap = 0;
+    if (!g->done && !g->discard)
+        p2i_ringbuf_discard(&p->ch[which].ring);
+    g->discard = true;
+}
+
+/* The outputs to their ends and the input all taken, or the deadline;
+ * 0 or -errno. */
+static int run(struct popen2_proc *p, struct collected *c, const char *input, long long deadline)
+{
+    unsigned long long seen;
+    int i, r;
+
     for (;;) {
-        /* Clear first, then read: a byte buffered after our read signals
-         * the eventfd after this clear, so the poll below sees it. */
-        p2i_events_rearm(p);
+        /* The count first, then the look: a step a pump takes after the
+         * look rings after it, and the wait below returns at once. */
+        seen = p2i_bell_count(&p->bell);
+        if (!c->input_done) {
+            r = feed(p, c, input);
+            if (r < 0)
+                return r;
+        }
         for (i = CH_STDOUT; i <= CH_STDERR; i++) {
-            r = gather(p, i, &c->s[i]);
-            if (r < 0) {
-                errno = -r;
-                return -1;
-            }
+            r = gather(p, i, &c->s[i], deadline);
+            if (r < 0)
+                return r;
         }
-        if (c->s[CH_STDOUT].done && c->s[CH_STDERR].done)
-            break;
-        if (p2i_ms_left(deadline) == 0) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        pfd.fd = evfd;
-        pfd.events = POLLIN;
-        poll(&pfd, 1, p2i_ms_left(deadline));
+        /* The event descriptor, if the caller has one, shows what is left. */
+        p2i_events_rearm(p);
+        if (c->input_done && c->s[CH_STDOUT].done && c->s[CH_STDERR].done)
+            return 0;
+        if (p2i_ms_left(deadline) == 0)
+            return -ETIMEDOUT;
+        p2i_bell_wait(&p->bell, seen, deadline);
     }
+}
+
+int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **out, size_t *outlen,
+                       char **err, size_t *errlen, int timeout_ms)
+{
+    long long deadline;
+    struct collected *c;
+    int i, r, st;
+
+    if (!p || timeout_ms < -1 || (inlen && !input))
+        return p2i_fail(-EINVAL);
+    if (p2i_front_inherited(p))
+        return -1;
+    deadline = p2i_deadline(timeout_ms);
+    c = collected_get(p);
+    if (!c)
+        return p2i_fail(-ENOMEM);
+    r = plan_input(p, c, inlen);
+    if (r < 0)
+        return p2i_fail(r);
+    for (i = CH_STDOUT; i <= CH_STDERR; i++) {
+        if ((i == CH_STDOUT ? out : err) == NULL) {
+            discard(p, i, &c->s[i]);
+            continue;
+        }
+        r = take_buffered(p, i, &c->s[i]);
+        if (r < 0)
+            return p2i_fail(r);
+    }
+    r = run(p, c, input, deadline);
+    if (r < 0)
+        return p2i_fail(r); /* keeps everything for the next call */
 
     r = p2i_child_wait(&p->child, p2i_ms_left(deadline), &st);
-    if (r == -ETIMEDOUT) {
-        errno = ETIMEDOUT;
-        return -1; /* keeps everything for the next call */
-    }
+    if (r == -ETIMEDOUT)
+        return p2i_fail(r);
     /* Reaped elsewhere (a waitpid(-1) in the program, SIGCHLD ignored): no
      * status can be had, but the output was collected and is the caller's.
      * CPython's communicate() reports returncode 0 then; so do we.  poll and
@@ -305,8 +394,7 @@ int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **o
             memset(&c->s[CH_STDOUT], 0, sizeof c->s[0]);
             memset(&c->s[CH_STDERR], 0, sizeof c->s[0]);
             c->s[CH_STDOUT].done = c->s[CH_STDERR].done = true;
-            errno = r;
-            return -1;
+            return p2i_fail(-r);
         }
     }
     hand_over(&c->s[CH_STDOUT], out, outlen);

@@ -10,8 +10,9 @@
  * reference frees the memory.
  *
  * Lock order: proc->mu, then child.mu, then any one ring's mu; no code holds
- * two rings' locks.  Reader threads never take proc->mu or child.mu, so
- * joining them under either is safe.
+ * two rings' locks.  The bell's mutex is a leaf under all of them.  Reader
+ * threads never take proc->mu or child.mu, so joining them under either is
+ * safe.
  *
  * Cancellation: no lock here is held across a cancellation point.  The
  * blocking waits (poll on the pidfd, waitid by number) run outside the
@@ -96,6 +97,9 @@ struct popen2_proc {
     struct p2i_active_node *node; /* preallocated, so going on the active list cannot fail */
     unsigned gen;          /* fork generation it was made in */
     struct events *events; /* the event descriptor, NULL until asked for */
+    /* Rung by every pump thread after each step (channel.h): communicate
+     * waits on it for its streams, without a descriptor. */
+    struct p2i_bell bell;
     /* A slot for a front's own state (communicate's gathered output),
      * freed with the object by its destructor. */
     void *slot;
@@ -144,9 +148,6 @@ bool p2i_proc_inherited(const struct popen2_proc *p);
 
 /* The event descriptor; -errno. */
 int p2i_events_fd(struct popen2_proc *p);
-/* The readers' wake-up descriptor alone (no pidfd): what communicate sleeps
- * on; -errno. */
-int p2i_events_stream_fd(struct popen2_proc *p);
 /* Clears the readers' descriptor, then signals it again if a stream still
  * has something for popen2_read, so it reads as level-triggered. */
 void p2i_events_rearm(struct popen2_proc *p);

@@ -150,10 +150,3 @@ int p2i_events_fd(struct popen2_proc *p)
     return r < 0 ? r : ev->epfd;
 }
 
-int p2i_events_stream_fd(struct popen2_proc *p)
-{
-    struct events *ev;
-    int r = events_get_or_make(p, &ev);
-
-    return r < 0 ? r : ev->wake.rfd;
-}

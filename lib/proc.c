@@ -42,6 +42,7 @@ static void proc_destroy(struct popen2_proc *p)
     p2i_events_destroy(p);
     if (p->slot_free)
         p->slot_free(p->slot);
+    p2i_bell_destroy(&p->bell);
     p2i_child_destroy(&p->child);
     free(p->node);
     pthread_mutex_destroy(&p->mu);
@@ -282,6 +283,13 @@ struct popen2_proc *p2i_proc_create(const struct proc_setup *su)
         if (r < 0)
             pthread_mutex_destroy(&p->mu);
     }
+    if (r == 0) {
+        r = p2i_bell_init(&p->bell);
+        if (r < 0) {
+            p2i_child_destroy(&p->child);
+            pthread_mutex_destroy(&p->mu);
+        }
+    }
     if (r < 0) {
         free(p);
         pthread_setcancelstate(cancel, NULL);
@@ -294,6 +302,7 @@ struct popen2_proc *p2i_proc_create(const struct proc_setup *su)
         p->ch[i].ops = &proc_channel_ops;
         p->ch[i].owner = p;
         p->ch[i].which = i;
+        p->ch[i].bell = &p->bell;
         p->ch[i].fd = -1;
         p->ch[i].wake.rfd = p->ch[i].wake.wfd = -1;
     }

@@ -34,14 +34,16 @@
  * Small chatty children never spend the user's pipe-user-pages-soft quota. */
 #define BULK_BYTES (1024 * 1024)
 
-/* Tells whoever watches the channel (the event descriptor) that there is
- * something new; never blocks. */
+/* Tells whoever watches the channel (the event descriptor, the owner's
+ * bell) that there is something new; never blocks. */
 static void notify(struct channel *ch)
 {
     struct wake *w = __atomic_load_n(&ch->notify, __ATOMIC_ACQUIRE);
 
     if (w)
         p2i_wake_signal(w);
+    if (ch->bell)
+        p2i_bell_ring(ch->bell);
 }
 
 static void *reader_main(void *arg)
@@ -136,6 +138,8 @@ static void *writer_main(void *arg)
         if (k > 0) {
             p2i_ringbuf_consume(&ch->ring, (size_t)k);
             p2i_linger_progress(); /* an exit waiting for us sees we move */
+            if (ch->bell)
+                p2i_bell_ring(ch->bell); /* room for more input */
             moved += (unsigned long long)k;
             if (!grown && moved >= BULK_BYTES) {
                 p2i_fd_grow_pipe(ch->fd);
@@ -165,6 +169,8 @@ static void *writer_main(void *arg)
     if (err)
         p2i_ringbuf_close_consumer(&ch->ring, err);
     ch->fd = p2i_fd_close(ch->fd);
+    if (ch->bell)
+        p2i_bell_ring(ch->bell);
     ch->ops->release(ch); /* last: it may free the channel */
     return NULL;
 }

@@ -37,6 +37,8 @@ struct ringbuf {
     bool consumer_done;   /* nobody reads any more: appends fail, data is dropped */
     int error;            /* errno that ended the producer, reported after the data */
     int consumer_error;   /* errno that ended the consumer, reported to appends */
+    bool discarding;      /* the consumer wants no byte: the producer drains
+                           * on, and its bytes are dropped at the commit */
     bool linger;          /* an input ring: counted by linger.c while it holds
                            * undelivered bytes, so exit waits for them */
     bool lingering;       /* counted now */
@@ -100,6 +102,12 @@ void p2i_ringbuf_consume(struct ringbuf *rb, size_t n);
 /* Consumer: reads no more; buffered bytes are dropped and later appends fail
  * with -err (EPIPE when err is 0). */
 void p2i_ringbuf_close_consumer(struct ringbuf *rb, int err);
+/* Consumer: wants no more bytes, but unlike p2i_ringbuf_close_consumer the
+ * producer goes on draining its source, so the other end never sees EPIPE:
+ * what is buffered and every later byte is dropped (counted in total only),
+ * and the ring no longer grows, whatever its limit.  Reads then say -EAGAIN
+ * until the producer's end: 0, or the producer's error. */
+void p2i_ringbuf_discard(struct ringbuf *rb);
 /* -errno once the consumer ended with an error (the bytes it still had were
  * dropped), else 0. */
 int p2i_ringbuf_consumer_error(struct ringbuf *rb);

@@ -83,7 +83,8 @@ int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n
         }
         if (wait_for_direct_locked(rb))
             continue;
-        if (rb->limit) {
+        /* Discarded bytes never stay: an empty ring of any size will do. */
+        if (rb->limit && !rb->discarding) {
             /* A bounded ring (see ringlimit.c). */
             r = p2i_ringlimit_room_locked(rb, &want);
             if (r == 1) {
@@ -129,6 +130,9 @@ int p2i_ringbuf_commit(struct ringbuf *rb, size_t n)
     rb->producer_busy = false;
     if (rb->consumer_done) {
         r = -EPIPE;
+    } else if (rb->discarding) {
+        rb->staged = false;
+        rb->total += n;
     } else if (rb->staged) {
         /* The bytes are in the stage (bounded ring).  A commit of 0 only
          * gives the reservation up (see pump.c). */
@@ -320,6 +324,19 @@ void p2i_ringbuf_consume(struct ringbuf *rb, size_t n)
     free(old);
 }
 
+/* Drops what the consumer has not read, in memory and spilled.  The ring
+ * stays where it is: a producer reservation in flight is dropped by its
+ * commit.  mu held. */
+static void drop_buffered_locked(struct ringbuf *rb)
+{
+    rb->head = rb->cap ? (rb->head + rb->len) % rb->cap : 0;
+    rb->len = 0;
+    if (rb->spill_fd >= 0 && rb->spill_wr) {
+        p2i_spill_reset(rb->spill_fd);
+        rb->spill_wr = rb->spill_rd = 0;
+    }
+}
+
 void p2i_ringbuf_close_consumer(struct ringbuf *rb, int err)
 {
     pthread_mutex_lock(&rb->mu);
@@ -331,16 +348,19 @@ void p2i_ringbuf_close_consumer(struct ringbuf *rb, int err)
     if (err)
         rb->dropped += rb->len + rb->lent_len;
     rb->lent_len = 0;
-    /* Nobody will read these bytes.  The ring stays where it is: a producer
-     * reservation in flight is dropped by its commit. */
-    rb->head = rb->cap ? (rb->head + rb->len) % rb->cap : 0;
-    rb->len = 0;
-    if (rb->spill_fd >= 0 && rb->spill_wr) { /* nor the spilled ones */
-        p2i_spill_reset(rb->spill_fd);
-        rb->spill_wr = rb->spill_rd = 0;
-    }
+    drop_buffered_locked(rb);
     p2i_ring_set_lingering_locked(rb, false);
     p2i_ring_wake(rb);
+    pthread_mutex_unlock(&rb->mu);
+}
+
+void p2i_ringbuf_discard(struct ringbuf *rb)
+{
+    pthread_mutex_lock(&rb->mu);
+    rb->discarding = true;
+    drop_buffered_locked(rb);
+    rb->overflow_error = 0; /* nobody is left to tell */
+    p2i_ring_wake(rb);      /* a producer waiting for room (BLOCK) drains again */
     pthread_mutex_unlock(&rb->mu);
 }
 
@@ -367,7 +387,7 @@ bool p2i_ringbuf_direct_begin(struct ringbuf *rb)
     /* Spilled bytes, or an overflow error to report, come before anything
      * still in the pipe. */
     ok = rb->len == 0 && !p2i_ringlimit_pending_locked(rb) && !rb->producer_busy &&
-         !rb->producer_done && !rb->consumer_done;
+         !rb->producer_done && !rb->consumer_done && !rb->discarding;
     if (ok)
         rb->direct = true;
     pthread_mutex_unlock(&rb->mu);

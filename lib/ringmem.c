@@ -35,7 +35,6 @@ void p2i_ring_set_lingering_locked(struct ringbuf *rb, bool on)
 
 int p2i_ringbuf_init(struct ringbuf *rb, size_t min_cap)
 {
-    pthread_condattr_t ca;
     int r;
 
     memset(rb, 0, sizeof *rb);
@@ -45,17 +44,10 @@ int p2i_ringbuf_init(struct ringbuf *rb, size_t min_cap)
     if (r)
         return -r;
     /* Timed waits (the direct-read lease) count on the monotonic clock. */
-    r = pthread_condattr_init(&ca);
-    if (r == 0) {
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        r = pthread_cond_init(&rb->cond, &ca);
-        pthread_condattr_destroy(&ca);
-    }
-    if (r) {
+    r = p2i_cond_init_monotonic(&rb->cond);
+    if (r < 0)
         pthread_mutex_destroy(&rb->mu);
-        return -r;
-    }
-    return 0;
+    return r;
 }
 
 void p2i_ringbuf_destroy(struct ringbuf *rb)

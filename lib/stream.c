@@ -145,6 +145,22 @@ static ssize_t cookie_read(void *cookie, char *buf, size_t n)
     return r;
 }
 
+/* Starts the writer thread at the first write; 0 or -errno (EAGAIN at
+ * RLIMIT_NPROC or a cgroup's pids.max, ENOMEM), nothing started then.  Its
+ * callers hold the FILE's lock, so only one thread gets here first. */
+static int writer_start(struct channel *ch)
+{
+    int e;
+
+    if (ch->thread_started)
+        return 0;
+    ch->ops->hold(ch); /* the writer thread's; never the last: our FILE holds one */
+    e = p2i_pump_start(ch);
+    if (e < 0)
+        ch->ops->release(ch);
+    return e;
+}
+
 static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
 {
     struct channel *ch = cookie;
@@ -159,22 +175,12 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
      * on the caller's thread, and keeping it away would mean changing the
      * caller's signal mask, which the contract forbids even for an
      * instant. */
-    /* stdio calls us under the FILE's lock, so only one thread gets here
-     * first. */
-    if (!ch->thread_started) {
-        int e;
-
-        ch->ops->hold(ch); /* the writer thread's; never the last: our FILE holds one */
-        e = p2i_pump_start(ch);
-        if (e < 0) {
-            /* No thread (EAGAIN at RLIMIT_NPROC or a cgroup's pids.max,
-             * ENOMEM): nothing is taken, so fwrite comes back short and
-             * fflush with EOF, and a later write tries again.  0, not -1:
-             * see below. */
-            ch->ops->release(ch);
-            errno = -e;
-            return 0;
-        }
+    r = writer_start(ch);
+    if (r < 0) {
+        /* Nothing is taken, so fwrite comes back short and fflush with EOF,
+         * and a later write tries again.  0, not -1: see below. */
+        errno = (int)-r;
+        return 0;
     }
     /* The ring's limit and policy are set before the object is shared and
      * never change, so reading them here needs no lock. */
@@ -205,6 +211,30 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
     if ((size_t)r < n)
         errno = ch->ring.policy == POPEN2_FAIL ? ENOBUFS : EPIPE;
     return r;
+}
+
+int p2i_channel_write_now(struct channel *ch, const void *buf, size_t n, size_t *taken)
+{
+    ssize_t r;
+
+    *taken = 0;
+    r = writer_start(ch);
+    if (r < 0)
+        return (int)r;
+    /* Without a limit the ring takes it all; with one, what fits (the
+     * writer thread never waits for this thread, so neither do we). */
+    if (ch->ring.limit)
+        r = p2i_ringbuf_append_limited(&ch->ring, buf, n, false);
+    else
+        r = p2i_ringbuf_append(&ch->ring, buf, n);
+    if (r == -ENOBUFS && ch->ring.policy == POPEN2_BLOCK)
+        return 0; /* full for now */
+    if (r < 0)
+        return (int)r;
+    *taken = (size_t)r;
+    if ((size_t)r < n && ch->ring.policy == POPEN2_FAIL)
+        return -ENOBUFS;
+    return 0;
 }
 
 static int cookie_close(void *cookie)
