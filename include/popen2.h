@@ -85,7 +85,11 @@ POPEN2_API int popen2_poll(popen2_proc *p);
 POPEN2_API int popen2_wait(popen2_proc *p);
 
 /* The child's stdout (Popen4: stdout and stderr), readable to EOF even after
- * the child was reaped.  NULL once the caller has fclosed it. */
+ * the child was reaped.  Out of memory, its reader thread stops draining (the
+ * child waits on a full pipe) and tries again by itself, at most 100 ms
+ * apart, until memory comes back or the stream is closed: reads meanwhile
+ * wait (popen2_read says EAGAIN), never fail with ENOMEM, and no byte is
+ * lost.  The same holds for childerr.  NULL once the caller has fclosed it. */
 POPEN2_API FILE *popen2_fromchild(popen2_proc *p);
 
 /* The child's stdin.  Writing never blocks; fclose gives the child EOF once
@@ -283,7 +287,9 @@ POPEN2_API int popen2_attr_set_group(popen2_attr *a, int how);
  * does not fit.  For stdin (stream 0) it bounds what is queued for the
  * child: POPEN2_BLOCK makes writes to tochild wait while max_bytes are
  * queued (large writes then go to the pipe straight from the caller's
- * buffer, without a copy), POPEN2_FAIL makes them short with ENOBUFS; the
+ * buffer, without a copy) and, out of memory, until the queue can get some
+ * (tried again by itself, at most 100 ms apart) instead of failing with
+ * ENOMEM; POPEN2_FAIL makes them short with ENOBUFS; the
  * other policies are EINVAL there.  A blocked write waits only for the
  * child to read its stdin, never for the caller to read the outputs, so it
  * cannot deadlock while the outputs are unbounded or SPILL; with a BLOCK

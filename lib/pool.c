@@ -18,11 +18,14 @@
  * freed memory.
  *
  * Every pool thread runs with all signals blocked and a small stack, as the
- * pumps need.  After fork() the child has none of the parent's threads: the
- * child handler (called from fork.c) forgets every worker and starts an
- * empty pool, so a forked child can create objects of its own.
+ * pumps need, plus the program's static thread-local storage.  After fork()
+ * the child has none of the parent's threads: the child handler (called
+ * from fork.c) forgets every worker and starts an empty pool, so a forked
+ * child can create objects of its own.
  *
- * Lock order: pool_mu is a leaf: nothing else is taken while it is held.
+ * Lock order: pool_mu is a leaf: nothing else of the library is taken while
+ * it is held (only the C library's own locks, in pthread_create and, once,
+ * in dl_iterate_phdr).
  */
 #include "config.h"
 
@@ -34,13 +37,19 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
+#if defined(HAVE_LINK_H) && defined(HAVE_DL_ITERATE_PHDR)
+#include <link.h>
+#define POOL_MEASURE_TLS 1
+#endif
 
 /* Small explicit stacks: the pump loops need a few hundred bytes, and 10,000
  * live objects with default 8 MiB stacks would reserve 80 GiB of address
- * space.  Sanitizers need more room for their own frames (redzones, and the
- * runtime's report and interceptor code running on our stack).  gcc says it
- * sanitizes with __SANITIZE_ADDRESS__ / __SANITIZE_THREAD__; clang 14 only
- * through __has_feature, so ask both. */
+ * space.  This is the room for our frames; the static TLS comes on top
+ * (stack_size_locked).  Sanitizers need more room for their own frames
+ * (redzones, and the runtime's report and interceptor code running on our
+ * stack).  gcc says it sanitizes with __SANITIZE_ADDRESS__ /
+ * __SANITIZE_THREAD__; clang 14 only through __has_feature, so ask both. */
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                         \
     __has_feature(memory_sanitizer)
@@ -74,6 +83,7 @@ struct p2i_worker {
 };
 
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static size_t stack_size; /* POOL_STACK plus the static TLS; 0 until measured */
 static pthread_cond_t pool_done = PTHREAD_COND_INITIALIZER; /* some job returned */
 static struct p2i_worker *idle;
 static int nidle;
@@ -184,13 +194,64 @@ end:
     return NULL;
 }
 
+#ifdef POOL_MEASURE_TLS
+/* Adds one module's TLS block, with its alignment padding, to *arg. */
+static int add_module_tls(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    size_t *sum = arg, align;
+    int i;
+
+    (void)size;
+    for (i = 0; i < info->dlpi_phnum; i++) {
+        if (info->dlpi_phdr[i].p_type != PT_TLS)
+            continue;
+        align = info->dlpi_phdr[i].p_align > 1 ? (size_t)info->dlpi_phdr[i].p_align : 1;
+        *sum += ((size_t)info->dlpi_phdr[i].p_memsz + align - 1) / align * align + align;
+    }
+    return 0;
+}
+#endif
+
+/* The stack size to ask for; pool_mu held, so a fork never copies a half
+ * measured value.  glibc places every thread's copy of the static TLS (the
+ * __thread variables of the program and of the libraries loaded with it)
+ * inside the stack size it is given: a program with 60 KiB of them left a
+ * 64 KiB request nothing (pthread_create: EINVAL), one with 56 KiB a few KiB
+ * (a stack overflow in the reader thread).  So the request grows by the TLS
+ * of every loaded module, measured once through dl_iterate_phdr, a public
+ * interface of glibc, musl and the BSDs (glibc's own __pthread_get_minstack
+ * is private).  musl adds the TLS to the request by itself: there this costs
+ * a little unused stack.  Modules loaded later get dynamic TLS, which does
+ * not live on the stack; counting those loaded before the first thread only
+ * errs on the generous side. */
+static size_t stack_size_locked(void)
+{
+    size_t tls = 0, size;
+    long page = sysconf(_SC_PAGESIZE);
+
+    if (stack_size)
+        return stack_size;
+#ifdef POOL_MEASURE_TLS
+    dl_iterate_phdr(add_module_tls, &tls);
+#endif
+    size = POOL_STACK + tls;
+#ifdef PTHREAD_STACK_MIN
+    if (size < (size_t)PTHREAD_STACK_MIN)
+        size = PTHREAD_STACK_MIN;
+#endif
+    if (page > 0)
+        size = (size + (size_t)page - 1) / (size_t)page * (size_t)page;
+    stack_size = size;
+    return size;
+}
+
 /* A new worker with its own thread, or NULL with *err; pool_mu held. */
 static struct p2i_worker *spawn_worker_locked(int *err)
 {
     struct p2i_worker *w = calloc(1, sizeof *w);
     pthread_attr_t attr;
     sigset_t all, old;
-    size_t stack = POOL_STACK;
+    size_t dflt = 0;
     bool masked = false;
     int r;
 
@@ -207,11 +268,9 @@ static struct p2i_worker *spawn_worker_locked(int *err)
     r = pthread_attr_init(&attr);
     if (r)
         goto fail;
-#ifdef PTHREAD_STACK_MIN
-    if (stack < (size_t)PTHREAD_STACK_MIN)
-        stack = PTHREAD_STACK_MIN;
-#endif
-    pthread_attr_setstacksize(&attr, stack);
+    if (pthread_attr_getstacksize(&attr, &dflt) != 0)
+        dflt = 0;
+    pthread_attr_setstacksize(&attr, stack_size_locked());
     sigfillset(&all);
 #ifdef HAVE_PTHREAD_ATTR_SETSIGMASK_NP
     /* glibc allocates the attribute's mask, so this can fail with ENOMEM.
@@ -226,6 +285,12 @@ static struct p2i_worker *spawn_worker_locked(int *err)
         pthread_sigmask(SIG_SETMASK, &all, &old);
     w->running = true;
     r = pthread_create(&w->tid, &attr, worker_main, w);
+    if (r == EINVAL && dflt && pthread_attr_setstacksize(&attr, dflt) == 0) {
+        /* The C library needs more of the stack than measured (a TLS or
+         * guard the measure does not see): its default size is what it
+         * sizes for itself. */
+        r = pthread_create(&w->tid, &attr, worker_main, w);
+    }
     if (!masked)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);

@@ -75,8 +75,9 @@ void p2i_ringbuf_destroy(struct ringbuf *rb);
 
 /* Producer, zero-copy: finds contiguous free space of at least one byte,
  * growing the ring (doubling) when less than `want` bytes are free.  Waits
- * only when the ring is full and cannot grow (out of memory), until the
- * consumer frees some.  0, or -EPIPE once the consumer has closed. */
+ * only when it cannot get memory, until the consumer frees some or the
+ * memory can be had, trying again at most 100 ms apart: never fails for
+ * want of memory.  0, or -EPIPE once the consumer has closed. */
 int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n);
 /* Producer: makes n bytes written into the reserved space readable (n may
  * be 0 to give the reservation up).  0, or -EPIPE once the consumer has
@@ -146,15 +147,17 @@ size_t p2i_ringbuf_length(struct ringbuf *rb);
  * The caller's thread is the producer of the input ring.  With a limit
  * (POPEN2_BLOCK or POPEN2_FAIL, set with p2i_ringbuf_set_limit) it may hold
  * at most `limit` bytes queued.  None of these waits for anything but the
- * consumer (the writer thread, which only waits for the child to read), and
+ * consumer (the writer thread, which only waits for the child to read) or
+ * memory (a timed retry), and
  * none is a cancellation point: cancellation is held off while a producer
  * waits, since a lent buffer must never outlive the call. */
 
 /* Appends up to n bytes, never holding more than the limit: with `block`
- * it waits for room until all n are in, else it takes what fits.  The count
- * appended (> 0), -ENOBUFS when nothing fits and !block, -ENOMEM, or the
- * consumer's error (-EPIPE) once it has closed; a partial count is returned
- * before an error. */
+ * it waits for room until all n are in (and for memory, retrying as
+ * p2i_ringbuf_reserve does), else it takes what fits.  The count appended
+ * (> 0), -ENOBUFS when nothing fits and !block, -ENOMEM (only !block), or
+ * the consumer's error (-EPIPE) once it has closed; a partial count is
+ * returned before an error. */
 ssize_t p2i_ringbuf_append_limited(struct ringbuf *rb, const void *src, size_t n, bool block);
 /* Lends src to the consumer once the ring is empty, and waits until it has
  * consumed all n bytes (or closed).  The count consumed (n unless the
@@ -221,6 +224,10 @@ void p2i_ring_wake(struct ringbuf *rb);
 void p2i_ring_wait_locked(struct ringbuf *rb);
 /* Waits on it at most until the CLOCK_MONOTONIC time `until`; mu held. */
 void p2i_ring_wait_until_locked(struct ringbuf *rb, const struct timespec *until);
+/* Producer out of memory, mu held: waits until the consumer frees space
+ * or *backoff_ms passes (the caller then tries to allocate again), and
+ * doubles *backoff_ms up to a cap for the next wait.  Start with 0. */
+void p2i_ring_wait_for_memory_locked(struct ringbuf *rb, int *backoff_ms);
 /* Makes room for `need` more bytes (or any room at all when need is 0 and
  * the ring is full); 0, -ENOMEM, or -ENOBUFS for a bounded ring at its
  * ceiling.  Producer only, mu held. */
@@ -231,7 +238,8 @@ int p2i_ring_make_room_locked(struct ringbuf *rb, size_t need);
 bool p2i_ringlimit_pending_locked(const struct ringbuf *rb);
 /* Producer, mu held: where the next bytes go.  1: into the stage; 0: into
  * the ring, which has room (and *want is trimmed to the limit); -EAGAIN:
- * nowhere yet, wait for the consumer. */
+ * nowhere yet (BLOCK at the limit), wait for the consumer; -ENOMEM: the
+ * ring or the stage could not be allocated, try again later. */
 int p2i_ringlimit_room_locked(struct ringbuf *rb, size_t *want);
 /* Producer, mu held: applies the policy to n staged bytes. */
 void p2i_ringlimit_commit_staged_locked(struct ringbuf *rb, size_t n);

@@ -72,7 +72,7 @@ static bool wait_for_direct_locked(struct ringbuf *rb)
 int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n)
 {
     size_t tail;
-    int r = 0;
+    int r = 0, backoff_ms = 0;
 
     pthread_mutex_lock(&rb->mu);
     rb->staged = false;
@@ -96,15 +96,19 @@ int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n
             }
             if (r == 0)
                 break;
+            if (r == -EAGAIN)
+                p2i_ring_wait_locked(rb); /* BLOCK at the limit: the consumer has bytes */
+            else
+                p2i_ring_wait_for_memory_locked(rb, &backoff_ms);
             r = 0;
-            p2i_ring_wait_locked(rb); /* BLOCK at the limit, or out of memory */
             continue;
         }
         if (p2i_ring_make_room_locked(rb, want) == 0 || (rb->buf && rb->len < rb->cap))
             break;
-        /* Full and out of memory: stop draining until the consumer reads.
-         * The child then waits on a full pipe, but no byte is dropped. */
-        p2i_ring_wait_locked(rb);
+        /* Out of memory: stop draining until the consumer reads or memory
+         * comes back.  The child then waits on a full pipe, but no byte is
+         * dropped, and the stream never fails for it. */
+        p2i_ring_wait_for_memory_locked(rb, &backoff_ms);
     }
     tail = rb->head + rb->len;
     if (tail >= rb->cap) {

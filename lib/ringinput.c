@@ -44,7 +44,7 @@ ssize_t p2i_ringbuf_append_limited(struct ringbuf *rb, const void *src, size_t n
     const char *p = src;
     size_t done = 0, room, k;
     ssize_t r = 0;
-    int oldstate;
+    int oldstate, backoff_ms = 0;
 
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &oldstate);
     pthread_mutex_lock(&rb->mu);
@@ -71,7 +71,9 @@ ssize_t p2i_ringbuf_append_limited(struct ringbuf *rb, const void *src, size_t n
                     r = -ENOMEM;
                     break;
                 }
-                p2i_ring_wait_locked(rb);
+                /* A ring with no buffer yet gives the writer thread nothing
+                 * to consume, so nobody would wake an untimed wait. */
+                p2i_ring_wait_for_memory_locked(rb, &backoff_ms);
                 continue;
             }
             if (k > n - done)

@@ -6,7 +6,9 @@
  * later commit until the consumer has read the file back), FAIL and a failed
  * spill drop it and remember the errno to report after the data, KEEP_TAIL
  * drops the oldest bytes of the ring to make room.  BLOCK never stages: the
- * producer waits for the consumer, as an out-of-memory ring does. */
+ * producer waits for the consumer.  The stage is allocated when first
+ * needed, which is when the caller is not reading: a producer that cannot
+ * get it retries on its own (p2i_ring_wait_for_memory_locked). */
 #include "config.h"
 
 #include "base.h"
@@ -30,7 +32,7 @@ bool p2i_ringlimit_pending_locked(const struct ringbuf *rb)
 
 /* Producer, mu held: where the next bytes go.  1: into the stage; 0: into the
  * ring, which has room (and *want is trimmed to the limit); -EAGAIN: nowhere
- * yet, wait for the consumer. */
+ * yet (BLOCK at the limit); -ENOMEM: no memory for the ring or the stage. */
 int p2i_ringlimit_room_locked(struct ringbuf *rb, size_t *want)
 {
     size_t room;
@@ -39,7 +41,7 @@ int p2i_ringlimit_room_locked(struct ringbuf *rb, size_t *want)
         if (rb->policy == POPEN2_BLOCK)
             return -EAGAIN;
         if (!rb->stage && !(rb->stage = malloc(P2I_RING_STAGE_SIZE)))
-            return -EAGAIN; /* out of memory: wait as an unbounded ring does */
+            return -ENOMEM;
         rb->staged = true;
         return 1;
     }
@@ -48,7 +50,7 @@ int p2i_ringlimit_room_locked(struct ringbuf *rb, size_t *want)
         *want = room;
     if (p2i_ring_make_room_locked(rb, *want) == 0 || (rb->buf && rb->len < rb->cap))
         return 0;
-    return -EAGAIN;
+    return -ENOMEM; /* below the limit, so only memory was missing */
 }
 
 /* Copies n bytes to the ring's tail; room for them was made. */

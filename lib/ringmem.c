@@ -24,6 +24,16 @@
  * settles at a few MiB instead of freeing and refaulting them at every
  * pause (fresh pages, measured here, copy at a tenth of the speed). */
 #define SHRINK_FACTOR 64
+
+/* A producer that cannot get memory looks again after this long, doubling
+ * up to the cap.  Nothing announces that memory came back, and the consumer
+ * may have nothing to read (the ring has no buffer yet, or the bytes wait
+ * for a scratch buffer), so only a timed wait resumes the stream; the cap
+ * bounds both the stall after memory returns and the cost of a stream that
+ * stays out of memory (ten wake-ups a second). */
+#define MEMORY_RETRY_FIRST_MS 1
+#define MEMORY_RETRY_MAX_MS 100
+
 /* An input ring holding undelivered bytes is counted (linger.c); mu held. */
 void p2i_ring_set_lingering_locked(struct ringbuf *rb, bool on)
 {
@@ -126,6 +136,20 @@ void p2i_ring_wait_until_locked(struct ringbuf *rb, const struct timespec *until
     rb->waiters--;
 }
 
+void p2i_ring_wait_for_memory_locked(struct ringbuf *rb, int *backoff_ms)
+{
+    struct timespec until;
+    long long wake;
+
+    if (*backoff_ms < MEMORY_RETRY_FIRST_MS)
+        *backoff_ms = MEMORY_RETRY_FIRST_MS;
+    wake = p2i_now_ms() + *backoff_ms;
+    until.tv_sec = (time_t)(wake / 1000);
+    until.tv_nsec = (long)(wake % 1000) * 1000000L;
+    p2i_ring_wait_until_locked(rb, &until);
+    *backoff_ms = *backoff_ms > MEMORY_RETRY_MAX_MS / 2 ? MEMORY_RETRY_MAX_MS : *backoff_ms * 2;
+}
+
 /* Moves the data into a new buffer of new_cap bytes starting at offset 0.
  * Called by the producer with mu held.  -ENOMEM leaves the ring as it was. */
 static int resize_locked(struct ringbuf *rb, size_t new_cap)
@@ -154,13 +178,20 @@ static int resize_locked(struct ringbuf *rb, size_t new_cap)
 int p2i_ring_make_room_locked(struct ringbuf *rb, size_t need)
 {
     size_t new_cap;
+    char *nb;
 
     if (rb->len == 0) {
         rb->head = 0; /* an empty ring offers its whole capacity in one run */
         if (rb->cap >= SHRINK_FACTOR * rb->min_cap && !rb->peeking && need <= rb->min_cap) {
-            free(rb->buf);
-            rb->buf = NULL;
-            rb->cap = 0;
+            /* The small buffer first: a ring that cannot get it keeps
+             * draining into the large one rather than being left with no
+             * buffer at all until memory comes back. */
+            nb = malloc(rb->min_cap);
+            if (nb) {
+                free(rb->buf);
+                rb->buf = nb;
+                rb->cap = rb->min_cap;
+            }
         }
     }
     if (!rb->buf) {

@@ -11,6 +11,7 @@
 #include <check.h>
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -428,6 +429,233 @@ START_TEST(first_write_without_a_thread_fails_cleanly)
 }
 END_TEST
 
+/* ---- a stream that cannot get memory resumes by itself ------------------
+ * Nothing tells a reader thread that memory came back, and in each case
+ * below the caller has nothing to read that would wake it: the stream must
+ * try again on its own, and every byte arrive once allocations work again. */
+
+/* Reads stream 1 to EOF with popen2_read, sleeping in poll() on the event
+ * descriptor while it says EAGAIN, and checks every byte against pattern
+ * seed.  The byte count, or (size_t)-1 at a wrong byte. */
+static size_t read_pattern_nonblocking(popen2_proc *p, unsigned seed)
+{
+    struct pollfd pfd = {.fd = popen2_event_fd(p), .events = POLLIN};
+    unsigned char buf[4096];
+    size_t total = 0;
+    ssize_t k;
+
+    ck_assert_int_ge(pfd.fd, 0);
+    for (;;) {
+        k = popen2_read(p, 1, buf, sizeof buf);
+        if (k == 0)
+            return total;
+        if (k < 0) {
+            ck_assert_msg(errno == EAGAIN, "popen2_read: %s", strerror(errno));
+            /* No bound: a stream that never resumes is a Check timeout. */
+            ck_assert_int_ge(poll(&pfd, 1, -1), 0);
+            continue;
+        }
+        if (pattern_check(buf, (size_t)k, seed, total) != (size_t)k)
+            return (size_t)-1;
+        total += (size_t)k;
+    }
+}
+
+/* Reads n bytes of f (unbuffered: each read is a small one from the ring,
+ * never the pipe itself) and checks them against pattern seed from `off`;
+ * the count read. */
+static size_t read_pattern_n(FILE *f, unsigned seed, uint64_t off, size_t n)
+{
+    unsigned char buf[4096];
+    size_t total = 0, k;
+
+    while (total < n) {
+        k = fread(buf, 1, n - total < sizeof buf ? n - total : sizeof buf, f);
+        if (k == 0 || pattern_check(buf, k, seed, off + total) != k)
+            break;
+        total += k;
+    }
+    return total;
+}
+
+/* The ring's first buffer refused: the reader has no buffer to read into
+ * and the caller nothing to read. */
+START_TEST(ring_without_a_first_buffer_resumes)
+{
+    unsigned long before = fault_large_refusals();
+    popen2_proc *p;
+    int st;
+
+    fault_fail_large_allocs(64 * 1024);
+    /* stdin holds the child back until the refusal was seen. */
+    p = popen2_Popen3("read x; exec '" TEST_CHILD "' pattern 1 1048576 41", 0, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(EVENTUALLY(fault_large_refusals() > before, 30));
+    ck_assert_int_eq(fclose(popen2_tochild(p)), 0); /* EOF for read: the child writes */
+    fault_fail_large_allocs(0);
+    ck_assert_uint_eq(read_pattern_nonblocking(p, 41), 1048576);
+    st = popen2_wait(p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    popen2_free(p);
+}
+END_TEST
+
+/* A ring that grew past 64 times its first size and emptied swaps its
+ * buffer for a small one at the next bytes; refused that, it keeps the one
+ * it has and drains on. */
+START_TEST(emptied_large_ring_without_a_small_buffer_resumes)
+{
+    static const char cmd[] = "read x; '" TEST_CHILD "' pattern 1 5242880 42; "
+                              "read y; exec '" TEST_CHILD "' pattern 1 1048576 43";
+    popen2_proc *p = popen2_Popen3(cmd, 0, 0);
+    unsigned long before;
+    FILE *in, *out;
+    int st;
+
+    ck_assert_ptr_nonnull(p);
+    in = popen2_tochild(p);
+    out = popen2_fromchild(p);
+    /* The input ring's buffer is made now, while allocations work. */
+    ck_assert_int_eq(fputs("a\n", in), 1);
+    ck_assert(EVENTUALLY(popen2_stream_available(p, 1) == 5242880, 60));
+    before = fault_large_refusals();
+    fault_fail_large_allocs(64 * 1024);
+    ck_assert_uint_eq(read_pattern_n(out, 42, 0, 5242880), 5242880);
+    ck_assert_int_eq(fputs("b\n", in), 1);
+    /* The bytes that follow need the small buffer first, and are refused
+     * it; they arrive all the same. */
+    ck_assert_uint_eq(read_pattern_n(out, 43, 0, 1048576), 1048576);
+    ck_assert_uint_gt(fault_large_refusals(), before);
+    fault_fail_large_allocs(0);
+    ck_assert_int_eq(fgetc(out), EOF);
+    ck_assert(!ferror(out));
+    st = popen2_wait(p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    popen2_free(p);
+}
+END_TEST
+
+/* KEEP_TAIL, FAIL and SPILL allocate their scratch buffer when the stream
+ * first goes past its limit, which is exactly when the caller is not
+ * reading: refused it, the reader must not wait for the caller.  The
+ * caller here waits for the child before it reads anything at all. */
+static const int stage_policy[] = {POPEN2_KEEP_TAIL, POPEN2_FAIL, POPEN2_SPILL};
+
+START_TEST(limit_scratch_buffer_refused_resumes)
+{
+    enum { LIMIT = 64 * 1024, TOTAL = 1048576 };
+    char *const argv[] = {TEST_CHILD, "pattern", "1", "1048576", "44", NULL};
+    int policy = stage_policy[_i];
+    struct popen2_stream_stats stats;
+    unsigned long before;
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    FILE *out;
+    int st;
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(popen2_attr_set_limit(a, 1, LIMIT, policy), 0);
+    ck_assert_int_eq(popen2_attr_set_bufsize(a, 0), 0);
+    before = fault_large_refusals();
+    /* The 64 KiB ring may be had, the 256 KiB scratch buffer not. */
+    fault_fail_large_allocs(128 * 1024);
+    p = popen2_spawnv(argv, a);
+    popen2_attr_free(a);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(EVENTUALLY(fault_large_refusals() > before, 30));
+    fault_fail_large_allocs(0);
+    st = popen2_wait(p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    out = popen2_fromchild(p);
+    if (policy == POPEN2_SPILL) {
+        ck_assert_uint_eq(read_pattern(out, 44, 4096), TOTAL);
+    } else if (policy == POPEN2_KEEP_TAIL) {
+        ck_assert_uint_eq(read_pattern_n(out, 44, TOTAL - LIMIT, LIMIT), LIMIT);
+        ck_assert_int_eq(fgetc(out), EOF);
+        ck_assert(!ferror(out));
+    } else {
+        ck_assert_uint_eq(read_pattern_n(out, 44, 0, LIMIT), LIMIT);
+        errno = 0;
+        ck_assert_int_eq(fgetc(out), EOF);
+        ck_assert(ferror(out) && errno == ENOBUFS);
+    }
+    ck_assert_int_eq(popen2_stream_stats(p, 1, &stats), 0);
+    ck_assert_uint_eq(stats.total, TOTAL);
+    popen2_free(p);
+}
+END_TEST
+
+/* The retry ends with the stream: freeing the object while its reader
+ * waits for memory neither waits for memory nor leaves the reader behind. */
+START_TEST(free_while_a_reader_waits_for_memory)
+{
+    char *const argv[] = {TEST_CHILD, "pattern", "1", "1048576", "45", NULL};
+    unsigned long before = fault_large_refusals();
+    struct counts base = quiet_counts();
+    popen2_proc *p;
+
+    fault_fail_large_allocs(64 * 1024);
+    p = popen2_Popen3v(argv, 0, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(EVENTUALLY(fault_large_refusals() > before, 30));
+    popen2_free(p); /* joins the reader: a Check timeout if it kept retrying */
+    ck_assert_uint_gt(fault_large_refusals(), before);
+    fault_fail_large_allocs(0);
+    ck_assert(EVENTUALLY(settled(base), 30));
+}
+END_TEST
+
+/* A blocking write to a limited tochild whose ring has no buffer yet: the
+ * writer thread has nothing to consume, so only a retry gets the bytes in
+ * once memory is back (here: once the helper thread saw the refusal). */
+static unsigned long allow_after;
+
+static void *allow_after_refusal(void *arg)
+{
+    (void)arg;
+    while (fault_large_refusals() <= allow_after)
+        sleep_ms(1);
+    fault_fail_large_allocs(0);
+    return NULL;
+}
+
+START_TEST(blocking_input_without_a_buffer_resumes)
+{
+    char *const argv[] = {"sh", "-c", "echo ready; exec '" TEST_CHILD "' cat", NULL};
+    unsigned char piece[1000];
+    char line[16];
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    pthread_t helper;
+    FILE *in, *out;
+    int st;
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(popen2_attr_set_limit(a, 0, 1 << 20, POPEN2_BLOCK), 0);
+    ck_assert_int_eq(popen2_attr_set_bufsize(a, 0), 0);
+    p = popen2_spawnv(argv, a);
+    popen2_attr_free(a);
+    ck_assert_ptr_nonnull(p);
+    in = popen2_tochild(p);
+    out = popen2_fromchild(p);
+    /* Once a line came through, the output ring has its buffer: the only
+     * large allocation left is the input ring's. */
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, out));
+    ck_assert_str_eq(line, "ready\n");
+    allow_after = fault_large_refusals();
+    fault_fail_large_allocs(64 * 1024);
+    ck_assert_int_eq(pthread_create(&helper, NULL, allow_after_refusal, NULL), 0);
+    pattern_fill(piece, sizeof piece, 46, 0);
+    ck_assert_uint_eq(fwrite(piece, 1, sizeof piece, in), sizeof piece);
+    ck_assert_int_eq(pthread_join(helper, NULL), 0);
+    ck_assert_int_eq(fclose(in), 0);
+    ck_assert_uint_eq(read_pattern(out, 46, 333), sizeof piece);
+    st = popen2_wait(p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    popen2_free(p);
+}
+END_TEST
+
 /* ---- real exhaustion, each in a forked child so limits do not leak ---- */
 
 /* Runs fn in a child process; it returns 0 for success or prints why not.
@@ -603,6 +831,16 @@ static Suite *faults_suite(void)
     tcase_add_test(tc, output_ring_that_cannot_grow_drops_nothing);
     tcase_add_test(tc, input_write_without_memory_fails_whole);
     tcase_add_loop_test(tc, first_write_without_a_thread_fails_cleanly, 0, 2);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("oom_resumes");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, ring_without_a_first_buffer_resumes);
+    tcase_add_test(tc, emptied_large_ring_without_a_small_buffer_resumes);
+    tcase_add_loop_test(tc, limit_scratch_buffer_refused_resumes, 0,
+                        (int)(sizeof stage_policy / sizeof stage_policy[0]));
+    tcase_add_test(tc, free_while_a_reader_waits_for_memory);
+    tcase_add_test(tc, blocking_input_without_a_buffer_resumes);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("exhaustion");

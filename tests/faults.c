@@ -21,6 +21,7 @@
 
 /* Process-wide: large allocations fail on every thread. */
 static atomic_size_t large_limit;
+static atomic_ulong large_refused;
 
 /* Thread-local: only the arming thread's calls count. */
 static __thread bool armed;
@@ -109,11 +110,19 @@ void fault_fail_large_allocs(size_t min_size)
     atomic_store(&large_limit, min_size);
 }
 
+unsigned long fault_large_refusals(void)
+{
+    return atomic_load(&large_refused);
+}
+
 static bool too_large(size_t n)
 {
     size_t limit = atomic_load_explicit(&large_limit, memory_order_relaxed);
 
-    return limit && n >= limit;
+    if (!limit || n < limit)
+        return false;
+    atomic_fetch_add(&large_refused, 1);
+    return true;
 }
 
 /* 0: make the real call; else the errno to fail with. */

@@ -52,6 +52,10 @@ bool fault_fired(enum fault_fn *fn, int *err);
  * of min_size bytes or more fail with ENOMEM.  For out-of-memory while
  * objects run (rings that cannot grow); 0 turns it off. */
 void fault_fail_large_allocs(size_t min_size);
+/* How many allocations fault_fail_large_allocs has refused so far, on any
+ * thread: a test waits for it to grow to know a library thread has met the
+ * refusal. */
+unsigned long fault_large_refusals(void);
 /* The function's name, for messages. */
 const char *fault_name(enum fault_fn fn);
 
