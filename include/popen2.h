@@ -94,9 +94,10 @@ POPEN2_API pid_t popen2_pid(popen2_proc *p);
  * blocks on the child and never signals it: a child not yet reaped goes to the
  * active list, reaped later by popen2_cleanup().  Input already written to
  * tochild is still delivered to a child that reads it, also when the program
- * exits right after: exit waits while the writers make progress (giving up
- * after 3 s without any).  NULL is a no-op, and so is an object inherited
- * through fork (it belongs to the parent). */
+ * exits right after: exit waits while the writers make progress, and gives
+ * up once none has delivered a byte for 3 s, counted once for the whole exit
+ * (stdio's flush of a tochild left open included).  NULL is a no-op, and so
+ * is an object inherited through fork (it belongs to the parent). */
 POPEN2_API void popen2_free(popen2_proc *p);
 
 /* Python's popen2.popen2(cmd, bufsize, mode): runs "/bin/sh -c cmd" and hands

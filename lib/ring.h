@@ -158,9 +158,10 @@ ssize_t p2i_ringbuf_lend(struct ringbuf *rb, const void *src, size_t n);
  * consumer closed (its error, -EPIPE), or deadline_ms (a p2i_now_ms value;
  * -1: none) passed (-ETIMEDOUT). */
 int p2i_ringbuf_wait_drained(struct ringbuf *rb, long long deadline_ms);
-/* Waits as p2i_ringbuf_wait_drained, without a deadline but giving up once
- * the consumer took nothing for stall_ms (-ETIMEDOUT): the exit's wait. */
-int p2i_ringbuf_drain_wait(struct ringbuf *rb, int stall_ms);
+/* Waits as p2i_ringbuf_wait_drained, without a deadline but giving up
+ * (-ETIMEDOUT) once the exit's stall clock runs out (linger.c): the wait of
+ * a write to the ring at exit. */
+int p2i_ringbuf_exit_wait(struct ringbuf *rb);
 
 /* ---- bounded memory (ringlimit.c) --------------------------------------- */
 

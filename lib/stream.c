@@ -185,9 +185,10 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
     else
         r = p2i_ringbuf_append(&ch->ring, buf, n);
     /* stdio's last flush at exit comes after the library's exit wait
-     * (linger.c): wait for these bytes here the same way. */
+     * (linger.c): wait for these bytes here the same way, on the same
+     * clock. */
     if (r > 0 && p2i_linger_exiting())
-        p2i_ringbuf_drain_wait(&ch->ring, P2I_LINGER_STALL_MS);
+        p2i_ringbuf_exit_wait(&ch->ring);
 
     /* Failure is 0 with errno set, as fopencookie(3) demands ("must not
      * return a negative value"): glibc's cookie write passes -1 up as a
