@@ -62,6 +62,8 @@ struct channel {
     char *iobuf;           /* stdio buffer for bufsize > 1, freed with the object */
     bool end_reported;     /* popen2_read returned EOF or an error (owner's lock) */
     bool stdio_read;       /* the FILE has read from the channel (under its lock) */
+    bool closing;          /* the owner is closing the FILE (atomic): its last
+                            * flush is not a write (stream.c) */
     unsigned gen;          /* fork generation it was made in (fork.c): in a forked
                             * child the FILE fails with ECHILD and takes no lock */
 };
@@ -84,6 +86,10 @@ int p2i_pump_start(struct channel *ch);
  * fread) or in p2i_channel_read leaves the ring and the pipe as they were;
  * closing the FILE is not a cancellation point. */
 FILE *p2i_stream_open(struct channel *ch, int bufsize);
+/* Closes the channel's FILE f on its owner's behalf (a free), as fclose
+ * does; the bytes still in f's buffer are queued even past a limit (see
+ * cookie_write), so this never waits for the child. */
+int p2i_stream_close(struct channel *ch, FILE *f);
 /* Bytes the caller's FILE f has read from the channel but not handed out
  * yet (its buffer and ungetc's), so a caller that reads the rest another way
  * can take them first; SIZE_MAX where the C library does not tell. */

@@ -1,14 +1,15 @@
 /* check_input: what is written to tochild, bounded and accounted for.
  * Limits on stream 0 (POPEN2_BLOCK waits, large blocked writes go to the
  * pipe from the caller's buffer; POPEN2_FAIL is short with ENOBUFS), the
- * counters of stream 0, popen2_drain, and the exit with tochild's queue
- * full. */
+ * counters of stream 0, popen2_drain, and closing tochild with its queue
+ * full (a close, a free or an exit never waits for the child). */
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "baseline.h"
 #include "common.h"
 #include "popen2.h"
 
@@ -296,6 +297,13 @@ struct close_case {
 };
 
 static const struct close_case close_cases[] = {
+    {POPEN2_BLOCK, 0, 0},                 /* unbuffered: nothing left to flush */
+    {POPEN2_BLOCK, 1, 5},                 /* line buffered, a line not ended */
+    {POPEN2_BLOCK, -1, 100},              /* stdio's own buffer */
+    {POPEN2_BLOCK, 128 * KiB, 100 * KiB}, /* a flush large enough to be lent */
+    {POPEN2_FAIL, 1, 5},
+    {POPEN2_FAIL, -1, 100},
+    {POPEN2_FAIL, 128 * KiB, 100 * KiB},
     {0, -1, 100}, /* no limit */
 };
 #define N_CLOSE_CASES (int)(sizeof close_cases / sizeof close_cases[0])
@@ -363,12 +371,70 @@ fail:
     return 0;
 }
 
+/* The child is still there: not exited (a zombie) nor reaped. */
+static bool running(pid_t pid)
+{
+    char st = proc_state(pid);
+
+    return st && st != 'Z';
+}
+
+/* fclose(tochild) comes back at once with the queue full, whatever the
+ * buffering and policy; the bytes of its buffer are queued past the limit,
+ * counted, and delivered once the child reads. */
+START_TEST(fclose_tochild_never_waits_for_a_full_queue)
+{
+    const struct close_case *c = &close_cases[_i];
+    struct popen2_stream_stats st;
+    popen2_proc *p = spawn_hold(c);
+    size_t written;
+    char line[64];
+    pid_t pid;
+
+    ck_assert_msg(p != NULL, "spawn: %s", strerror(errno));
+    pid = popen2_pid(p);
+    written = fill_queue(p, c);
+    ck_assert_uint_gt(written, 0);
+    ck_assert_msg(fclose(popen2_tochild(p)) == 0, "fclose: %s", strerror(errno));
+    ck_assert_msg(running(pid), "fclose waited for the child to end");
+    ck_assert_int_eq(popen2_stream_stats(p, 0, &st), 0);
+    ck_assert_uint_eq(st.total, written + c->pending);
+    ck_assert_uint_eq(st.buffered, CLOSE_LIMIT + c->pending);
+    ck_assert_uint_eq(st.dropped, 0);
+    ck_assert_int_eq(kill(pid, SIGUSR1), 0);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, popen2_fromchild(p)));
+    ck_assert_uint_eq(strtoull(line, NULL, 10), written + c->pending);
+    ck_assert_int_eq(popen2_wait(p), 0);
+    popen2_free(p);
+}
+END_TEST
+
+/* popen2_free likewise, leaving nothing behind once the child is gone: it returns while the child still runs. */
+START_TEST(free_never_waits_for_a_full_queue)
+{
+    const struct close_case *c = &close_cases[_i];
+    struct baseline b = baseline();
+    popen2_proc *p = spawn_hold(c);
+    pid_t pid;
+
+    ck_assert_msg(p != NULL, "spawn: %s", strerror(errno));
+    pid = popen2_pid(p);
+    ck_assert_uint_gt(fill_queue(p, c), 0);
+    popen2_free(p);
+    ck_assert_msg(running(pid), "popen2_free waited for the child to end");
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    assert_back_to(b);
+}
+END_TEST
+
 /* The exits: a case of close_cases, and whether popen2_free comes first
  * (else tochild is left open, for stdio's flush at exit). */
 static const struct {
     int close_case;
     bool free_first;
 } exit_cases[] = {
+    {2, false}, /* BLOCK limit */
+    {2, true},
     {N_CLOSE_CASES - 1, false}, /* no limit: the library's wait, then stdio's */
 };
 
@@ -446,6 +512,8 @@ static Suite *input_suite(void)
 
     tc = tcase_create("close");
     tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, fclose_tochild_never_waits_for_a_full_queue, 0, N_CLOSE_CASES);
+    tcase_add_loop_test(tc, free_never_waits_for_a_full_queue, 0, N_CLOSE_CASES);
     tcase_add_loop_test(tc, exit_gives_up_on_a_full_queue, 0,
                         (int)(sizeof exit_cases / sizeof exit_cases[0]));
     suite_add_tcase(s, tc);
