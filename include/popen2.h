@@ -93,7 +93,8 @@ POPEN2_API int popen2_wait(popen2_proc *p);
 POPEN2_API FILE *popen2_fromchild(popen2_proc *p);
 
 /* The child's stdin.  Writing never blocks; fclose gives the child EOF once
- * everything written before has been delivered, without waiting for that.
+ * everything written before has been delivered, without waiting for that
+ * (also with a limit on stdin: see popen2_attr_set_limit).
  * After the child stopped reading, writes fail with EPIPE (no SIGPIPE):
  * fwrite or fflush when they hand bytes over after the writer met the
  * broken pipe, fclose when input was already dropped by then; input dropped
@@ -111,12 +112,15 @@ POPEN2_API FILE *popen2_childerr(popen2_proc *p);
 POPEN2_API pid_t popen2_pid(popen2_proc *p);
 
 /* Closes the streams the caller has not fclosed and frees the object.  Never
- * blocks on the child and never signals it: a child not yet reaped goes to the
- * active list, reaped later by popen2_cleanup().  Input already written to
- * tochild is still delivered to a child that reads it, also when the program
- * exits right after: exit waits while the writers make progress (giving up
- * after 3 s without any).  NULL is a no-op, and so is an object inherited
- * through fork (it belongs to the parent). */
+ * blocks on the child, whatever the limit on stdin, and never signals it: a
+ * child not yet reaped goes to the active list, reaped later by
+ * popen2_cleanup().  Input already written to tochild (its stdio buffer
+ * included) is still delivered to a child that reads it, also when the
+ * program exits right after: exit waits while the writers make progress,
+ * and gives up once none has delivered a byte for 3 s, counted once for
+ * the whole exit (stdio's flush of a tochild left open included).  NULL is
+ * a no-op, and so is an object inherited through fork (it belongs to the
+ * parent). */
 POPEN2_API void popen2_free(popen2_proc *p);
 
 /* Python's popen2.popen2(cmd, bufsize, mode): runs "/bin/sh -c cmd" and hands
@@ -289,15 +293,21 @@ POPEN2_API int popen2_attr_set_group(popen2_attr *a, int how);
  * queued (large writes then go to the pipe straight from the caller's
  * buffer, without a copy) and, out of memory, until the queue can get some
  * (tried again by itself, at most 100 ms apart) instead of failing with
- * ENOMEM; POPEN2_FAIL makes them short with ENOBUFS; the
- * other policies are EINVAL there.  A blocked write waits only for the
- * child to read its stdin, never for the caller to read the outputs, so it
- * cannot deadlock while the outputs are unbounded or SPILL; with a BLOCK
- * limit on an output stream the caller does not read meanwhile it can
- * (the child stops reading stdin while it waits to write).  Writes to
- * tochild are not cancellation points.  max_bytes 0 removes the limit (the
- * default: writes never block).  0, or -1 with EINVAL (NULL a, unknown
- * stream, bad policy). */
+ * ENOMEM; POPEN2_FAIL makes them short with ENOBUFS; the other policies are
+ * EINVAL there.  The limit bounds what writing queues, and a close is not a
+ * write: fclose of tochild, popen2_free and the flush at exit neither wait
+ * for room nor fail for the lack of it, but queue the bytes still in
+ * tochild's stdio buffer past max_bytes (at most the buffer's size more),
+ * delivered as any queued input and counted as such (total, buffered,
+ * high_water).  Where the C library does not show that an fclose is under
+ * way (not glibc) the caller's own fclose flushes as a write does.  A
+ * blocked write waits only for the child to read its stdin, never for the
+ * caller to read the outputs, so it cannot deadlock while the outputs are
+ * unbounded or SPILL; with a BLOCK limit on an output stream the caller
+ * does not read meanwhile it can (the child stops reading stdin while it
+ * waits to write).  Writes to tochild are not cancellation points.
+ * max_bytes 0 removes the limit (the default: writes never block).  0, or
+ * -1 with EINVAL (NULL a, unknown stream, bad policy). */
 POPEN2_API int popen2_attr_set_limit(popen2_attr *a, int stream, size_t max_bytes, int policy);
 
 /* popen2_spawnv only: look argv[0] up in PATH as execvp does (on, the

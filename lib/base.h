@@ -240,6 +240,10 @@ void p2i_linger_progress(void);
 unsigned long long p2i_linger_progress_count(void);
 /* The process is exiting: the library's destructor has run. */
 bool p2i_linger_exiting(void);
+/* At exit: milliseconds left before the exit gives up on the writers, 0
+ * once none has delivered a byte for P2I_LINGER_STALL_MS.  The first call
+ * (the destructor's) starts the clock; any delivery restarts it. */
+int p2i_linger_stall_left_ms(void);
 /* In a forked child: the parent's writers are not here. */
 void p2i_linger_forked(void);
 

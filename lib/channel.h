@@ -65,6 +65,8 @@ struct channel {
     char *iobuf;           /* stdio buffer for bufsize > 1, freed with the object */
     bool end_reported;     /* popen2_read returned EOF or an error (owner's lock) */
     bool stdio_read;       /* the FILE has read from the channel (under its lock) */
+    bool closing;          /* the owner is closing the FILE (atomic): its last
+                            * flush is not a write (stream.c) */
     unsigned gen;          /* fork generation it was made in (fork.c): in a forked
                             * child the FILE fails with ECHILD and takes no lock */
 };
@@ -97,6 +99,10 @@ FILE *p2i_stream_open(struct channel *ch, int bufsize);
  * started, -ENOMEM, or the error that ended the writer thread (-EPIPE: the
  * child stopped reading); *taken 0 then. */
 int p2i_channel_write_now(struct channel *ch, const void *buf, size_t n, size_t *taken);
+/* Closes the channel's FILE f on its owner's behalf (a free), as fclose
+ * does; the bytes still in f's buffer are queued even past a limit (see
+ * cookie_write), so this never waits for the child. */
+int p2i_stream_close(struct channel *ch, FILE *f);
 /* Bytes the caller's FILE f has read from the channel but not handed out
  * yet (its buffer and ungetc's), so a caller that reads the rest another way
  * can take them first; SIZE_MAX where the C library does not tell. */

@@ -150,7 +150,7 @@ static void close_files(struct popen2_proc *p)
         f = p->ch[i].file;
         pthread_mutex_unlock(&p->mu);
         if (f)
-            fclose(f);
+            p2i_stream_close(&p->ch[i], f);
     }
 }
 

@@ -83,8 +83,10 @@ int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n
  * be 0 to give the reservation up).  0, or -EPIPE once the consumer has
  * closed (the bytes are dropped). */
 int p2i_ringbuf_commit(struct ringbuf *rb, size_t n);
-/* Producer, copying: appends all n bytes or none.  n, -ENOMEM, or the
- * consumer's error (-EPIPE by default) once it has closed. */
+/* Producer, copying: appends all n bytes or none, never waiting; on a
+ * bounded ring past its limit if need be (the input ring's close,
+ * ringinput.c).  n, -ENOMEM, or the consumer's error (-EPIPE by default)
+ * once it has closed. */
 ssize_t p2i_ringbuf_append(struct ringbuf *rb, const void *src, size_t n);
 /* Producer: no more bytes (err 0 for EOF, else the errno to report after the
  * buffered bytes).  Waits for a direct read in progress to end, so the
@@ -167,9 +169,10 @@ ssize_t p2i_ringbuf_lend(struct ringbuf *rb, const void *src, size_t n);
  * consumer closed (its error, -EPIPE), or deadline_ms (a p2i_now_ms value;
  * -1: none) passed (-ETIMEDOUT). */
 int p2i_ringbuf_wait_drained(struct ringbuf *rb, long long deadline_ms);
-/* Waits as p2i_ringbuf_wait_drained, without a deadline but giving up once
- * the consumer took nothing for stall_ms (-ETIMEDOUT): the exit's wait. */
-int p2i_ringbuf_drain_wait(struct ringbuf *rb, int stall_ms);
+/* Waits as p2i_ringbuf_wait_drained, without a deadline but giving up
+ * (-ETIMEDOUT) once the exit's stall clock runs out (linger.c): the wait of
+ * a write to the ring at exit. */
+int p2i_ringbuf_exit_wait(struct ringbuf *rb);
 
 /* ---- bounded memory (ringlimit.c) --------------------------------------- */
 
@@ -230,7 +233,8 @@ void p2i_ring_wait_until_locked(struct ringbuf *rb, const struct timespec *until
 void p2i_ring_wait_for_memory_locked(struct ringbuf *rb, int *backoff_ms);
 /* Makes room for `need` more bytes (or any room at all when need is 0 and
  * the ring is full); 0, -ENOMEM, or -ENOBUFS for a bounded ring at its
- * ceiling.  Producer only, mu held. */
+ * ceiling: its limit, or the bytes it holds plus `need` when that is more
+ * (a producer that lets bytes past the limit).  Producer only, mu held. */
 int p2i_ring_make_room_locked(struct ringbuf *rb, size_t need);
 
 /* A blocking consumer has something to return besides ring bytes (spilled

@@ -125,37 +125,27 @@ finish:
     return r;
 }
 
-/* Bytes the consumer has taken so far: its progress. */
-static unsigned long long taken_locked(const struct ringbuf *rb)
-{
-    return rb->total - rb->len - rb->lent_len;
-}
-
 /* Waits until nothing is undelivered (0), the consumer closed (its error),
- * the deadline (a p2i_now_ms value; -1 none) passed, or the consumer took
- * nothing for stall_ms (-1: no such bound): -ETIMEDOUT for either. */
-static int wait_undelivered(struct ringbuf *rb, long long deadline_ms, int stall_ms)
+ * the deadline (a p2i_now_ms value; -1 none) passed, or, with at_exit, the
+ * exit's stall clock ran out (linger.c): -ETIMEDOUT for either.  Every
+ * writer's delivery restarts that clock, this ring's among them. */
+static int wait_undelivered(struct ringbuf *rb, long long deadline_ms, bool at_exit)
 {
     struct timespec until;
-    unsigned long long seen;
-    long long stall_from = p2i_now_ms(), wake;
-    int r = 0, oldstate;
+    long long wake;
+    int r = 0, oldstate, left;
 
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &oldstate);
     pthread_mutex_lock(&rb->mu);
-    seen = taken_locked(rb);
     while (undelivered_locked(rb) && !rb->consumer_done) {
-        if (taken_locked(rb) != seen) {
-            seen = taken_locked(rb);
-            stall_from = p2i_now_ms();
-        }
-        if ((stall_ms >= 0 && p2i_now_ms() - stall_from >= stall_ms) ||
-            (deadline_ms >= 0 && p2i_ms_left(deadline_ms) == 0)) {
+        left = at_exit ? p2i_linger_stall_left_ms() : -1;
+        if (left == 0 || (deadline_ms >= 0 && p2i_ms_left(deadline_ms) == 0)) {
             r = -ETIMEDOUT;
             break;
         }
-        /* Progress is looked at every 50 ms; the deadline is kept exactly. */
-        wake = stall_ms >= 0 ? p2i_now_ms() + 50 : -1;
+        /* The stall clock is looked at every 50 ms; the deadline is kept
+         * exactly. */
+        wake = left > 0 ? p2i_now_ms() + (left < 50 ? left : 50) : -1;
         if (deadline_ms >= 0 && (wake < 0 || deadline_ms < wake))
             wake = deadline_ms;
         if (wake < 0) {
@@ -175,10 +165,10 @@ static int wait_undelivered(struct ringbuf *rb, long long deadline_ms, int stall
 
 int p2i_ringbuf_wait_drained(struct ringbuf *rb, long long deadline_ms)
 {
-    return wait_undelivered(rb, deadline_ms, -1);
+    return wait_undelivered(rb, deadline_ms, false);
 }
 
-int p2i_ringbuf_drain_wait(struct ringbuf *rb, int stall_ms)
+int p2i_ringbuf_exit_wait(struct ringbuf *rb)
 {
-    return wait_undelivered(rb, -1, stall_ms);
+    return wait_undelivered(rb, -1, true);
 }

@@ -174,10 +174,14 @@ static int resize_locked(struct ringbuf *rb, size_t new_cap)
 }
 
 /* Makes room for `need` more bytes (or any room at all when need is 0 and
- * the ring is full); returns 0 or -ENOMEM.  Producer only, mu held. */
+ * the ring is full); returns 0 or -ENOMEM.  Producer only, mu held.  A
+ * bounded ring's ceiling is its limit, or the bytes it holds plus `need`
+ * when a producer asks for more than that: the producer decides what may
+ * pass the limit (ringinput.c lets a close through), this only keeps the
+ * memory from growing beyond what was asked for. */
 int p2i_ring_make_room_locked(struct ringbuf *rb, size_t need)
 {
-    size_t new_cap;
+    size_t new_cap, ceiling = 0;
     char *nb;
 
     if (rb->len == 0) {
@@ -194,6 +198,11 @@ int p2i_ring_make_room_locked(struct ringbuf *rb, size_t need)
             }
         }
     }
+    if (rb->limit) {
+        if (need > SIZE_MAX - rb->len)
+            return -ENOMEM;
+        ceiling = rb->len + need > rb->limit ? rb->len + need : rb->limit;
+    }
     if (!rb->buf) {
         new_cap = rb->min_cap;
         while (new_cap < need) {
@@ -201,8 +210,8 @@ int p2i_ring_make_room_locked(struct ringbuf *rb, size_t need)
                 return -ENOMEM;
             new_cap *= 2;
         }
-        if (rb->limit && new_cap > rb->limit) /* bounded: never hold more */
-            new_cap = rb->limit > need ? rb->limit : need;
+        if (ceiling && new_cap > ceiling) /* bounded: never hold more */
+            new_cap = ceiling;
         rb->buf = malloc(new_cap);
         if (!rb->buf)
             return -ENOMEM;
@@ -218,9 +227,9 @@ int p2i_ring_make_room_locked(struct ringbuf *rb, size_t need)
             return -ENOMEM;
         new_cap *= 2;
     } while (new_cap - rb->len < need);
-    if (rb->limit && new_cap > rb->limit) {
+    if (ceiling && new_cap > ceiling) {
         /* Bounded ring at its ceiling: whatever room is left will do. */
-        new_cap = rb->limit;
+        new_cap = ceiling;
         if (new_cap <= rb->cap)
             return rb->cap > rb->len ? 0 : -ENOBUFS;
     }

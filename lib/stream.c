@@ -161,9 +161,30 @@ static int writer_start(struct channel *ch)
     return e;
 }
 
+/* glibc's flag for a FILE on its list of open streams (libio.h, not in the
+ * installed headers).  fclose takes the FILE off that list before its last
+ * flush, so a write that finds it off the list is that flush. */
+#define GLIBC_IO_LINKED 0x80
+
+/* The write is the FILE's last flush, not the caller's write: in an fclose
+ * (the caller's, or popen2_free's through p2i_stream_close) or stdio's
+ * flush at exit.  ch->file changes only when this FILE is opened and inside
+ * its own close, never while a write of it runs. */
+static bool closing(const struct channel *ch)
+{
+    if (__atomic_load_n(&ch->closing, __ATOMIC_ACQUIRE) || p2i_linger_exiting())
+        return true;
+#if defined(__GLIBC__)
+    return ch->file && !(ch->file->_flags & GLIBC_IO_LINKED);
+#else
+    return false; /* no way to tell the caller's own fclose from an fflush */
+#endif
+}
+
 static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
 {
     struct channel *ch = cookie;
+    bool limited;
     ssize_t r;
 
     if (inherited(ch)) {
@@ -183,17 +204,24 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
         return 0;
     }
     /* The ring's limit and policy are set before the object is shared and
-     * never change, so reading them here needs no lock. */
-    if (ch->ring.limit && ch->ring.policy == POPEN2_BLOCK && n >= LEND_MIN)
+     * never change, so reading them here needs no lock.  The limit bounds
+     * what the caller queues by writing; a close is not a write.  The bytes
+     * its flush hands over were accepted by fwrite long ago, so they are
+     * queued past the limit (at most the FILE's buffer more) and delivered
+     * as any other: neither waiting for a child that may never read (a
+     * close never waits for the child) nor failing would keep them. */
+    limited = ch->ring.limit && !closing(ch);
+    if (limited && ch->ring.policy == POPEN2_BLOCK && n >= LEND_MIN)
         r = p2i_ringbuf_lend(&ch->ring, buf, n);
-    else if (ch->ring.limit)
+    else if (limited)
         r = p2i_ringbuf_append_limited(&ch->ring, buf, n, ch->ring.policy == POPEN2_BLOCK);
     else
         r = p2i_ringbuf_append(&ch->ring, buf, n);
     /* stdio's last flush at exit comes after the library's exit wait
-     * (linger.c): wait for these bytes here the same way. */
+     * (linger.c): wait for these bytes here the same way, on the same
+     * clock. */
     if (r > 0 && p2i_linger_exiting())
-        p2i_ringbuf_drain_wait(&ch->ring, P2I_LINGER_STALL_MS);
+        p2i_ringbuf_exit_wait(&ch->ring);
 
     /* Failure is 0 with errno set, as fopencookie(3) demands ("must not
      * return a negative value"): glibc's cookie write passes -1 up as a
@@ -273,6 +301,14 @@ static int cookie_close(void *cookie)
         return -1;
     }
     return 0;
+}
+
+int p2i_stream_close(struct channel *ch, FILE *f)
+{
+    /* Where the C library does not show that an fclose is under way, the
+     * flag tells the FILE's last flush. */
+    __atomic_store_n(&ch->closing, true, __ATOMIC_RELEASE);
+    return fclose(f);
 }
 
 #if defined(HAVE_FOPENCOOKIE)

@@ -1,13 +1,15 @@
 /* check_input: what is written to tochild, bounded and accounted for.
  * Limits on stream 0 (POPEN2_BLOCK waits, large blocked writes go to the
  * pipe from the caller's buffer; POPEN2_FAIL is short with ENOBUFS), the
- * counters of stream 0, and popen2_drain. */
+ * counters of stream 0, popen2_drain, and closing tochild with its queue
+ * full (a close, a free or an exit never waits for the child). */
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "baseline.h"
 #include "common.h"
 #include "popen2.h"
 
@@ -273,6 +275,219 @@ START_TEST(lent_write_ends_when_the_child_dies)
 }
 END_TEST
 
+/* ---- closing a full queue ------------------------------------------------
+ * A child (`child hold`) that does not read; its stdin pipe full, the queue
+ * behind it holding the limit, and a few bytes written after that still in
+ * tochild's stdio buffer: the close's flush meets a full queue. */
+
+#define CLOSE_LIMIT (64 * KiB)
+
+/* How long `child hold` waits for SIGUSR1 before it gives up (exit 3): far
+ * beyond the Check timeout, so within a test it never ends by itself (a
+ * close that waits for it fails by that timeout), and far enough below for
+ * ever that one left behind by a failed test does end. */
+#define HOLD_MS "600000"
+
+/* exit's documented give-up time: 3 s without any delivery (popen2_free). */
+#define EXIT_GIVE_UP_MS 3000
+
+struct close_case {
+    int policy, bufsize;
+    size_t pending; /* bytes left in the stdio buffer for the close */
+};
+
+static const struct close_case close_cases[] = {
+    {POPEN2_BLOCK, 0, 0},                 /* unbuffered: nothing left to flush */
+    {POPEN2_BLOCK, 1, 5},                 /* line buffered, a line not ended */
+    {POPEN2_BLOCK, -1, 100},              /* stdio's own buffer */
+    {POPEN2_BLOCK, 128 * KiB, 100 * KiB}, /* a flush large enough to be lent */
+    {POPEN2_FAIL, 1, 5},
+    {POPEN2_FAIL, -1, 100},
+    {POPEN2_FAIL, 128 * KiB, 100 * KiB},
+    {0, -1, 100}, /* no limit */
+};
+#define N_CLOSE_CASES (int)(sizeof close_cases / sizeof close_cases[0])
+
+/* Spawns `child hold` for case c; NULL with errno.  No Check asserts: the
+ * exit test runs it in a process of its own. */
+static popen2_proc *spawn_hold(const struct close_case *c)
+{
+    char *argv[] = {TEST_CHILD, "hold", HOLD_MS, NULL};
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p = NULL;
+
+    if (a && (!c->policy || popen2_attr_set_limit(a, 0, CLOSE_LIMIT, c->policy) == 0) &&
+        popen2_attr_set_bufsize(a, c->bufsize) == 0)
+        p = popen2_spawnv(argv, a);
+    popen2_attr_free(a);
+    return p;
+}
+
+static bool put(FILE *f, const unsigned char *buf, size_t n)
+{
+    return fwrite(buf, 1, n, f) == n && fflush(f) == 0;
+}
+
+/* Fills the pipe of p's `child hold`, then the queue to CLOSE_LIMIT (with
+ * or without that limit), then leaves c->pending bytes in tochild's buffer.
+ * The bytes accepted (not the pending ones), or 0 on failure.  No step
+ * waits for the child: every write fits in what is free. */
+static size_t fill_queue(popen2_proc *p, const struct close_case *c)
+{
+    FILE *in = popen2_tochild(p);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), off = 0, k;
+    unsigned char *buf = malloc(c->pending > page ? c->pending : page);
+    char line[32];
+    long cap;
+    ssize_t queued;
+    struct popen2_stream_stats st;
+
+    if (!buf || !fgets(line, sizeof line, popen2_fromchild(p)) || (cap = atol(line)) <= 0)
+        goto fail;
+    /* 'x' has no newline, so a line-buffered FILE keeps it all. */
+    memset(buf, 'x', c->pending > page ? c->pending : page);
+    /* The pipe, a page at a time, each one delivered before the next: the
+     * writer thread hands it to the pipe in one write(), which fills one of
+     * the pipe's pages whole, so the pipe ends up holding its capacity. */
+    for (; off < (size_t)cap; off += page)
+        if (!put(in, buf, page) || !EVENTUALLY(popen2_stream_available(p, 0) == 0, 60))
+            goto fail;
+    /* The queue: nothing moves it any more, so the limit is reached exactly. */
+    while ((queued = popen2_stream_available(p, 0)) >= 0 && (size_t)queued < CLOSE_LIMIT) {
+        k = CLOSE_LIMIT - (size_t)queued < page ? CLOSE_LIMIT - (size_t)queued : page;
+        if (!put(in, buf, k))
+            goto fail;
+        off += k;
+    }
+    if (fwrite(buf, 1, c->pending, in) != c->pending)
+        goto fail;
+    /* The pending bytes are still stdio's: the queue has not seen them. */
+    if (popen2_stream_stats(p, 0, &st) != 0 || st.total != off || st.buffered != CLOSE_LIMIT)
+        goto fail;
+    free(buf);
+    return off;
+fail:
+    free(buf);
+    return 0;
+}
+
+/* The child is still there: not exited (a zombie) nor reaped. */
+static bool running(pid_t pid)
+{
+    char st = proc_state(pid);
+
+    return st && st != 'Z';
+}
+
+/* fclose(tochild) comes back at once with the queue full, whatever the
+ * buffering and policy; the bytes of its buffer are queued past the limit,
+ * counted, and delivered once the child reads. */
+START_TEST(fclose_tochild_never_waits_for_a_full_queue)
+{
+    const struct close_case *c = &close_cases[_i];
+    struct popen2_stream_stats st;
+    popen2_proc *p = spawn_hold(c);
+    size_t written;
+    char line[64];
+    pid_t pid;
+
+    ck_assert_msg(p != NULL, "spawn: %s", strerror(errno));
+    pid = popen2_pid(p);
+    written = fill_queue(p, c);
+    ck_assert_uint_gt(written, 0);
+    ck_assert_msg(fclose(popen2_tochild(p)) == 0, "fclose: %s", strerror(errno));
+    ck_assert_msg(running(pid), "fclose waited for the child to end");
+    ck_assert_int_eq(popen2_stream_stats(p, 0, &st), 0);
+    ck_assert_uint_eq(st.total, written + c->pending);
+    ck_assert_uint_eq(st.buffered, CLOSE_LIMIT + c->pending);
+    ck_assert_uint_eq(st.dropped, 0);
+    ck_assert_int_eq(kill(pid, SIGUSR1), 0);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, popen2_fromchild(p)));
+    ck_assert_uint_eq(strtoull(line, NULL, 10), written + c->pending);
+    ck_assert_int_eq(popen2_wait(p), 0);
+    popen2_free(p);
+}
+END_TEST
+
+/* popen2_free likewise, leaving nothing behind once the child is gone: it returns while the child still runs. */
+START_TEST(free_never_waits_for_a_full_queue)
+{
+    const struct close_case *c = &close_cases[_i];
+    struct baseline b = baseline();
+    popen2_proc *p = spawn_hold(c);
+    pid_t pid;
+
+    ck_assert_msg(p != NULL, "spawn: %s", strerror(errno));
+    pid = popen2_pid(p);
+    ck_assert_uint_gt(fill_queue(p, c), 0);
+    popen2_free(p);
+    ck_assert_msg(running(pid), "popen2_free waited for the child to end");
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    assert_back_to(b);
+}
+END_TEST
+
+/* The exits: a case of close_cases, and whether popen2_free comes first
+ * (else tochild is left open, for stdio's flush at exit). */
+static const struct {
+    int close_case;
+    bool free_first;
+} exit_cases[] = {
+    {2, false}, /* BLOCK limit */
+    {2, true},
+    {N_CLOSE_CASES - 1, false}, /* no limit: the library's wait, then stdio's */
+};
+
+/* exit() with such an object ends once no byte was delivered for the
+ * documented give-up time, not a second time for stdio's flush, and never
+ * waits for the child.  Run in a process of its own, which reports the
+ * child's pid, then one byte just before it frees or exits. */
+START_TEST(exit_gives_up_on_a_full_queue)
+{
+    const struct close_case *c = &close_cases[exit_cases[_i].close_case];
+    int fds[2], st = 0;
+    pid_t proc, hold = -1;
+    double t0, elapsed;
+    bool ended;
+    char go;
+
+    ck_assert_int_eq(pipe(fds), 0);
+    proc = fork();
+    ck_assert_int_ge(proc, 0);
+    if (proc == 0) {
+        popen2_proc *p = spawn_hold(c);
+
+        close(fds[0]);
+        if (!p)
+            _exit(10);
+        hold = popen2_pid(p);
+        if (write(fds[1], &hold, sizeof hold) != sizeof hold || fill_queue(p, c) == 0)
+            _exit(11);
+        if (write(fds[1], "x", 1) != 1)
+            _exit(12);
+        if (exit_cases[_i].free_first)
+            popen2_free(p);
+        exit(0);
+    }
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], &hold, sizeof hold), sizeof hold);
+    ck_assert_int_eq(read(fds[0], &go, 1), 1);
+    t0 = now_s();
+    ended = EVENTUALLY(waitpid(proc, &st, WNOHANG) == proc, EXIT_GIVE_UP_MS / 1000.0 + 20);
+    elapsed = now_s() - t0;
+    close(fds[0]);
+    if (!ended) {
+        kill(proc, SIGKILL);
+        waitpid(proc, NULL, 0);
+    }
+    kill(hold, SIGKILL);
+    ck_assert_msg(ended, "exit still running after %.1f s", elapsed);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+    /* Generous: the documented time plus 2.5 s, below two give-ups. */
+    ck_assert_msg(elapsed * 1000 < EXIT_GIVE_UP_MS + 2500, "exit took %.1f s", elapsed);
+}
+END_TEST
+
 static Suite *input_suite(void)
 {
     Suite *s = suite_create("input");
@@ -293,6 +508,14 @@ static Suite *input_suite(void)
     tcase_add_test(tc, drain_reports_lost_input);
     tcase_add_test(tc, drain_times_out_while_the_child_does_not_read);
     tcase_add_test(tc, drain_needs_a_piped_stdin);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("close");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, fclose_tochild_never_waits_for_a_full_queue, 0, N_CLOSE_CASES);
+    tcase_add_loop_test(tc, free_never_waits_for_a_full_queue, 0, N_CLOSE_CASES);
+    tcase_add_loop_test(tc, exit_gives_up_on_a_full_queue, 0,
+                        (int)(sizeof exit_cases / sizeof exit_cases[0]));
     suite_add_tcase(s, tc);
     return s;
 }

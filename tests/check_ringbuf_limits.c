@@ -205,6 +205,39 @@ START_TEST(block_hands_out_no_more_room_than_the_limit)
 }
 END_TEST
 
+/* An append that must not wait (the input ring's close) goes past the
+ * limit, only as far as it asks, and every byte stays in order. */
+START_TEST(append_past_the_limit_keeps_every_byte)
+{
+    static const size_t pieces[] = {3000, 2000};
+    unsigned char in[3000], out[9000];
+    struct popen2_stream_stats st;
+    size_t off = 0, got = 0, i;
+    ssize_t k;
+
+    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, 6000, POPEN2_BLOCK), 0);
+    for (i = 0; i < 2; i++) {
+        pattern_fill(in, pieces[i], 9, off);
+        ck_assert_int_eq(p2i_ringbuf_append_limited(&rb, in, pieces[i], false), pieces[i]);
+        off += pieces[i];
+    }
+    /* 1000 bytes of room left under the limit, 3000 to go. */
+    pattern_fill(in, 3000, 9, off);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, in, 3000), 3000);
+    off += 3000;
+    ck_assert_uint_eq(p2i_ringbuf_length(&rb), off);
+    ck_assert_uint_eq(rb.cap, off);
+    while ((k = p2i_ringbuf_read(&rb, out + got, sizeof out - got, false)) > 0)
+        got += (size_t)k;
+    ck_assert_uint_eq(got, off);
+    ck_assert_uint_eq(pattern_check(out, got, 9, 0), got);
+    p2i_ringbuf_stats(&rb, &st);
+    ck_assert_uint_eq(st.total, off);
+    ck_assert_uint_eq(st.high_water, off);
+    ck_assert_uint_eq(st.dropped, 0);
+}
+END_TEST
+
 START_TEST(bad_policy_is_einval)
 {
     ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, 100, 0), -EINVAL);
@@ -225,6 +258,7 @@ static Suite *ringbuf_limits_suite(void)
     tcase_add_test(tc, keep_tail_with_reads_between_reserve_and_commit);
     tcase_add_test(tc, fail_keeps_a_prefix_then_says_enobufs);
     tcase_add_test(tc, block_hands_out_no_more_room_than_the_limit);
+    tcase_add_test(tc, append_past_the_limit_keeps_every_byte);
     tcase_add_test(tc, bad_policy_is_einval);
     suite_add_tcase(s, tc);
     return s;

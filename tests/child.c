@@ -22,9 +22,14 @@
  *   child noread-exit N             exit with status N without reading stdin
  *   child drain-exit N              read stdin to EOF, discard it, exit N (a
  *                                   child whose end the test decides)
+ *   child hold MS                   print the capacity of the stdin pipe, then
+ *                                   read nothing until SIGUSR1 (exit 3 after MS
+ *                                   milliseconds without it); then as count
  */
+#define _GNU_SOURCE /* F_GETPIPE_SZ */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +107,42 @@ static int mode_cat(void)
     return 0;
 }
 
+static int mode_count(void)
+{
+    static char buf[1 << 16];
+    unsigned long long total = 0;
+    ssize_t k;
+
+    while ((k = read(0, buf, sizeof buf)) > 0 || (k < 0 && errno == EINTR))
+        if (k > 0)
+            total += (unsigned long long)k;
+    printf("%llu\n", total);
+    return 0;
+}
+
+/* The test fills the pipe and the queue behind it exactly, so it needs the
+ * pipe's capacity; SIGUSR1 is blocked before it is printed, so a signal sent
+ * as soon as the test has read it is not lost. */
+static int mode_hold(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    sigset_t usr1;
+    int r;
+
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
+#ifdef F_GETPIPE_SZ
+    printf("%d\n", fcntl(0, F_GETPIPE_SZ));
+#else
+    printf("-1\n");
+#endif
+    fflush(stdout);
+    while ((r = sigtimedwait(&usr1, NULL, &ts)) < 0 && errno == EINTR)
+        ;
+    return r == SIGUSR1 ? mode_count() : 3;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -136,17 +177,10 @@ int main(int argc, char **argv)
         free(line);
         return 0;
     }
-    if (!strcmp(mode, "count")) {
-        static char buf[1 << 16];
-        unsigned long long total = 0;
-        ssize_t k;
-
-        while ((k = read(0, buf, sizeof buf)) > 0 || (k < 0 && errno == EINTR))
-            if (k > 0)
-                total += (unsigned long long)k;
-        printf("%llu\n", total);
-        return 0;
-    }
+    if (!strcmp(mode, "count"))
+        return mode_count();
+    if (!strcmp(mode, "hold") && argc == 3)
+        return mode_hold(atol(argv[2]));
     if (!strcmp(mode, "fds")) {
         DIR *d = opendir("/proc/self/fd");
         struct dirent *e;
