@@ -8,13 +8,13 @@
  *   objects) leave no descriptor, thread or child behind.
  * - A parent that closed its own standard descriptors can still spawn.
  */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 
 #include "baseline.h"
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
 /* The test child in one mode, through the `v` form. */
@@ -369,30 +369,14 @@ START_TEST(fds_back_to_baseline_after_module_objects)
 }
 END_TEST
 
-static Suite *descriptors_suite(void)
-{
-    Suite *s = suite_create("descriptors");
-    TCase *tc;
+static const struct test_case cases[] = {
+    TEST(child_side, child_has_only_std_fds),
+    TEST(child_side, closing_tochild_gives_eof_after_another_spawn),
+    TEST_T(no_leaks, fds_back_to_baseline_after_200_objects, 60),
+    TEST_T(no_leaks, failed_spawns_leave_nothing, 60),
+    TEST_T(no_leaks, fds_back_to_baseline_after_module_objects, 60),
+    TEST(closed_std_fds, spawn_with_stdin_closed),
+    TEST(closed_std_fds, spawn_with_all_std_closed),
+};
 
-    tc = tcase_create("child side");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, child_has_only_std_fds);
-    tcase_add_test(tc, closing_tochild_gives_eof_after_another_spawn);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("no leaks");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, fds_back_to_baseline_after_200_objects);
-    tcase_add_test(tc, failed_spawns_leave_nothing);
-    tcase_add_test(tc, fds_back_to_baseline_after_module_objects);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("closed std fds");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, spawn_with_stdin_closed);
-    tcase_add_test(tc, spawn_with_all_std_closed);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(descriptors_suite)
+TEST_MAIN("descriptors", cases, .timeout = 20)

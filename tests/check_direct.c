@@ -9,13 +9,13 @@
  * blocked on a full pipe once the caller stops reading, EOF reported early,
  * a SIGPIPE reaching the caller, a write that blocks.  Each test moves a
  * pattern and checks every byte. */
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
 #define MiB (1024 * 1024)
@@ -292,26 +292,16 @@ START_TEST(a_large_write_to_a_child_that_quit_is_epipe_not_sigpipe)
 }
 END_TEST
 
-static Suite *direct_suite(void)
-{
-    Suite *s = suite_create("direct");
-    TCase *tc = tcase_create("direct reads");
-    TCase *tw = tcase_create("large writes");
+static const struct test_case cases[] = {
+    TEST(direct_reads, readinto_gets_every_byte_in_order_with_mixed_sizes),
+    TEST(direct_reads, fread_in_large_and_small_blocks_keeps_the_order),
+    TEST(direct_reads, readinto_reads_childerr_too),
+    TEST(direct_reads, a_caller_that_stops_reading_after_a_direct_read_never_blocks_the_child),
+    TEST(direct_reads, closing_fromchild_during_the_lease_ends_the_reader_at_once),
+    TEST(direct_reads, readinto_rejects_bad_arguments),
+    TEST(large_writes, large_and_small_writes_reach_cat_in_order),
+    TEST(large_writes, large_writes_to_a_child_not_reading_yet_never_block),
+    TEST(large_writes, a_large_write_to_a_child_that_quit_is_epipe_not_sigpipe),
+};
 
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, readinto_gets_every_byte_in_order_with_mixed_sizes);
-    tcase_add_test(tc, fread_in_large_and_small_blocks_keeps_the_order);
-    tcase_add_test(tc, readinto_reads_childerr_too);
-    tcase_add_test(tc, a_caller_that_stops_reading_after_a_direct_read_never_blocks_the_child);
-    tcase_add_test(tc, closing_fromchild_during_the_lease_ends_the_reader_at_once);
-    tcase_add_test(tc, readinto_rejects_bad_arguments);
-    suite_add_tcase(s, tc);
-    tcase_set_timeout(tw, 60);
-    tcase_add_test(tw, large_and_small_writes_reach_cat_in_order);
-    tcase_add_test(tw, large_writes_to_a_child_not_reading_yet_never_block);
-    tcase_add_test(tw, a_large_write_to_a_child_that_quit_is_epipe_not_sigpipe);
-    suite_add_tcase(s, tw);
-    return s;
-}
-
-CHECK_MAIN(direct_suite)
+TEST_MAIN("direct", cases, .timeout = 60)

@@ -5,11 +5,11 @@
  * writer thread still ran in code dlclose had unmapped.  The library is now
  * linked with -z nodelete where the linker has it, so it stays mapped.
  * This program does not link the library: it loads the built one. */
-#include <check.h>
 #include <dlfcn.h>
 #include <stdio.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
 #ifndef LIBPOPEN2_SO
@@ -76,15 +76,8 @@ START_TEST(dlclose_while_a_writer_delivers)
 }
 END_TEST
 
-static Suite *dlclose_suite(void)
-{
-    Suite *s = suite_create("dlclose");
-    TCase *tc = tcase_create("unload");
+static const struct test_case cases[] = {
+    TEST(unload, dlclose_while_a_writer_delivers),
+};
 
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, dlclose_while_a_writer_delivers);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(dlclose_suite)
+TEST_MAIN("dlclose", cases, .timeout = 120)

@@ -2,13 +2,13 @@
  * Limits on stream 0 (POPEN2_BLOCK waits, large blocked writes go to the
  * pipe from the caller's buffer; POPEN2_FAIL is short with ENOBUFS), the
  * counters of stream 0, and popen2_drain. */
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
 #define KiB 1024
@@ -273,28 +273,17 @@ START_TEST(lent_write_ends_when_the_child_dies)
 }
 END_TEST
 
-static Suite *input_suite(void)
-{
-    Suite *s = suite_create("input");
-    TCase *tc = tcase_create("limits");
+static const struct test_case cases[] = {
+    TEST(limits, stream0_accepts_block_and_fail_only),
+    TEST(limits, block_limit_keeps_order_unbuffered),
+    TEST(limits, block_limit_keeps_order_buffered),
+    TEST(limits, block_limit_never_waits_for_unread_output),
+    TEST(limits, fail_limit_is_a_short_write),
+    TEST(limits, lent_write_ends_when_the_child_dies),
+    TEST(delivery, drain_then_count),
+    TEST(delivery, drain_reports_lost_input),
+    TEST(delivery, drain_times_out_while_the_child_does_not_read),
+    TEST(delivery, drain_needs_a_piped_stdin),
+};
 
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, stream0_accepts_block_and_fail_only);
-    tcase_add_test(tc, block_limit_keeps_order_unbuffered);
-    tcase_add_test(tc, block_limit_keeps_order_buffered);
-    tcase_add_test(tc, block_limit_never_waits_for_unread_output);
-    tcase_add_test(tc, fail_limit_is_a_short_write);
-    tcase_add_test(tc, lent_write_ends_when_the_child_dies);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("delivery");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, drain_then_count);
-    tcase_add_test(tc, drain_reports_lost_input);
-    tcase_add_test(tc, drain_times_out_while_the_child_does_not_read);
-    tcase_add_test(tc, drain_needs_a_piped_stdin);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(input_suite)
+TEST_MAIN("input", cases, .timeout = 120)

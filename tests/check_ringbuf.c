@@ -1,9 +1,9 @@
 /* check_ringbuf: the growable byte ring (lib/ringbuf.c), tested directly. */
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 #include "ring.h"
 
@@ -505,39 +505,31 @@ START_TEST(a_lent_buffer_is_read_in_place_after_the_ring)
 }
 END_TEST
 
-static Suite *ringbuf_suite(void)
-{
-    Suite *s = suite_create("ringbuf");
-    TCase *tc = tcase_create("ring");
+static const struct test_case cases[] = {
+    TEST(ring, append_then_read_keeps_bytes_in_order_across_wraps),
+    TEST(ring, a_consumer_that_keeps_up_never_makes_it_grow),
+    TEST(ring, a_write_that_does_not_fit_doubles_the_capacity),
+    TEST(ring, an_emptied_big_ring_shrinks_back),
+    TEST(ring, reserve_and_commit_write_in_place),
+    TEST(ring, reserve_grows_when_less_than_wanted_is_free),
+    TEST(ring, nonblocking_read_of_an_empty_ring_is_eagain),
+    TEST(ring, eof_comes_after_the_data_and_repeats),
+    TEST(ring, a_producer_error_is_reported_after_the_data),
+    TEST(ring, a_closed_consumer_refuses_further_bytes),
+    TEST(ring, a_consumer_error_is_what_appends_report),
+    TEST(ring, a_grow_during_a_peek_keeps_the_peeked_bytes_valid),
+    TEST(ring, peek_at_eof_gives_nothing),
+    TEST(ring, a_producer_and_a_blocking_consumer_move_every_byte),
+    TEST(ring, a_blocking_read_waits_for_data_and_returns_what_is_there),
+    TEST(ring, a_full_ring_that_cannot_grow_waits_for_the_consumer),
+    TEST(ring, closing_the_consumer_wakes_a_producer_waiting_for_room),
+    TEST(ring, an_append_too_big_to_allocate_fails_whole),
+    TEST(ring, growing_a_ring_wrapped_near_its_end_keeps_the_order),
+    TEST(ring, growing_a_ring_wrapped_near_its_start_keeps_the_order),
+    TEST(ring, a_direct_claim_needs_an_empty_ring_and_no_read_in_flight),
+    TEST(ring, the_producer_waits_out_a_claim_and_its_lease_then_goes_on),
+    TEST(ring, closing_the_consumer_ends_a_producer_parked_by_a_lease),
+    TEST(ring, a_lent_buffer_is_read_in_place_after_the_ring),
+};
 
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, append_then_read_keeps_bytes_in_order_across_wraps);
-    tcase_add_test(tc, a_consumer_that_keeps_up_never_makes_it_grow);
-    tcase_add_test(tc, a_write_that_does_not_fit_doubles_the_capacity);
-    tcase_add_test(tc, an_emptied_big_ring_shrinks_back);
-    tcase_add_test(tc, reserve_and_commit_write_in_place);
-    tcase_add_test(tc, reserve_grows_when_less_than_wanted_is_free);
-    tcase_add_test(tc, nonblocking_read_of_an_empty_ring_is_eagain);
-    tcase_add_test(tc, eof_comes_after_the_data_and_repeats);
-    tcase_add_test(tc, a_producer_error_is_reported_after_the_data);
-    tcase_add_test(tc, a_closed_consumer_refuses_further_bytes);
-    tcase_add_test(tc, a_consumer_error_is_what_appends_report);
-    tcase_add_test(tc, a_grow_during_a_peek_keeps_the_peeked_bytes_valid);
-    tcase_add_test(tc, peek_at_eof_gives_nothing);
-    tcase_add_test(tc, a_producer_and_a_blocking_consumer_move_every_byte);
-    tcase_add_test(tc, a_blocking_read_waits_for_data_and_returns_what_is_there);
-    tcase_add_test(tc, a_full_ring_that_cannot_grow_waits_for_the_consumer);
-    tcase_add_test(tc, closing_the_consumer_wakes_a_producer_waiting_for_room);
-    tcase_add_test(tc, an_append_too_big_to_allocate_fails_whole);
-    tcase_add_test(tc, growing_a_ring_wrapped_near_its_end_keeps_the_order);
-    tcase_add_test(tc, growing_a_ring_wrapped_near_its_start_keeps_the_order);
-    tcase_add_test(tc, a_direct_claim_needs_an_empty_ring_and_no_read_in_flight);
-    tcase_add_test(tc, the_producer_waits_out_a_claim_and_its_lease_then_goes_on);
-    tcase_add_test(tc, closing_the_consumer_ends_a_producer_parked_by_a_lease);
-    tcase_add_test(tc, a_lent_buffer_is_read_in_place_after_the_ring);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(ringbuf_suite)
+TEST_MAIN("ringbuf", cases, .timeout = 30, .setup = setup, .teardown = teardown)

@@ -1,10 +1,10 @@
 /* check_ringbuf_regress: regression tests for ring buffer defects found by
  * the soak test and the fuzzer (tests/soak.c, fuzz/fuzz_ringbuf.c).  Kept
  * apart from check_ringbuf.c, which covers the ring's specified behaviour. */
-#include <check.h>
 #include <string.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 #include "ring.h"
 
@@ -102,16 +102,10 @@ START_TEST(zero_byte_read_with_spilled_data_is_zero)
 }
 END_TEST
 
-static Suite *regress_suite(void)
-{
-    Suite *s = suite_create("ringbuf_regress");
-    TCase *tc = tcase_create("races");
+static const struct test_case cases[] = {
+    TEST(races, read_to_empty_during_a_reservation_keeps_the_bytes),
+    TEST(races, consume_to_empty_during_a_reservation_keeps_the_bytes),
+    TEST(races, zero_byte_read_with_spilled_data_is_zero),
+};
 
-    tcase_add_test(tc, read_to_empty_during_a_reservation_keeps_the_bytes);
-    tcase_add_test(tc, consume_to_empty_during_a_reservation_keeps_the_bytes);
-    tcase_add_test(tc, zero_byte_read_with_spilled_data_is_zero);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(regress_suite)
+TEST_MAIN("ringbuf_regress", cases, .timeout = 0)

@@ -1,6 +1,5 @@
 /* check_spawn: posix_spawn wiring (lib/spawn.c) and the descriptor helpers
  * it relies on (lib/fd.c), tested directly. */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "base.h"
 
 /* Spawns tests/child with the given mode arguments, its stdout on a pipe;
@@ -203,26 +203,16 @@ START_TEST(a_wake_descriptor_becomes_readable_and_stays_so)
 }
 END_TEST
 
-static Suite *spawn_suite(void)
-{
-    Suite *s = suite_create("spawn");
-    TCase *tc = tcase_create("spawn");
-    TCase *fd = tcase_create("fd");
+static const struct test_case cases[] = {
+    TEST(spawn, the_child_runs_and_its_status_comes_back),
+    TEST(spawn, the_given_descriptors_become_0_1_2),
+    TEST(spawn, only_0_1_2_reach_the_child_even_inheritable_ones),
+    TEST(spawn, the_child_gets_default_signals_and_an_empty_mask),
+    TEST(spawn, a_missing_program_is_enoent_in_the_parent),
+    TEST(spawn, a_file_that_is_not_executable_code_is_enoexec_not_sh),
+    TEST(fd, fd_pipe_never_hands_out_0_1_or_2),
+    TEST(fd, fd_grow_pipe_raises_the_capacity),
+    TEST(fd, a_wake_descriptor_becomes_readable_and_stays_so),
+};
 
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, the_child_runs_and_its_status_comes_back);
-    tcase_add_test(tc, the_given_descriptors_become_0_1_2);
-    tcase_add_test(tc, only_0_1_2_reach_the_child_even_inheritable_ones);
-    tcase_add_test(tc, the_child_gets_default_signals_and_an_empty_mask);
-    tcase_add_test(tc, a_missing_program_is_enoent_in_the_parent);
-    tcase_add_test(tc, a_file_that_is_not_executable_code_is_enoexec_not_sh);
-    suite_add_tcase(s, tc);
-    tcase_set_timeout(fd, 30);
-    tcase_add_test(fd, fd_pipe_never_hands_out_0_1_or_2);
-    tcase_add_test(fd, fd_grow_pipe_raises_the_capacity);
-    tcase_add_test(fd, a_wake_descriptor_becomes_readable_and_stays_so);
-    suite_add_tcase(s, fd);
-    return s;
-}
-
-CHECK_MAIN(spawn_suite)
+TEST_MAIN("spawn", cases, .timeout = 30)

@@ -2,12 +2,12 @@
  * API: stdio functions, buffering modes, EOF, reading after the child is
  * gone, EPIPE on tochild without SIGPIPE, and what closing each stream does
  * to the child. */
-#include <check.h>
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
 #define CHILD(...) ((char *const[]){TEST_CHILD, __VA_ARGS__, NULL})
@@ -348,38 +348,21 @@ START_TEST(test_fclose_tochild_does_not_wait)
 }
 END_TEST
 
-static Suite *stream_suite(void)
-{
-    Suite *s = suite_create("stream");
-    TCase *tc;
+static const struct test_case cases[] = {
+    TEST(stdio, test_fileno_is_minus_one),
+    TEST(stdio, test_fclose_reports_input_lost_before_it),
+    TEST(stdio, test_fclose_after_delivery_is_zero),
+    TEST(stdio, test_fprintf_getline),
+    TEST(stdio, test_fread_fgets),
+    TEST_LOOP(stdio, test_bufsize_delivers_every_byte, 0, (int)(sizeof bufsizes / sizeof bufsizes[0])),
+    TEST(eof, test_eof_sticky),
+    TEST(eof, test_read_after_reaped),
+    TEST(close, test_write_after_child_exit_epipe),
+    TEST(close, test_fwrite_after_child_exit_epipe),
+    TEST(close, test_fclose_fromchild_sigpipes_child),
+    TEST(close, test_fclose_childerr_sigpipes_child),
+    TEST(close, test_fclose_tochild_gives_eof),
+    TEST(close, test_fclose_tochild_does_not_wait),
+};
 
-    tc = tcase_create("stdio");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, test_fileno_is_minus_one);
-    tcase_add_test(tc, test_fclose_reports_input_lost_before_it);
-    tcase_add_test(tc, test_fclose_after_delivery_is_zero);
-    tcase_add_test(tc, test_fprintf_getline);
-    tcase_add_test(tc, test_fread_fgets);
-    tcase_add_loop_test(tc, test_bufsize_delivers_every_byte, 0,
-                        (int)(sizeof bufsizes / sizeof bufsizes[0]));
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("eof");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, test_eof_sticky);
-    tcase_add_test(tc, test_read_after_reaped);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("close");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, test_write_after_child_exit_epipe);
-    tcase_add_test(tc, test_fwrite_after_child_exit_epipe);
-    tcase_add_test(tc, test_fclose_fromchild_sigpipes_child);
-    tcase_add_test(tc, test_fclose_childerr_sigpipes_child);
-    tcase_add_test(tc, test_fclose_tochild_gives_eof);
-    tcase_add_test(tc, test_fclose_tochild_does_not_wait);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(stream_suite)
+TEST_MAIN("stream", cases, .timeout = 20)

@@ -11,7 +11,6 @@
  * Worker threads never call ck_assert (in CK_FORK=no mode it longjmps across
  * threads); they record the first failure for the main thread to report.
  */
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +20,7 @@
 
 #include "baseline.h"
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
 static popen2_proc *child3(int capturestderr, const char *mode, const char *arg)
@@ -418,29 +418,13 @@ START_TEST(thread_count_per_object)
 }
 END_TEST
 
-static Suite *threads_suite(void)
-{
-    Suite *s = suite_create("threads");
-    TCase *tc;
+static const struct test_case cases[] = {
+    TEST_T(concurrency, many_threads_create_use_and_free, 60),
+    TEST(shared_object, two_threads_wait_on_one_object),
+    TEST(shared_object, three_threads_wait_then_child_killed),
+    TEST(shared_object, threads_poll_while_another_waits),
+    TEST(shared_object, free_from_another_thread),
+    TEST(library_threads, thread_count_per_object),
+};
 
-    tc = tcase_create("concurrency");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, many_threads_create_use_and_free);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("shared object");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, two_threads_wait_on_one_object);
-    tcase_add_test(tc, three_threads_wait_then_child_killed);
-    tcase_add_test(tc, threads_poll_while_another_waits);
-    tcase_add_test(tc, free_from_another_thread);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("library threads");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, thread_count_per_object);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(threads_suite)
+TEST_MAIN("threads", cases, .timeout = 20)

@@ -1,7 +1,6 @@
 /* check_timeout: popen2_wait_timeout, popen2_send_signal, popen2_terminate,
  * popen2_kill: timed waits, signals through the pidfd, whole process groups,
  * and never a signal to a child already reaped. */
-#include <check.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -11,6 +10,7 @@
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
 static popen2_proc *sleeper(int ms)
@@ -410,30 +410,23 @@ START_TEST(contract_objects_open_a_pidfd_only_when_asked)
 }
 END_TEST
 
-static Suite *timeout_suite(void)
-{
-    Suite *s = suite_create("timeout");
-    TCase *tc = tcase_create("wait and signals");
+static const struct test_case cases[] = {
+    TEST(wait_and_signals, wait_timeout_expires_then_kill_ends_the_child),
+    TEST(wait_and_signals, wait_timeout_returns_as_soon_as_the_child_exits),
+    TEST(wait_and_signals, wait_timeout_zero_only_looks),
+    TEST(wait_and_signals, wait_timeout_beside_a_blocking_wait),
+    TEST(wait_and_signals, send_signal_delivers_the_signal_asked_for),
+    TEST(wait_and_signals, a_reaped_child_is_never_signalled),
+    TEST(wait_and_signals, a_child_reaped_behind_our_back_is_not_signalled_by_number),
+    TEST(wait_and_signals, a_group_leader_is_signalled_with_its_grandchildren),
+    TEST(wait_and_signals, without_a_group_only_the_child_is_signalled),
+    TEST(wait_and_signals, the_group_is_signalled_after_its_leader_was_reaped),
+    TEST(wait_and_signals, the_group_is_signalled_between_the_leaders_exit_and_its_reap),
+    TEST(wait_and_signals, without_a_group_a_reaped_child_stays_unsignalled),
+    TEST(wait_and_signals, a_new_session_is_signalled_as_a_group_too),
+    TEST(wait_and_signals, bad_arguments_are_einval),
+    TEST(wait_and_signals, objects_keep_no_descriptor_after_free),
+    TEST(wait_and_signals, contract_objects_open_a_pidfd_only_when_asked),
+};
 
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, wait_timeout_expires_then_kill_ends_the_child);
-    tcase_add_test(tc, wait_timeout_returns_as_soon_as_the_child_exits);
-    tcase_add_test(tc, wait_timeout_zero_only_looks);
-    tcase_add_test(tc, wait_timeout_beside_a_blocking_wait);
-    tcase_add_test(tc, send_signal_delivers_the_signal_asked_for);
-    tcase_add_test(tc, a_reaped_child_is_never_signalled);
-    tcase_add_test(tc, a_child_reaped_behind_our_back_is_not_signalled_by_number);
-    tcase_add_test(tc, a_group_leader_is_signalled_with_its_grandchildren);
-    tcase_add_test(tc, without_a_group_only_the_child_is_signalled);
-    tcase_add_test(tc, the_group_is_signalled_after_its_leader_was_reaped);
-    tcase_add_test(tc, the_group_is_signalled_between_the_leaders_exit_and_its_reap);
-    tcase_add_test(tc, without_a_group_a_reaped_child_stays_unsignalled);
-    tcase_add_test(tc, a_new_session_is_signalled_as_a_group_too);
-    tcase_add_test(tc, bad_arguments_are_einval);
-    tcase_add_test(tc, objects_keep_no_descriptor_after_free);
-    tcase_add_test(tc, contract_objects_open_a_pidfd_only_when_asked);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(timeout_suite)
+TEST_MAIN("timeout", cases, .timeout = 30)

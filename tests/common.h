@@ -247,18 +247,6 @@ static inline char proc_state(pid_t pid)
  * does meanwhile cannot be waiting for the child, with no clock involved.
  * The test waits for proc_state(pid) == 'T', then sends SIGCONT. */
 #define STOPPED_FIRST(cmd) "kill -STOP $$; exec " cmd
-
-/* One main per test program: run the suite, exit 0 only if all passed. */
-#define CHECK_MAIN(make_suite)                                                                     \
-    int main(void)                                                                                 \
-    {                                                                                              \
-        SRunner *sr = srunner_create(make_suite());                                                \
-        int failed;                                                                                \
-        srunner_run_all(sr, CK_NORMAL);                                                            \
-        failed = srunner_ntests_failed(sr);                                                        \
-        srunner_free(sr);                                                                          \
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;                                               \
-    }
 #endif /* TEST_CHILD_ONLY */
 
 #endif
