@@ -1,4 +1,4 @@
-/* check_fork: a forked child of a threaded program can use the library.
+/* fork_safety: a forked child of a threaded program can use the library.
  *
  * Regressions: while other threads created and freed objects, a forked
  * child calling popen2_Popen3 or popen2_cleanup could hang for ever on the
@@ -216,4 +216,4 @@ static const struct test_case cases[] = {
     TEST(threaded_parent, forked_children_never_hang),
 };
 
-TEST_MAIN("fork", cases, .timeout = 600)
+TEST_MAIN("fork_safety", cases, .timeout = 600)

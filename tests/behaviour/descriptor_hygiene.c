@@ -1,4 +1,4 @@
-/* tests/check_descriptors: no descriptor leaks, in either direction.
+/* descriptor_hygiene: no descriptor leaks, in either direction.
  *
  * - The child has only 0, 1 and 2, even when the parent holds inheritable
  *   descriptors and other objects' pipes.
@@ -379,4 +379,4 @@ static const struct test_case cases[] = {
     TEST(closed_std_fds, spawn_with_all_std_closed),
 };
 
-TEST_MAIN("descriptors", cases, .timeout = 20)
+TEST_MAIN("descriptor_hygiene", cases, .timeout = 20)

@@ -1,4 +1,4 @@
-/* tests/check_signals: what the library does, and must never do, with
+/* signal_safety: what the library does, and must never do, with
  * signals.
  *
  * - A child that exits without reading its input never sends SIGPIPE to the
@@ -19,6 +19,7 @@
 
 #include "common.h"
 #include "runner.h"
+#include "waiting.h"
 #include "popen2.h"
 
 #define MIB (1024 * 1024)
@@ -437,24 +438,6 @@ START_TEST(child_killed_by_signal_is_reported)
 }
 END_TEST
 
-struct waiter {
-    popen2_proc *p;
-    int status;
-    int err;
-    atomic_bool done;
-};
-
-static void *wait_thread(void *arg)
-{
-    struct waiter *w = arg;
-
-    errno = 0;
-    w->status = popen2_wait(w->p);
-    w->err = errno;
-    atomic_store(&w->done, true);
-    return NULL;
-}
-
 /* A handler without SA_RESTART makes waitpid/waitid fail with EINTR on the
  * thread it interrupts; wait() must go back to waiting. */
 START_TEST(wait_retries_on_eintr)
@@ -510,4 +493,4 @@ static const struct test_case cases[] = {
     TEST_T(status, wait_retries_on_eintr, 20),
 };
 
-TEST_MAIN("signals", cases, .timeout = 30)
+TEST_MAIN("signal_safety", cases, .timeout = 30)

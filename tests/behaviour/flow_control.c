@@ -1,4 +1,4 @@
-/* check_flowcontrol: the deadlock freedom that is the reason for this
+/* flow_control: the deadlock freedom that is the reason for this
  * library.  The popen2 documentation's flow-control example exactly, then
  * the versions that deadlock with plain pipes (the child blocks on a full
  * pipe the parent is not reading, the parent waits for the other one): each
@@ -240,4 +240,4 @@ static const struct test_case cases[] = {
     TEST(popen4, test_popen4_both_interleaved),
 };
 
-TEST_MAIN("flowcontrol", cases, .timeout = 30)
+TEST_MAIN("flow_control", cases, .timeout = 30)

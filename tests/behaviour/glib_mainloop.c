@@ -1,4 +1,4 @@
-/* check_mainloop: demos/mainloop runs three tools in one GLib loop; a timer
+/* glib_mainloop: demos/mainloop runs three tools in one GLib loop; a timer
  * keeps firing all along, every line of each tool arrives in order, and the
  * timeout kills the tool that would run for a minute.
  *
@@ -14,9 +14,6 @@
 #include "runner.h"
 #include "popen2.h"
 
-#ifndef MAINLOOP_DEMO
-#define MAINLOOP_DEMO "demos/mainloop"
-#endif
 
 #define FLOOD_LINES 300000
 
@@ -83,4 +80,4 @@ static const struct test_case cases[] = {
     TEST(GLib, the_loop_stays_responsive_while_three_tools_run),
 };
 
-TEST_MAIN("mainloop", cases, .timeout = 90)
+TEST_MAIN("glib_mainloop", cases, .timeout = 90)

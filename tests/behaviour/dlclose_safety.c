@@ -1,4 +1,4 @@
-/* check_dlclose: the library may be dlopened and dlclosed while a detached
+/* dlclose_safety: the library may be dlopened and dlclosed while a detached
  * writer thread still delivers input.
  *
  * Regression: dlopen, write to tochild, fclose, free, dlclose: SIGSEGV, the
@@ -12,9 +12,6 @@
 #include "runner.h"
 #include "popen2.h"
 
-#ifndef LIBPOPEN2_SO
-#define LIBPOPEN2_SO "lib/.libs/libpopen2.so"
-#endif
 
 struct api {
     void *handle;
@@ -80,4 +77,4 @@ static const struct test_case cases[] = {
     TEST(unload, dlclose_while_a_writer_delivers),
 };
 
-TEST_MAIN("dlclose", cases, .timeout = 120)
+TEST_MAIN("dlclose_safety", cases, .timeout = 120)

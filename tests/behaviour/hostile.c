@@ -1,4 +1,4 @@
-/* check_hostile: children that misbehave.  Whatever the child does, the
+/* hostile: children that misbehave.  Whatever the child does, the
  * parent gets every byte it wrote, the right status, and popen2_free returns
  * at once, leaving no descriptor, thread or child behind. */
 #define _GNU_SOURCE /* fopencookie, strerrorname_np, pthread_attr_setsigmask_np */

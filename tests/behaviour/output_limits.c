@@ -1,4 +1,4 @@
-/* check_limits: bounded memory per output stream (popen2_attr_set_limit):
+/* output_limits: bounded memory per output stream (popen2_attr_set_limit):
  * BLOCK, FAIL, KEEP_TAIL and SPILL, and the counters of popen2_stream_stats.
  * The 2 GiB spill test has its own program (check_spill). */
 #include <errno.h>
@@ -326,4 +326,4 @@ static const struct test_case cases[] = {
     TEST(policies, stats_on_a_contract_object),
 };
 
-TEST_MAIN("limits", cases, .timeout = 30)
+TEST_MAIN("output_limits", cases, .timeout = 30)

@@ -1,5 +1,5 @@
-/* check_ringbuf_limits: bounded rings (the "Beyond popen2" part of
- * lib/ringbuf.c) driven directly, single-threaded, so the consumer can be
+/* check_ringlimit: bounded rings, the limit policies of lib/ringlimit.c,
+ * driven directly, single-threaded, so the consumer can be
  * made to read between a reservation and its commit: the interleavings the
  * reader thread and a caller produce at random. */
 #include <errno.h>
@@ -8,20 +8,7 @@
 #include "runner.h"
 #include "popen2.h"
 #include "ring.h"
-
-#define MIN_CAP 4096
-
-static struct ringbuf rb;
-
-static void setup(void)
-{
-    ck_assert_int_eq(p2i_ringbuf_init(&rb, MIN_CAP), 0);
-}
-
-static void teardown(void)
-{
-    p2i_ringbuf_destroy(&rb);
-}
+#include "ring_fixture.h"
 
 /* Producer step as the reader thread does it: reserve, "read" up to want
  * bytes of pattern 9 into the space, commit.  Between reserve and commit the
@@ -222,4 +209,4 @@ static const struct test_case cases[] = {
     TEST(bounded_ring, bad_policy_is_einval),
 };
 
-TEST_MAIN("ringbuf limits", cases, .timeout = 30, .setup = setup, .teardown = teardown)
+TEST_MAIN("ringlimit", cases, .timeout = 30, .setup = ring_setup, .teardown = ring_teardown)

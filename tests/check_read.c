@@ -1,14 +1,12 @@
-/* check_direct: the fast path where the caller's thread reads the pipe
+/* check_read: the fast path where the caller's thread reads the pipe
  * itself (lib/stream.c): large reads when the ring is empty (ringbuf direct
- * claims), and popen2_readinto, the bulk read beside the contract; plus
- * large writes, which always go through the ring and the writer thread.
+ * claims), and popen2_readinto, the bulk read beside the contract.
  *
- * What can go wrong when the caller's thread reads or writes the pipe while
- * a pump thread also does: bytes out of order (a direct read or write
- * overtaking bytes already queued or in flight), bytes lost, a child left
- * blocked on a full pipe once the caller stops reading, EOF reported early,
- * a SIGPIPE reaching the caller, a write that blocks.  Each test moves a
- * pattern and checks every byte. */
+ * What can go wrong when the caller's thread reads the pipe while a pump
+ * thread also does: bytes out of order (a direct read overtaking bytes
+ * already queued), bytes lost, a child left blocked on a full pipe once the
+ * caller stops reading, EOF reported early.  Each test moves a pattern and
+ * checks every byte.  Large writes, the other side, are in check_ringinput. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -169,129 +167,6 @@ START_TEST(readinto_rejects_bad_arguments)
 }
 END_TEST
 
-/* ---- large writes (always through the ring and the writer thread) -------- */
-
-struct echo_reader {
-    popen2_proc *p;
-    size_t n;
-    unsigned seed;
-    size_t got;
-};
-
-static void *read_echo(void *arg)
-{
-    struct echo_reader *e = arg;
-
-    e->got = read_pattern(popen2_fromchild(e->p), e->seed, 100000);
-    return NULL;
-}
-
-START_TEST(large_and_small_writes_reach_cat_in_order)
-{
-    /* Large and small fwrites mixed: nothing may overtake queued bytes. */
-    static const size_t sizes[] = {MiB, 3, 200000, 1, 65536, 4095, 2 * MiB, 70000};
-    char *argv[] = {TEST_CHILD, "cat", NULL};
-    struct echo_reader e = {.n = 40 * MiB + 17, .seed = 21};
-    unsigned char *buf = malloc(2 * MiB);
-    size_t sent = 0, k, i = 0;
-    pthread_t t;
-
-    ck_assert_ptr_nonnull(buf);
-    e.p = popen2_Popen3v(argv, 0, -1);
-    ck_assert_ptr_nonnull(e.p);
-    ck_assert_int_eq(pthread_create(&t, NULL, read_echo, &e), 0);
-    while (sent < e.n) {
-        k = sizes[i++ % 8];
-        if (k > e.n - sent)
-            k = e.n - sent;
-        pattern_fill(buf, k, 21, sent);
-        ck_assert_uint_eq(fwrite(buf, 1, k, popen2_tochild(e.p)), k);
-        sent += k;
-    }
-    ck_assert_int_eq(fclose(popen2_tochild(e.p)), 0);
-    ck_assert_int_eq(pthread_join(t, NULL), 0);
-    ck_assert_uint_eq(e.got, e.n);
-    ck_assert_int_eq(popen2_wait(e.p), 0);
-    popen2_free(e.p);
-    free(buf);
-}
-END_TEST
-
-START_TEST(large_writes_to_a_child_not_reading_yet_never_block)
-{
-    /* 64 MiB, far more than a pipe holds, to a child that reads nothing
-     * until the test lets it (it stops itself): were fwrite to wait for
-     * the child, it would wait for ever and the test's timeout would say
-     * so.  No clock is involved. */
-    char cmd[512];
-    unsigned char *buf = malloc(MiB);
-    popen2_proc *p;
-    char *text;
-    int i;
-
-    ck_assert_ptr_nonnull(buf);
-    snprintf(cmd, sizeof cmd, STOPPED_FIRST("'%s' count"), TEST_CHILD);
-    p = popen2_Popen3(cmd, 0, -1);
-    ck_assert_ptr_nonnull(p);
-    pattern_fill(buf, MiB, 22, 0);
-    for (i = 0; i < 64; i++)
-        ck_assert_uint_eq(fwrite(buf, 1, MiB, popen2_tochild(p)), MiB);
-    ck_assert_int_eq(fflush(popen2_tochild(p)), 0);
-    ck_assert_int_eq(fclose(popen2_tochild(p)), 0);
-    ck_assert(EVENTUALLY(proc_state(popen2_pid(p)) == 'T', 30));
-    ck_assert_int_eq(popen2_send_signal(p, SIGCONT), 0);
-    text = read_all(popen2_fromchild(p), NULL);
-    ck_assert_str_eq(text, "67108864\n");
-    free(text);
-    ck_assert_int_eq(popen2_wait(p), 0);
-    popen2_free(p);
-    free(buf);
-}
-END_TEST
-
-START_TEST(a_large_write_to_a_child_that_quit_is_epipe_not_sigpipe)
-{
-    /* SIGPIPE keeps its default action (death) in this process: if the
-     * caller's own write() let it through, the test would die. */
-    char *argv[] = {TEST_CHILD, "noread-exit", "3", NULL};
-    unsigned char *buf = calloc(1, MiB); /* defined bytes: memcheck checks write() */
-    sigset_t before, after, pending;
-    popen2_proc *p;
-    size_t k = MiB;
-    int i;
-
-    ck_assert_ptr_nonnull(buf);
-    signal(SIGPIPE, SIG_DFL);
-    pthread_sigmask(SIG_SETMASK, NULL, &before);
-    p = popen2_Popen3v(argv, 0, -1);
-    ck_assert_ptr_nonnull(p);
-    ck_assert_int_eq(popen2_wait(p), 3 << 8);
-    /* The writer thread finds EPIPE on its own time: the first writes may
-     * still be queued (and then discarded); within a bound, one fails. */
-    errno = 0;
-    for (i = 0; i < 10000 && k == MiB; i++) {
-        k = fwrite(buf, 1, MiB, popen2_tochild(p));
-        if (k == MiB)
-            sleep_ms(1);
-    }
-    ck_assert_uint_lt(k, MiB);
-    ck_assert_int_eq(errno, EPIPE);
-    /* Later writes fail the same way. */
-    errno = 0;
-    ck_assert_int_eq(fflush(popen2_tochild(p)) == 0 &&
-                         fwrite(buf, 1, MiB, popen2_tochild(p)) == MiB,
-                     0);
-    ck_assert_int_eq(errno, EPIPE);
-    /* The caller's mask is as it was and no SIGPIPE waits for it. */
-    pthread_sigmask(SIG_SETMASK, NULL, &after);
-    ck_assert_int_eq(sigismember(&after, SIGPIPE), sigismember(&before, SIGPIPE));
-    sigpending(&pending);
-    ck_assert(!sigismember(&pending, SIGPIPE));
-    popen2_free(p);
-    free(buf);
-}
-END_TEST
-
 static const struct test_case cases[] = {
     TEST(direct_reads, readinto_gets_every_byte_in_order_with_mixed_sizes),
     TEST(direct_reads, fread_in_large_and_small_blocks_keeps_the_order),
@@ -299,9 +174,6 @@ static const struct test_case cases[] = {
     TEST(direct_reads, a_caller_that_stops_reading_after_a_direct_read_never_blocks_the_child),
     TEST(direct_reads, closing_fromchild_during_the_lease_ends_the_reader_at_once),
     TEST(direct_reads, readinto_rejects_bad_arguments),
-    TEST(large_writes, large_and_small_writes_reach_cat_in_order),
-    TEST(large_writes, large_writes_to_a_child_not_reading_yet_never_block),
-    TEST(large_writes, a_large_write_to_a_child_that_quit_is_epipe_not_sigpipe),
 };
 
-TEST_MAIN("direct", cases, .timeout = 60)
+TEST_MAIN("read", cases, .timeout = 60)

@@ -1,4 +1,4 @@
-/* check_faults: every step of the create path made to fail in turn, and
+/* fault_injection: every step of the create path made to fail in turn, and
  * real exhaustion of descriptors, processes and threads.
  *
  * The fault tests link the internal copy of the library with -Wl,--wrap
@@ -598,4 +598,4 @@ static const struct test_case cases[] = {
     TEST(exhaustion, rlimit_nproc_gives_eagain),
 };
 
-TEST_MAIN("faults", cases, .timeout = 60)
+TEST_MAIN("fault_injection", cases, .timeout = 60)

@@ -1,4 +1,4 @@
-/* check_capture_options: demos/capture's --timeout, --max-memory and --spill
+/* capture_demo: demos/capture's --timeout, --max-memory and --spill
  * (the options built on the API beside Python's names). */
 #include <errno.h>
 #include <signal.h>
@@ -8,9 +8,6 @@
 #include "runner.h"
 #include "popen2.h"
 
-#ifndef CAPTURE_DEMO
-#define CAPTURE_DEMO "demos/capture"
-#endif
 
 /* Runs capture with argv, returns its exit code and its report. */
 static int run_capture(char *const argv[], char **report)
@@ -97,4 +94,4 @@ static const struct test_case cases[] = {
     TEST(capture, bad_option_values_are_usage_errors),
 };
 
-TEST_MAIN("capture options", cases, .timeout = 60)
+TEST_MAIN("capture_demo", cases, .timeout = 60)

@@ -1,4 +1,4 @@
-/* check_proc: the Popen3 / Popen4 objects through the public API: Python's
+/* check_object: the Popen3 / Popen4 objects through the public API: Python's
  * own test cases, poll and wait, creation errors, argument passing, reading
  * after the child is gone, popen2_free, and interactive use. */
 #include <errno.h>
@@ -601,4 +601,4 @@ static const struct test_case cases[] = {
     TEST_WITH(interactive, test_interactive_shell, .start = 0, .end = 2, .timeout = 10),
 };
 
-TEST_MAIN("proc", cases, .timeout = 20, .setup = settle)
+TEST_MAIN("object", cases, .timeout = 20, .setup = settle)

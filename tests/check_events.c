@@ -1,4 +1,4 @@
-/* check_event: popen2_event_fd, popen2_read, popen2_stream_available:
+/* check_events: popen2_event_fd, popen2_read, popen2_stream_available:
  * a descriptor an event loop can watch, level-triggered, that never spins
  * once everything is read and the child reaped. */
 #include <errno.h>
@@ -166,7 +166,7 @@ START_TEST(child_exit_alone_wakes_the_loop)
     int efd;
 
     if (!have_pidfd()) {
-        fprintf(stderr, "check_event: no pidfd here; child exit is not an event\n");
+        fprintf(stderr, "check_events: no pidfd here; child exit is not an event\n");
         return;
     }
     a = popen2_attr_new();
@@ -259,4 +259,4 @@ static const struct test_case cases[] = {
     TEST(event_fd, event_descriptors_are_closed_by_free),
 };
 
-TEST_MAIN("event", cases, .timeout = 30)
+TEST_MAIN("events", cases, .timeout = 30)

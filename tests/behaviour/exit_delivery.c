@@ -1,4 +1,4 @@
-/* check_exit: input accepted by fwrite and fclose on tochild reaches a
+/* exit_delivery: input accepted by fwrite and fclose on tochild reaches a
  * child that reads it, even when the program returns from main right after
  * popen2_free.
  *
@@ -14,9 +14,6 @@
 #include "runner.h"
 #include "popen2.h"
 
-#ifndef EXIT_DELIVER
-#define EXIT_DELIVER "tests/exit-deliver"
-#endif
 
 #define RUNS 20
 
@@ -73,4 +70,4 @@ static const struct test_case cases[] = {
     TEST_LOOP(delivery, every_byte_delivered_after_return_from_main, 0, 2),
 };
 
-TEST_MAIN("exit", cases, .timeout = 240)
+TEST_MAIN("exit_delivery", cases, .timeout = 240)

@@ -1,4 +1,4 @@
-/* check_cancel: a thread cancelled while it blocks in the library leaves
+/* cancellation: a thread cancelled while it blocks in the library leaves
  * every object usable.
  *
  * Regressions: a thread cancelled in fgets on fromchild (stdio's large
@@ -205,4 +205,4 @@ static const char *under_thread_sanitizer(void)
     return POPEN2_TEST_RUNTIME_THREADS ? "ThreadSanitizer (cancellation cleanup handlers)" : NULL;
 }
 
-TEST_MAIN("cancel", cases, .timeout = 30, .skip = under_thread_sanitizer)
+TEST_MAIN("cancellation", cases, .timeout = 30, .skip = under_thread_sanitizer)

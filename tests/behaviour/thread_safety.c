@@ -1,4 +1,4 @@
-/* tests/check_threads: objects used from many threads at once, and the
+/* thread_safety: objects used from many threads at once, and the
  * library's own threads.
  *
  * - Many threads creating, using and freeing objects at once get every
@@ -21,6 +21,7 @@
 #include "baseline.h"
 #include "common.h"
 #include "runner.h"
+#include "waiting.h"
 #include "popen2.h"
 
 static popen2_proc *child3(int capturestderr, const char *mode, const char *arg)
@@ -146,24 +147,6 @@ END_TEST
 
 /* ---- several threads on one object ------------------------------------------- */
 
-struct waiter {
-    popen2_proc *p;
-    int status;
-    int err;
-    atomic_bool done;
-};
-
-static void *wait_main(void *arg)
-{
-    struct waiter *w = arg;
-
-    errno = 0;
-    w->status = popen2_wait(w->p);
-    w->err = errno;
-    atomic_store(&w->done, true);
-    return NULL;
-}
-
 /* Polls until the child has a status; -2 if it never got one. */
 static void *poll_main(void *arg)
 {
@@ -189,7 +172,7 @@ START_TEST(two_threads_wait_on_one_object)
     ck_assert_ptr_nonnull(p);
     for (i = 0; i < 2; i++) {
         w[i].p = p;
-        ck_assert_int_eq(pthread_create(&t[i], NULL, wait_main, &w[i]), 0);
+        ck_assert_int_eq(pthread_create(&t[i], NULL, wait_thread, &w[i]), 0);
     }
     for (i = 0; i < 2; i++)
         ck_assert_int_eq(pthread_join(t[i], NULL), 0);
@@ -215,7 +198,7 @@ START_TEST(three_threads_wait_then_child_killed)
     ck_assert_ptr_nonnull(p);
     for (i = 0; i < 3; i++) {
         w[i].p = p;
-        ck_assert_int_eq(pthread_create(&t[i], NULL, wait_main, &w[i]), 0);
+        ck_assert_int_eq(pthread_create(&t[i], NULL, wait_thread, &w[i]), 0);
     }
     sleep_ms(100);
     for (i = 0; i < 3; i++)
@@ -242,7 +225,7 @@ START_TEST(threads_poll_while_another_waits)
 
     ck_assert_ptr_nonnull(p);
     waiter.p = p;
-    ck_assert_int_eq(pthread_create(&tw, NULL, wait_main, &waiter), 0);
+    ck_assert_int_eq(pthread_create(&tw, NULL, wait_thread, &waiter), 0);
     for (i = 0; i < 4; i++) {
         pollers[i].p = p;
         ck_assert_int_eq(pthread_create(&tp[i], NULL, poll_main, &pollers[i]), 0);
@@ -427,4 +410,4 @@ static const struct test_case cases[] = {
     TEST(library_threads, thread_count_per_object),
 };
 
-TEST_MAIN("threads", cases, .timeout = 20)
+TEST_MAIN("thread_safety", cases, .timeout = 20)
