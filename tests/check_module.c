@@ -7,9 +7,8 @@
 
 #include "common.h"
 #include "runner.h"
+#include "children.h"
 #include "popen2.h"
-
-#define CHILD(...) ((char *const[]){TEST_CHILD, __VA_ARGS__, NULL})
 
 static const char teststr[] = "ab cd\n";
 
@@ -55,31 +54,14 @@ static void settle(void)
 /* After a test: every child ends, cleanup reaps it, nothing stays active. */
 /* Every child of this process gets sig (the module functions hand out no
  * pid). */
+static void kill_one(pid_t pid, void *sig)
+{
+    kill(pid, *(int *)sig);
+}
+
 static void signal_children(int sig)
 {
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    pid_t pid;
-
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL) {
-        char path[300], buf[512], *rp, st;
-        int ppid;
-        FILE *f;
-
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        f = fopen(path, "r");
-        if (!f)
-            continue;
-        pid = (pid_t)atoi(e->d_name);
-        if (fgets(buf, sizeof buf, f) && (rp = strrchr(buf, ')')) != NULL &&
-            sscanf(rp + 2, "%c %d", &st, &ppid) == 2 && ppid == getpid())
-            kill(pid, sig);
-        fclose(f);
-    }
-    closedir(d);
+    ck_assert_int_ge(each_child_in(0, kill_one, &sig), 0);
 }
 
 static void assert_all_reaped(int kids)

@@ -9,10 +9,8 @@
 
 #include "common.h"
 #include "runner.h"
+#include "children.h"
 #include "popen2.h"
-
-/* A child argv: TEST_CHILD followed by the mode and its arguments. */
-#define CHILD(...) ((char *const[]){TEST_CHILD, __VA_ARGS__, NULL})
 
 /* Python's test_popen2 writes this to `cat` and expects it back. */
 static const char teststr[] = "ab cd\n";

@@ -8,7 +8,7 @@
 
 #include "common.h"
 #include "runner.h"
-#include "waiting.h"
+#include "children.h"
 #include "popen2.h"
 
 START_TEST(objects_keep_no_descriptor_after_free)

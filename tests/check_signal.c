@@ -11,7 +11,7 @@
 
 #include "common.h"
 #include "runner.h"
-#include "waiting.h"
+#include "children.h"
 #include "popen2.h"
 
 START_TEST(send_signal_delivers_the_signal_asked_for)

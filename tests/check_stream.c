@@ -8,9 +8,8 @@
 
 #include "common.h"
 #include "runner.h"
+#include "children.h"
 #include "popen2.h"
-
-#define CHILD(...) ((char *const[]){TEST_CHILD, __VA_ARGS__, NULL})
 
 START_TEST(test_fileno_is_minus_one)
 {
@@ -262,40 +261,35 @@ START_TEST(test_fclose_after_delivery_is_zero)
 }
 END_TEST
 
-/* Closing fromchild closes the pipe: a child still writing dies of SIGPIPE
- * as with Python's file objects. */
-START_TEST(test_fclose_fromchild_sigpipes_child)
+/* p's child writes "y" lines to the stream stream(p) gives for ever: one
+ * is read, the stream closed, and the child must die of SIGPIPE. */
+static void closing_sigpipes_the_writer(popen2_proc *p, FILE *(*stream)(popen2_proc *))
 {
-    popen2_proc *p = popen2_Popen3v(CHILD("yes"), 0, -1);
     char line[8];
     int st;
 
     ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, popen2_fromchild(p)));
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, stream(p)));
     ck_assert_str_eq(line, "y\n");
-    ck_assert_int_eq(fclose(popen2_fromchild(p)), 0);
-    ck_assert_ptr_null(popen2_fromchild(p));
+    ck_assert_int_eq(fclose(stream(p)), 0);
+    ck_assert_ptr_null(stream(p));
     st = popen2_wait(p);
     ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE, "status %#x", st);
     popen2_free(p);
+}
+
+/* Closing fromchild closes the pipe: a child still writing dies of SIGPIPE
+ * as with Python's file objects. */
+START_TEST(test_fclose_fromchild_sigpipes_child)
+{
+    closing_sigpipes_the_writer(popen2_Popen3v(CHILD("yes"), 0, -1), popen2_fromchild);
 }
 END_TEST
 
 /* The same for childerr, through the shell's `yes` (no helper involved). */
 START_TEST(test_fclose_childerr_sigpipes_child)
 {
-    popen2_proc *p = popen2_Popen3("exec yes >&2", 1, -1);
-    char line[8];
-    int st;
-
-    ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, popen2_childerr(p)));
-    ck_assert_str_eq(line, "y\n");
-    ck_assert_int_eq(fclose(popen2_childerr(p)), 0);
-    ck_assert_ptr_null(popen2_childerr(p));
-    st = popen2_wait(p);
-    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE, "status %#x", st);
-    popen2_free(p);
+    closing_sigpipes_the_writer(popen2_Popen3("exec yes >&2", 1, -1), popen2_childerr);
 }
 END_TEST
 

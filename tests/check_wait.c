@@ -8,7 +8,7 @@
 
 #include "common.h"
 #include "runner.h"
-#include "waiting.h"
+#include "children.h"
 #include "popen2.h"
 
 START_TEST(wait_timeout_expires_then_kill_ends_the_child)

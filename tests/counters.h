@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -64,8 +65,8 @@ static inline int count_threads(void)
 }
 
 /* Children of this process in state `state` (from /proc/<pid>/stat), or in
- * any state when it is 0. */
-static inline int count_children_in(char state)
+ * any state when it is 0; each is handed to fn (when not NULL). */
+static inline int each_child_in(char state, void (*fn)(pid_t pid, void *arg), void *arg)
 {
     DIR *d = opendir("/proc");
     struct dirent *e;
@@ -84,12 +85,20 @@ static inline int count_children_in(char state)
             continue;
         if (fgets(buf, sizeof buf, f) && (rp = strrchr(buf, ')')) != NULL &&
             sscanf(rp + 2, "%c %d", &st, &ppid) == 2 && ppid == getpid() &&
-            (!state || st == state))
+            (!state || st == state)) {
             n++;
+            if (fn)
+                fn((pid_t)atoi(e->d_name), arg);
+        }
         fclose(f);
     }
     closedir(d);
     return n;
+}
+
+static inline int count_children_in(char state)
+{
+    return each_child_in(state, NULL, NULL);
 }
 
 static inline int count_children(void)

@@ -15,22 +15,8 @@
 #include "baseline.h"
 #include "common.h"
 #include "runner.h"
+#include "children.h"
 #include "popen2.h"
-
-/* The test child in one mode, through the `v` form. */
-static popen2_proc *child3(int capturestderr, const char *mode, const char *arg)
-{
-    char *argv[] = {TEST_CHILD, (char *)mode, (char *)arg, NULL};
-
-    return popen2_Popen3v(argv, capturestderr, -1);
-}
-
-static popen2_proc *child4(const char *mode, const char *arg)
-{
-    char *argv[] = {TEST_CHILD, (char *)mode, (char *)arg, NULL};
-
-    return popen2_Popen4v(argv, -1);
-}
 
 /* Closes tochild, reads fromchild to EOF, waits; returns the output. */
 static char *finish(popen2_proc *p, int *status)
@@ -165,13 +151,9 @@ START_TEST(fds_back_to_baseline_after_200_objects)
 
         switch (i % 4) {
         case 0:
-            p = child3(1, "cat", NULL);
-            break;
         case 1:
-            p = child3(0, "cat", NULL);
-            break;
         case 2:
-            p = child4("cat", NULL);
+            p = cat_of_shape(i % 4);
             break;
         default:
             p = popen2_Popen3("exec " TEST_CHILD " cat", 1, i % 3 - 1);

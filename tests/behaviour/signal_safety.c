@@ -19,18 +19,10 @@
 
 #include "common.h"
 #include "runner.h"
-#include "waiting.h"
+#include "children.h"
 #include "popen2.h"
 
 #define MIB (1024 * 1024)
-
-/* The test child in one mode, through the `v` form. */
-static popen2_proc *child3(int capturestderr, const char *mode, const char *arg)
-{
-    char *argv[] = {TEST_CHILD, (char *)mode, (char *)arg, NULL};
-
-    return popen2_Popen3v(argv, capturestderr, -1);
-}
 
 static void restore_action(int sig, const struct sigaction *old)
 {

@@ -21,22 +21,8 @@
 #include "baseline.h"
 #include "common.h"
 #include "runner.h"
-#include "waiting.h"
+#include "children.h"
 #include "popen2.h"
-
-static popen2_proc *child3(int capturestderr, const char *mode, const char *arg)
-{
-    char *argv[] = {TEST_CHILD, (char *)mode, (char *)arg, NULL};
-
-    return popen2_Popen3v(argv, capturestderr, -1);
-}
-
-static popen2_proc *child4(const char *mode, const char *arg)
-{
-    char *argv[] = {TEST_CHILD, (char *)mode, (char *)arg, NULL};
-
-    return popen2_Popen4v(argv, -1);
-}
 
 /* The first failure any worker thread saw. */
 static pthread_mutex_t fail_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -89,17 +75,7 @@ static void one_object(unsigned worker, unsigned i)
         return;
     }
     pattern_fill(buf, n, seed, 0);
-    switch (i % 3) {
-    case 0:
-        p = child3(1, "cat", NULL);
-        break;
-    case 1:
-        p = child3(0, "cat", NULL);
-        break;
-    default:
-        p = child4("cat", NULL);
-        break;
-    }
+    p = cat_of_shape((int)(i % 3));
     if (!p) {
         record_failure("worker %u object %u: %s", worker, i, strerror(errno));
         free(buf);
