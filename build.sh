@@ -117,11 +117,11 @@ check)
     rc=0
     make -j"$(nproc)" check || rc=$?
     # Show what failed: the per-program logs hold Check's messages.
-    for log in tests/check_*.log; do
+    for log in tests/check_*.log tests/behaviour/*.log; do
         grep -q ':[FE]:' "$log" 2>/dev/null && { echo "=== $log"; cat "$log"; }
     done
     # One closing line over every Check suite: "N passed, N failed".
-    cat tests/check_*.log 2>/dev/null | awk '
+    cat tests/check_*.log tests/behaviour/*.log 2>/dev/null | awk '
         /Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ {
             gsub(/,/, ""); for (i = 1; i <= NF; i++) {
                 if ($i == "Checks:") n += $(i + 1)

@@ -24,10 +24,10 @@
 #include "config.h"
 
 #include "bench.h"
+#include "counters.h"
 #include "pattern.h"
 #include "popen2.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gnu/libc-version.h>
@@ -554,21 +554,6 @@ static void w5(void)
 }
 
 /* ---- 5x: ten thousand live objects ---------------------------------------- */
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int n = 0;
-
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1; /* the directory's own descriptor */
-}
 
 /* Raises RLIMIT_NOFILE as far as this process may: the hard limit too when
  * privileged (up to fs.nr_open), else the soft limit to the hard one.  The

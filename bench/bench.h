@@ -75,6 +75,8 @@ int bench_threads(void);
 extern const char *bench_writer; /* bench/writer */
 extern const char *bench_python; /* python3, or NULL when absent */
 extern const char *bench_pyscript; /* bench/subprocess_run.py */
+/* argv of the writer for run r (contenders.c); the numbers live in o and e. */
+void bench_writer_argv(const struct run *r, char *argv[4], char o[32], char e[32]);
 
 /* contenders.c */
 int c_read_loop(struct run *r);   /* posix_spawn + read() into 1 MiB, max pipe */

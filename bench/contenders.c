@@ -136,7 +136,7 @@ static int reap(pid_t pid)
 }
 
 /* argv of the writer for a run; the numbers live in the caller's arrays. */
-static void writer_argv(const struct run *r, char *argv[4], char o[32], char e[32])
+void bench_writer_argv(const struct run *r, char *argv[4], char o[32], char e[32])
 {
     snprintf(o, 32, "%llu", r->out_bytes);
     snprintf(e, 32, "%llu", r->err_bytes);
@@ -157,7 +157,7 @@ int c_read_loop(struct run *r)
     double t0;
 
     buffers();
-    writer_argv(r, argv, o, e);
+    bench_writer_argv(r, argv, o, e);
     t0 = bench_now();
     if (pipe2(fds, O_CLOEXEC) < 0)
         return fail("pipe2");
@@ -186,7 +186,7 @@ int c_splice(struct run *r)
 
     if (null < 0 && (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
         return fail("/dev/null");
-    writer_argv(r, argv, o, e);
+    bench_writer_argv(r, argv, o, e);
     t0 = bench_now();
     if (pipe2(fds, O_CLOEXEC) < 0)
         return fail("pipe2");
@@ -217,7 +217,7 @@ int c_poll_capture(struct run *r)
     double t0;
 
     buffers();
-    writer_argv(r, argv, o, e);
+    bench_writer_argv(r, argv, o, e);
     t0 = bench_now();
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
         return fail("pipe2");
@@ -301,22 +301,34 @@ static int p2_end(popen2_proc *p)
     return 0;
 }
 
-int c_p2_fread(struct run *r)
+/* One capture run through the library: spawn the writer with stderr
+ * captured or not, then `drain` reads what it wrote; the time covers both. */
+static int p2_capture(struct run *r, int capturestderr, int (*drain)(popen2_proc *, struct run *))
 {
     char o[32], e[32], *argv[4];
     popen2_proc *p;
     double t0;
 
     buffers();
-    writer_argv(r, argv, o, e);
+    bench_writer_argv(r, argv, o, e);
     t0 = bench_now();
-    p = popen2_Popen3v(argv, 0, -1);
+    p = popen2_Popen3v(argv, capturestderr, -1);
     if (!p)
         return fail("popen2_Popen3v");
-    if (read_to_eof(popen2_fromchild(p), &r->got) < 0 || p2_end(p) < 0)
+    if (drain(p, r) < 0 || p2_end(p) < 0)
         return -1;
     r->secs = bench_now() - t0;
     return 0;
+}
+
+static int drain_fread(popen2_proc *p, struct run *r)
+{
+    return read_to_eof(popen2_fromchild(p), &r->got);
+}
+
+int c_p2_fread(struct run *r)
+{
+    return p2_capture(r, 0, drain_fread);
 }
 
 /* The fastest path the library offers: popen2_readinto, beside the
@@ -330,44 +342,30 @@ static int readinto_to_eof(popen2_proc *p, int stream, unsigned long long *got)
     return k < 0 ? fail("popen2_readinto") : 0;
 }
 
+static int drain_readinto(popen2_proc *p, struct run *r)
+{
+    if (readinto_to_eof(p, 1, &r->got) < 0)
+        return -1;
+    return r->err_bytes ? readinto_to_eof(p, 2, &r->got) : 0;
+}
+
 int c_p2_readinto(struct run *r)
 {
-    char o[32], e[32], *argv[4];
-    popen2_proc *p;
-    double t0;
-
-    buffers();
-    writer_argv(r, argv, o, e);
-    t0 = bench_now();
-    p = popen2_Popen3v(argv, r->err_bytes ? 1 : 0, -1);
-    if (!p)
-        return fail("popen2_Popen3v");
-    if (readinto_to_eof(p, 1, &r->got) < 0 ||
-        (r->err_bytes && readinto_to_eof(p, 2, &r->got) < 0) || p2_end(p) < 0)
-        return -1;
-    r->secs = bench_now() - t0;
-    return 0;
+    return p2_capture(r, r->err_bytes ? 1 : 0, drain_readinto);
 }
 
 /* Reads all of stdout before touching stderr: the order a plain-pipe
  * program cannot use, since the child blocks on a full stderr pipe. */
+static int drain_stdout_first(popen2_proc *p, struct run *r)
+{
+    if (read_to_eof(popen2_fromchild(p), &r->got) < 0)
+        return -1;
+    return read_to_eof(popen2_childerr(p), &r->got);
+}
+
 int c_p2_both(struct run *r)
 {
-    char o[32], e[32], *argv[4];
-    popen2_proc *p;
-    double t0;
-
-    buffers();
-    writer_argv(r, argv, o, e);
-    t0 = bench_now();
-    p = popen2_Popen3v(argv, 1, -1);
-    if (!p)
-        return fail("popen2_Popen3v");
-    if (read_to_eof(popen2_fromchild(p), &r->got) < 0 ||
-        read_to_eof(popen2_childerr(p), &r->got) < 0 || p2_end(p) < 0)
-        return -1;
-    r->secs = bench_now() - t0;
-    return 0;
+    return p2_capture(r, 1, drain_stdout_first);
 }
 
 /* ---- round trip through cat --------------------------------------------- */
@@ -635,32 +633,30 @@ int c_spawn_posix_sh(struct run *r)
     return spawn_posix_loop(r, sh_true_argv);
 }
 
-int c_spawn_p2_sh(struct run *r)
+/* popen2_Popen3 of the shell command cmd, or popen2_Popen3v of /bin/true
+ * when cmd is NULL: spawn, wait, free, over and over. */
+static int spawn_p2_loop(struct run *r, const char *cmd)
 {
     popen2_proc *p;
 
     SPAWN_LOOP({
-        p = popen2_Popen3("true", 0, -1);
+        p = cmd ? popen2_Popen3(cmd, 0, -1) : popen2_Popen3v(true_argv, 0, -1);
         if (!p)
-            return fail("popen2_Popen3");
+            return fail(cmd ? "popen2_Popen3" : "popen2_Popen3v");
         if (p2_end(p) < 0)
             return -1;
     });
     return 0;
 }
 
+int c_spawn_p2_sh(struct run *r)
+{
+    return spawn_p2_loop(r, "true");
+}
+
 int c_spawn_p2(struct run *r)
 {
-    popen2_proc *p;
-
-    SPAWN_LOOP({
-        p = popen2_Popen3v(true_argv, 0, -1);
-        if (!p)
-            return fail("popen2_Popen3v");
-        if (p2_end(p) < 0)
-            return -1;
-    });
-    return 0;
+    return spawn_p2_loop(r, NULL);
 }
 
 /* ---- Python's subprocess.run, timed inside the interpreter -------------- */

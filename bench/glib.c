@@ -17,16 +17,6 @@ static int gfail(const char *what, GError *err)
     return -1;
 }
 
-static void writer_argv(const struct run *r, char *argv[4], char o[32], char e[32])
-{
-    snprintf(o, 32, "%llu", r->out_bytes);
-    snprintf(e, 32, "%llu", r->err_bytes);
-    argv[0] = (char *)bench_writer;
-    argv[1] = o;
-    argv[2] = r->err_bytes ? e : NULL;
-    argv[3] = NULL;
-}
-
 /* The writer's bytes are never 0 (pattern.h), so strlen counts them. */
 int c_glib_sync(struct run *r)
 {
@@ -36,7 +26,7 @@ int c_glib_sync(struct run *r)
     gint status;
     double t0;
 
-    writer_argv(r, argv, o, e);
+    bench_writer_argv(r, argv, o, e);
     t0 = bench_now();
     if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
                       r->err_bytes ? &err : NULL, &status, &error))
@@ -82,7 +72,7 @@ int c_glib_sub(struct run *r)
 {
     char o[32], e[32], *argv[4];
 
-    writer_argv(r, argv, o, e);
+    bench_writer_argv(r, argv, o, e);
     return communicate(r, argv,
                        G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                            (r->err_bytes ? G_SUBPROCESS_FLAGS_STDERR_PIPE : 0),

@@ -50,7 +50,7 @@ readelf -dW lib/.libs/libpopen2.so | grep NEEDED | grep -v 'libc.so' >/dev/null 
     die "libpopen2.so (musl) needs more than libc.so: $(readelf -dW lib/.libs/libpopen2.so | grep NEEDED)"
 
 say "make check (shell tests only: Check is glibc's)"
-make check >"$work/check.log" 2>&1 || { cat tests/*.log; die "make check failed under musl"; }
+make check >"$work/check.log" 2>&1 || { cat tests/*.log tests/behaviour/*.log; die "make check failed under musl"; }
 grep -E '^(PASS|SKIP|FAIL|XFAIL|ERROR):' "$work/check.log"
 
 say "demos under musl"

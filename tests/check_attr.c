@@ -1,7 +1,6 @@
 /* check_attr: popen2_attr and popen2_spawn / popen2_spawnv: working
  * directory, environment, stream setups, process groups, PATH search, and
  * bad input. */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
 /* Runs cmd with a, returns its stdout (malloc'ed) after waiting. */
@@ -665,30 +665,23 @@ START_TEST(attr_descriptors_are_closed_by_attr_free)
 }
 END_TEST
 
-static Suite *attr_suite(void)
-{
-    Suite *s = suite_create("attr");
-    TCase *tc = tcase_create("options");
+static const struct test_case cases[] = {
+    TEST(options, null_attr_means_popen3_defaults),
+    TEST(options, working_directory),
+    TEST(options, a_missing_directory_fails_the_spawn),
+    TEST(options, environment_replaced),
+    TEST(options, environment_changed_on_top_of_the_parents),
+    TEST(options, stream_setups),
+    TEST(options, merge_follows_a_given_descriptor),
+    TEST(options, merge_follows_an_inherited_stdout),
+    TEST(options, files_by_path),
+    TEST(options, process_group_and_session),
+    TEST(options, path_search_on_and_off),
+    TEST(options, path_is_searched_in_the_childs_environment),
+    TEST(options, path_search_keeps_execvps_rules),
+    TEST(options, the_attr_can_be_freed_while_its_objects_run),
+    TEST(options, bad_input_is_einval),
+    TEST(options, attr_descriptors_are_closed_by_attr_free),
+};
 
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, null_attr_means_popen3_defaults);
-    tcase_add_test(tc, working_directory);
-    tcase_add_test(tc, a_missing_directory_fails_the_spawn);
-    tcase_add_test(tc, environment_replaced);
-    tcase_add_test(tc, environment_changed_on_top_of_the_parents);
-    tcase_add_test(tc, stream_setups);
-    tcase_add_test(tc, merge_follows_a_given_descriptor);
-    tcase_add_test(tc, merge_follows_an_inherited_stdout);
-    tcase_add_test(tc, files_by_path);
-    tcase_add_test(tc, process_group_and_session);
-    tcase_add_test(tc, path_search_on_and_off);
-    tcase_add_test(tc, path_is_searched_in_the_childs_environment);
-    tcase_add_test(tc, path_search_keeps_execvps_rules);
-    tcase_add_test(tc, the_attr_can_be_freed_while_its_objects_run);
-    tcase_add_test(tc, bad_input_is_einval);
-    tcase_add_test(tc, attr_descriptors_are_closed_by_attr_free);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(attr_suite)
+TEST_MAIN("attr", cases, .timeout = 30)

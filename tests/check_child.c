@@ -10,7 +10,6 @@
  * library holds the child by its number (documented as safe only while
  * nothing else reaps), and so does a run under valgrind, which does not
  * know pidfd_open; there they say so too. */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
 static popen2_proc *run(const char *mode, const char *arg)
@@ -383,30 +383,15 @@ START_TEST(sigchld_ignored_communicate_keeps_the_output)
 }
 END_TEST
 
-static Suite *child_suite(void)
-{
-    Suite *s = suite_create("child");
-    TCase *tc = tcase_create("handle");
+static const struct test_case cases[] = {
+    TEST(handle, statuses_decode_as_waitpid_gives_them),
+    TEST(handle, pidfd_is_held_from_the_spawn),
+    TEST(handle, foreign_reap_is_reported_as_echild),
+    TEST(pid_reuse, foreign_reap_then_reuse_never_signals_the_stranger),
+    TEST(pid_reuse, foreign_reap_then_reuse_by_our_child_keeps_statuses_apart),
+    TEST(pid_reuse, cleanup_never_reaps_the_applications_own_child),
+    TEST(sigchld_ignored, sigchld_ignored_event_loop_ends),
+    TEST(sigchld_ignored, sigchld_ignored_communicate_keeps_the_output),
+};
 
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, statuses_decode_as_waitpid_gives_them);
-    tcase_add_test(tc, pidfd_is_held_from_the_spawn);
-    tcase_add_test(tc, foreign_reap_is_reported_as_echild);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("pid reuse");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, foreign_reap_then_reuse_never_signals_the_stranger);
-    tcase_add_test(tc, foreign_reap_then_reuse_by_our_child_keeps_statuses_apart);
-    tcase_add_test(tc, cleanup_never_reaps_the_applications_own_child);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("sigchld ignored");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, sigchld_ignored_event_loop_ends);
-    tcase_add_test(tc, sigchld_ignored_communicate_keeps_the_output);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(child_suite)
+TEST_MAIN("child", cases, .timeout = 60)

@@ -1,5 +1,4 @@
 /* check_communicate: popen2_communicate, subprocess's communicate() in C. */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -9,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 #include "seccomp.h"
 
@@ -631,40 +631,29 @@ START_TEST(communicate_without_epoll)
 }
 END_TEST
 
-static Suite *communicate_suite(void)
-{
-    Suite *s = suite_create("communicate");
-    TCase *tc = tcase_create("communicate");
-
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, input_goes_in_and_output_comes_back);
-    tcase_add_test(tc, both_outputs_at_once_without_deadlock);
-    tcase_add_test(tc, a_timeout_keeps_what_was_collected_for_the_next_call);
-    tcase_add_loop_test(tc, communicate_after_fgets_returns_the_rest, 0, 3);
-    tcase_add_test(tc, communicate_after_ungetc_returns_it);
-    tcase_add_test(tc, new_input_after_stdin_was_closed_is_einval);
-    tcase_add_test(tc, input_for_a_child_that_does_not_read);
-    tcase_add_test(tc, discarded_outputs_and_a_second_call);
-    tcase_add_test(tc, a_failed_stream_is_reported);
-    tcase_add_test(tc, limits_bound_what_is_gathered_every_time);
-    tcase_add_test(tc, bad_arguments);
-    tcase_add_test(tc, nothing_is_left_behind);
-    suite_add_tcase(s, tc);
-
+static const struct test_case cases[] = {
+    TEST(communicate, input_goes_in_and_output_comes_back),
+    TEST(communicate, both_outputs_at_once_without_deadlock),
+    TEST(communicate, a_timeout_keeps_what_was_collected_for_the_next_call),
+    TEST_LOOP(communicate, communicate_after_fgets_returns_the_rest, 0, 3),
+    TEST(communicate, communicate_after_ungetc_returns_it),
+    TEST(communicate, new_input_after_stdin_was_closed_is_einval),
+    TEST(communicate, input_for_a_child_that_does_not_read),
+    TEST(communicate, discarded_outputs_and_a_second_call),
+    TEST(communicate, a_failed_stream_is_reported),
+    TEST(communicate, limits_bound_what_is_gathered_every_time),
+    TEST(communicate, bad_arguments),
+    TEST(communicate, nothing_is_left_behind),
     /* What communicate promises about its input, its memory and what it
      * needs, under limits a host may set. */
-    tc = tcase_create("promises");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, a_short_input_write_is_an_error);
-    tcase_add_test(tc, no_writer_thread_is_an_error);
-    tcase_add_test(tc, the_timeout_bounds_sending_the_input);
-    tcase_add_test(tc, no_input_after_a_timeout_gives_the_rest_up);
-    tcase_add_test(tc, a_discarded_stream_costs_no_memory);
-    tcase_add_test(tc, an_endless_discarded_stream_times_out_in_bounded_memory);
-    tcase_add_test(tc, communicate_at_the_descriptor_limit);
-    tcase_add_test(tc, communicate_without_epoll);
-    suite_add_tcase(s, tc);
-    return s;
-}
+    TEST_T(promises, a_short_input_write_is_an_error, 60),
+    TEST_T(promises, no_writer_thread_is_an_error, 60),
+    TEST_T(promises, the_timeout_bounds_sending_the_input, 60),
+    TEST_T(promises, no_input_after_a_timeout_gives_the_rest_up, 60),
+    TEST_T(promises, a_discarded_stream_costs_no_memory, 60),
+    TEST_T(promises, an_endless_discarded_stream_times_out_in_bounded_memory, 60),
+    TEST_T(promises, communicate_at_the_descriptor_limit, 60),
+    TEST_T(promises, communicate_without_epoll, 60),
+};
 
-CHECK_MAIN(communicate_suite)
+TEST_MAIN("communicate", cases, .timeout = 30)

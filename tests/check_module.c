@@ -1,15 +1,14 @@
 /* check_module: Python's popen2(), popen3() and popen4() functions, their
  * `v` forms, argument checking, and the _active / _cleanup behaviour of the
  * objects they leave behind once every stream is closed. */
-#include <check.h>
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
+#include "children.h"
 #include "popen2.h"
-
-#define CHILD(...) ((char *const[]){TEST_CHILD, __VA_ARGS__, NULL})
 
 static const char teststr[] = "ab cd\n";
 
@@ -55,31 +54,14 @@ static void settle(void)
 /* After a test: every child ends, cleanup reaps it, nothing stays active. */
 /* Every child of this process gets sig (the module functions hand out no
  * pid). */
+static void kill_one(pid_t pid, void *sig)
+{
+    kill(pid, *(int *)sig);
+}
+
 static void signal_children(int sig)
 {
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    pid_t pid;
-
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL) {
-        char path[300], buf[512], *rp, st;
-        int ppid;
-        FILE *f;
-
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        f = fopen(path, "r");
-        if (!f)
-            continue;
-        pid = (pid_t)atoi(e->d_name);
-        if (fgets(buf, sizeof buf, f) && (rp = strrchr(buf, ')')) != NULL &&
-            sscanf(rp + 2, "%c %d", &st, &ppid) == 2 && ppid == getpid())
-            kill(pid, sig);
-        fclose(f);
-    }
-    closedir(d);
+    ck_assert_int_ge(each_child_in(0, kill_one, &sig), 0);
 }
 
 static void assert_all_reaped(int kids)
@@ -467,45 +449,21 @@ START_TEST(test_no_zombies_after_200)
 }
 END_TEST
 
-static Suite *module_suite(void)
-{
-    Suite *s = suite_create("module");
-    TCase *tc;
+static const struct test_case cases[] = {
+    TEST(python, test_popen2),
+    TEST(python, test_popen3),
+    TEST(python, test_popen4),
+    TEST(python, test_popen3_separates_stderr),
+    TEST_LOOP(python, test_good_modes, 0, 3),
+    TEST_LOOP(errors, test_bad_mode, 0, (int)(sizeof bad_modes / sizeof bad_modes[0])),
+    TEST(errors, test_bad_command),
+    TEST(errors, test_missing_program),
+    TEST(errors, test_null_out_params),
+    TEST_T(active, test_active_then_cleanup, 30),
+    TEST_T(active, test_new_object_runs_cleanup, 30),
+    TEST_T(active, test_reaped_never_active, 30),
+    TEST_T(active, test_cleanup_never_blocks, 30),
+    TEST_T(zombies, test_no_zombies_after_200, 60),
+};
 
-    tc = tcase_create("python");
-    tcase_add_checked_fixture(tc, settle, NULL);
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, test_popen2);
-    tcase_add_test(tc, test_popen3);
-    tcase_add_test(tc, test_popen4);
-    tcase_add_test(tc, test_popen3_separates_stderr);
-    tcase_add_loop_test(tc, test_good_modes, 0, 3);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("errors");
-    tcase_add_checked_fixture(tc, settle, NULL);
-    tcase_set_timeout(tc, 20);
-    tcase_add_loop_test(tc, test_bad_mode, 0, (int)(sizeof bad_modes / sizeof bad_modes[0]));
-    tcase_add_test(tc, test_bad_command);
-    tcase_add_test(tc, test_missing_program);
-    tcase_add_test(tc, test_null_out_params);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("active");
-    tcase_add_checked_fixture(tc, settle, NULL);
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_active_then_cleanup);
-    tcase_add_test(tc, test_new_object_runs_cleanup);
-    tcase_add_test(tc, test_reaped_never_active);
-    tcase_add_test(tc, test_cleanup_never_blocks);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("zombies");
-    tcase_add_checked_fixture(tc, settle, NULL);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_no_zombies_after_200);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(module_suite)
+TEST_MAIN("module", cases, .timeout = 20, .setup = settle)

@@ -1,6 +1,5 @@
-/* check_spawn: posix_spawn wiring (lib/spawn.c) and the descriptor helpers
- * it relies on (lib/fd.c), tested directly. */
-#include <check.h>
+/* check_spawn: posix_spawn wiring (lib/spawn.c), tested directly.  The
+ * descriptor helpers it relies on (lib/fd.c) are check_fd's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "base.h"
 
 /* Spawns tests/child with the given mode arguments, its stdout on a pipe;
@@ -151,78 +151,13 @@ START_TEST(a_file_that_is_not_executable_code_is_enoexec_not_sh)
 }
 END_TEST
 
-START_TEST(fd_pipe_never_hands_out_0_1_or_2)
-{
-    int fds[2], saved = dup(0);
+static const struct test_case cases[] = {
+    TEST(spawn, the_child_runs_and_its_status_comes_back),
+    TEST(spawn, the_given_descriptors_become_0_1_2),
+    TEST(spawn, only_0_1_2_reach_the_child_even_inheritable_ones),
+    TEST(spawn, the_child_gets_default_signals_and_an_empty_mask),
+    TEST(spawn, a_missing_program_is_enoent_in_the_parent),
+    TEST(spawn, a_file_that_is_not_executable_code_is_enoexec_not_sh),
+};
 
-    close(0);
-    ck_assert_int_eq(p2i_fd_pipe(fds), 0);
-    ck_assert_int_ge(fds[0], 3);
-    ck_assert_int_ge(fds[1], 3);
-    ck_assert(fcntl(fds[0], F_GETFD) & FD_CLOEXEC);
-    ck_assert(fcntl(fds[1], F_GETFD) & FD_CLOEXEC);
-    ck_assert_int_eq(fcntl(0, F_GETFD), -1); /* fd 0 left closed, not taken */
-    dup2(saved, 0);
-    close(saved);
-    close(fds[0]);
-    close(fds[1]);
-}
-END_TEST
-
-START_TEST(fd_grow_pipe_raises_the_capacity)
-{
-#ifdef F_GETPIPE_SZ
-    int fds[2];
-
-    ck_assert_int_eq(p2i_fd_pipe(fds), 0);
-    p2i_fd_grow_pipe(fds[0]);
-    ck_assert_int_ge(fcntl(fds[0], F_GETPIPE_SZ), 256 * 1024);
-    close(fds[0]);
-    close(fds[1]);
-#endif
-}
-END_TEST
-
-START_TEST(a_wake_descriptor_becomes_readable_and_stays_so)
-{
-    struct wake w;
-    struct pollfd pfd;
-
-    ck_assert_int_eq(p2i_wake_open(&w), 0);
-    ck_assert_int_ge(w.rfd, 3);
-    pfd.fd = w.rfd;
-    pfd.events = POLLIN;
-    ck_assert_int_eq(poll(&pfd, 1, 0), 0);
-    p2i_wake_signal(&w);
-    p2i_wake_signal(&w);
-    ck_assert_int_eq(poll(&pfd, 1, 0), 1);
-    ck_assert_int_eq(poll(&pfd, 1, 0), 1);
-    p2i_wake_close(&w);
-    ck_assert_int_eq(w.rfd, -1);
-    p2i_wake_close(&w); /* closing twice is harmless */
-}
-END_TEST
-
-static Suite *spawn_suite(void)
-{
-    Suite *s = suite_create("spawn");
-    TCase *tc = tcase_create("spawn");
-    TCase *fd = tcase_create("fd");
-
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, the_child_runs_and_its_status_comes_back);
-    tcase_add_test(tc, the_given_descriptors_become_0_1_2);
-    tcase_add_test(tc, only_0_1_2_reach_the_child_even_inheritable_ones);
-    tcase_add_test(tc, the_child_gets_default_signals_and_an_empty_mask);
-    tcase_add_test(tc, a_missing_program_is_enoent_in_the_parent);
-    tcase_add_test(tc, a_file_that_is_not_executable_code_is_enoexec_not_sh);
-    suite_add_tcase(s, tc);
-    tcase_set_timeout(fd, 30);
-    tcase_add_test(fd, fd_pipe_never_hands_out_0_1_or_2);
-    tcase_add_test(fd, fd_grow_pipe_raises_the_capacity);
-    tcase_add_test(fd, a_wake_descriptor_becomes_readable_and_stays_so);
-    suite_add_tcase(s, fd);
-    return s;
-}
-
-CHECK_MAIN(spawn_suite)
+TEST_MAIN("spawn", cases, .timeout = 30)

@@ -3,13 +3,13 @@
  * resident memory of this process stays under 64 MiB.  Needs about 2.25 GiB
  * free in $TMPDIR (or /tmp); without it the program says so and reports
  * SKIP (exit status 77) to the automake test driver. */
-#include <check.h>
 #include <errno.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
 #define MIB (1024ull * 1024)
@@ -119,29 +119,19 @@ START_TEST(two_gib_spill_with_a_16_mib_limit)
 }
 END_TEST
 
-static Suite *spill_suite(void)
-{
-    Suite *s = suite_create("spill");
-    TCase *tc = tcase_create("2 GiB");
+static const struct test_case cases[] = {
+    TEST(two_gib, two_gib_spill_with_a_16_mib_limit),
+};
 
-    tcase_set_timeout(tc, 180);
-    tcase_add_test(tc, two_gib_spill_with_a_16_mib_limit);
-    suite_add_tcase(s, tc);
-    return s;
+/* Why the test cannot run here: too little room for the spill file. */
+static const char *no_room_for_the_spill_file(void)
+{
+    static char why[300];
+
+    if (enough_space())
+        return NULL;
+    snprintf(why, sizeof why, "needs 2.25 GiB free in %s", spill_dir());
+    return why;
 }
 
-int main(void)
-{
-    SRunner *sr;
-    int failed;
-
-    if (!enough_space()) {
-        fprintf(stderr, "check_spill: SKIP: needs 2.25 GiB free in %s\n", spill_dir());
-        return 77;
-    }
-    sr = srunner_create(spill_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TEST_MAIN("spill", cases, .timeout = 180, .skip = no_room_for_the_spill_file)

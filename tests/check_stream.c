@@ -2,15 +2,14 @@
  * API: stdio functions, buffering modes, EOF, reading after the child is
  * gone, EPIPE on tochild without SIGPIPE, and what closing each stream does
  * to the child. */
-#include <check.h>
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
+#include "children.h"
 #include "popen2.h"
-
-#define CHILD(...) ((char *const[]){TEST_CHILD, __VA_ARGS__, NULL})
 
 START_TEST(test_fileno_is_minus_one)
 {
@@ -262,40 +261,35 @@ START_TEST(test_fclose_after_delivery_is_zero)
 }
 END_TEST
 
-/* Closing fromchild closes the pipe: a child still writing dies of SIGPIPE
- * as with Python's file objects. */
-START_TEST(test_fclose_fromchild_sigpipes_child)
+/* p's child writes "y" lines to the stream stream(p) gives for ever: one
+ * is read, the stream closed, and the child must die of SIGPIPE. */
+static void closing_sigpipes_the_writer(popen2_proc *p, FILE *(*stream)(popen2_proc *))
 {
-    popen2_proc *p = popen2_Popen3v(CHILD("yes"), 0, -1);
     char line[8];
     int st;
 
     ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, popen2_fromchild(p)));
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, stream(p)));
     ck_assert_str_eq(line, "y\n");
-    ck_assert_int_eq(fclose(popen2_fromchild(p)), 0);
-    ck_assert_ptr_null(popen2_fromchild(p));
+    ck_assert_int_eq(fclose(stream(p)), 0);
+    ck_assert_ptr_null(stream(p));
     st = popen2_wait(p);
     ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE, "status %#x", st);
     popen2_free(p);
+}
+
+/* Closing fromchild closes the pipe: a child still writing dies of SIGPIPE
+ * as with Python's file objects. */
+START_TEST(test_fclose_fromchild_sigpipes_child)
+{
+    closing_sigpipes_the_writer(popen2_Popen3v(CHILD("yes"), 0, -1), popen2_fromchild);
 }
 END_TEST
 
 /* The same for childerr, through the shell's `yes` (no helper involved). */
 START_TEST(test_fclose_childerr_sigpipes_child)
 {
-    popen2_proc *p = popen2_Popen3("exec yes >&2", 1, -1);
-    char line[8];
-    int st;
-
-    ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, popen2_childerr(p)));
-    ck_assert_str_eq(line, "y\n");
-    ck_assert_int_eq(fclose(popen2_childerr(p)), 0);
-    ck_assert_ptr_null(popen2_childerr(p));
-    st = popen2_wait(p);
-    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE, "status %#x", st);
-    popen2_free(p);
+    closing_sigpipes_the_writer(popen2_Popen3("exec yes >&2", 1, -1), popen2_childerr);
 }
 END_TEST
 
@@ -348,38 +342,21 @@ START_TEST(test_fclose_tochild_does_not_wait)
 }
 END_TEST
 
-static Suite *stream_suite(void)
-{
-    Suite *s = suite_create("stream");
-    TCase *tc;
+static const struct test_case cases[] = {
+    TEST(stdio, test_fileno_is_minus_one),
+    TEST(stdio, test_fclose_reports_input_lost_before_it),
+    TEST(stdio, test_fclose_after_delivery_is_zero),
+    TEST(stdio, test_fprintf_getline),
+    TEST(stdio, test_fread_fgets),
+    TEST_LOOP(stdio, test_bufsize_delivers_every_byte, 0, (int)(sizeof bufsizes / sizeof bufsizes[0])),
+    TEST(eof, test_eof_sticky),
+    TEST(eof, test_read_after_reaped),
+    TEST(close, test_write_after_child_exit_epipe),
+    TEST(close, test_fwrite_after_child_exit_epipe),
+    TEST(close, test_fclose_fromchild_sigpipes_child),
+    TEST(close, test_fclose_childerr_sigpipes_child),
+    TEST(close, test_fclose_tochild_gives_eof),
+    TEST(close, test_fclose_tochild_does_not_wait),
+};
 
-    tc = tcase_create("stdio");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, test_fileno_is_minus_one);
-    tcase_add_test(tc, test_fclose_reports_input_lost_before_it);
-    tcase_add_test(tc, test_fclose_after_delivery_is_zero);
-    tcase_add_test(tc, test_fprintf_getline);
-    tcase_add_test(tc, test_fread_fgets);
-    tcase_add_loop_test(tc, test_bufsize_delivers_every_byte, 0,
-                        (int)(sizeof bufsizes / sizeof bufsizes[0]));
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("eof");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, test_eof_sticky);
-    tcase_add_test(tc, test_read_after_reaped);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("close");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, test_write_after_child_exit_epipe);
-    tcase_add_test(tc, test_fwrite_after_child_exit_epipe);
-    tcase_add_test(tc, test_fclose_fromchild_sigpipes_child);
-    tcase_add_test(tc, test_fclose_childerr_sigpipes_child);
-    tcase_add_test(tc, test_fclose_tochild_gives_eof);
-    tcase_add_test(tc, test_fclose_tochild_does_not_wait);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(stream_suite)
+TEST_MAIN("stream", cases, .timeout = 20)

@@ -4,7 +4,6 @@
 #ifndef POPEN2_TESTS_COMMON_H
 #define POPEN2_TESTS_COMMON_H
 
-#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,9 +13,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef TEST_CHILD
-#define TEST_CHILD "tests/child"
+/* The programs the tests run, in the build tree: Makefile.am defines
+ * TEST_BUILDDIR; without it (a test compiled by hand) they are relative to
+ * the directory it runs in. */
+#ifdef TEST_BUILDDIR
+#define TEST_BUILT(path) TEST_BUILDDIR "/" path
+#else
+#define TEST_BUILT(path) path
 #endif
+#ifndef TEST_CHILD
+#define TEST_CHILD TEST_BUILT("tests/child")
+#endif
+#define EXIT_DELIVER TEST_BUILT("tests/exit-deliver")
+#define CAPTURE_DEMO TEST_BUILT("demos/capture")
+#define MAINLOOP_DEMO TEST_BUILT("demos/mainloop")
+#define LIBPOPEN2_SO TEST_BUILT("lib/.libs/libpopen2.so")
 
 /* The byte at offset off of pattern seed: cheap, position-dependent, and
  * different per seed, so a lost, duplicated or swapped byte is caught. */
@@ -95,99 +106,7 @@ static inline char *read_all(FILE *f, size_t *len)
     return buf;
 }
 
-static inline int count_dir(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *e;
-    int n = 0;
-
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - (strcmp(path, "/proc/self/fd") == 0); /* the DIR's own */
-}
-
-/* Open descriptors and threads of this process. */
-static inline int count_fds(void)
-{
-    return count_dir("/proc/self/fd");
-}
-
-/* ThreadSanitizer runs a background thread of
- * its own from the first pthread_create on (and in every forked child from
- * then on), which would make every "threads back to 1" check fail under
- * --enable-sanitizers=thread.  Start it before main, and leave it out. */
-#if defined(__SANITIZE_THREAD__)
-#define POPEN2_TEST_RUNTIME_THREADS 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define POPEN2_TEST_RUNTIME_THREADS 1
-#endif
-#endif
-#ifdef POPEN2_TEST_RUNTIME_THREADS
-#include <pthread.h>
-static void *popen2_test_noop(void *arg)
-{
-    return arg;
-}
-__attribute__((constructor)) static void popen2_test_start_tsan_thread(void)
-{
-    pthread_t t;
-
-    if (pthread_create(&t, NULL, popen2_test_noop, NULL) == 0)
-        pthread_join(t, NULL);
-}
-#else
-#define POPEN2_TEST_RUNTIME_THREADS 0
-#endif
-
-static inline int count_threads(void)
-{
-    return count_dir("/proc/self/task") - POPEN2_TEST_RUNTIME_THREADS;
-}
-
-/* Children of this process in state `state` (from /proc/<pid>/stat), or in
- * any state when it is 0. */
-static inline int count_children_in(char state)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    char path[300], buf[512], *rp, st;
-    int n = 0, ppid;
-    FILE *f;
-
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        f = fopen(path, "r");
-        if (!f)
-            continue;
-        if (fgets(buf, sizeof buf, f) && (rp = strrchr(buf, ')')) != NULL &&
-            sscanf(rp + 2, "%c %d", &st, &ppid) == 2 && ppid == getpid() &&
-            (!state || st == state))
-            n++;
-        fclose(f);
-    }
-    closedir(d);
-    return n;
-}
-
-static inline int count_children(void)
-{
-    return count_children_in(0);
-}
-
-/* Zombie children: exited, not yet reaped. */
-static inline int count_zombies(void)
-{
-    return count_children_in('Z');
-}
+#include "counters.h"
 
 static inline double now_s(void)
 {
@@ -247,18 +166,6 @@ static inline char proc_state(pid_t pid)
  * does meanwhile cannot be waiting for the child, with no clock involved.
  * The test waits for proc_state(pid) == 'T', then sends SIGCONT. */
 #define STOPPED_FIRST(cmd) "kill -STOP $$; exec " cmd
-
-/* One main per test program: run the suite, exit 0 only if all passed. */
-#define CHECK_MAIN(make_suite)                                                                     \
-    int main(void)                                                                                 \
-    {                                                                                              \
-        SRunner *sr = srunner_create(make_suite());                                                \
-        int failed;                                                                                \
-        srunner_run_all(sr, CK_NORMAL);                                                            \
-        failed = srunner_ntests_failed(sr);                                                        \
-        srunner_free(sr);                                                                          \
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;                                               \
-    }
 #endif /* TEST_CHILD_ONLY */
 
 #endif

@@ -1,4 +1,4 @@
-/* check_fork: a forked child of a threaded program can use the library.
+/* fork_safety: a forked child of a threaded program can use the library.
  *
  * Regressions: while other threads created and freed objects, a forked
  * child calling popen2_Popen3 or popen2_cleanup could hang for ever on the
@@ -7,7 +7,6 @@
  * flushing an inherited tochild FILE whose ring mutex was held.  Now the
  * fork handlers keep the active list consistent, and everything inherited
  * from the parent fails at once with ECHILD. */
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
 #define FORKS 200
@@ -212,15 +212,8 @@ START_TEST(forked_children_never_hang)
 }
 END_TEST
 
-static Suite *fork_suite(void)
-{
-    Suite *s = suite_create("fork");
-    TCase *tc = tcase_create("threaded_parent");
+static const struct test_case cases[] = {
+    TEST(threaded_parent, forked_children_never_hang),
+};
 
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, forked_children_never_hang);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(fork_suite)
+TEST_MAIN("fork_safety", cases, .timeout = 600)

@@ -1,7 +1,6 @@
-/* check_proc: the Popen3 / Popen4 objects through the public API: Python's
+/* check_object: the Popen3 / Popen4 objects through the public API: Python's
  * own test cases, poll and wait, creation errors, argument passing, reading
  * after the child is gone, popen2_free, and interactive use. */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,10 +8,9 @@
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
+#include "children.h"
 #include "popen2.h"
-
-/* A child argv: TEST_CHILD followed by the mode and its arguments. */
-#define CHILD(...) ((char *const[]){TEST_CHILD, __VA_ARGS__, NULL})
 
 /* Python's test_popen2 writes this to `cat` and expects it back. */
 static const char teststr[] = "ab cd\n";
@@ -574,70 +572,31 @@ START_TEST(test_interactive_shell)
 }
 END_TEST
 
-static Suite *proc_suite(void)
-{
-    Suite *s = suite_create("proc");
-    TCase *tc;
+static const struct test_case cases[] = {
+    TEST(python, test_popen3_cat_capture),
+    TEST(python, test_popen3_cat_nocapture),
+    TEST(python, test_popen3v_cat),
+    TEST(python, test_popen4_cat),
+    TEST(python, test_popen4_merges_in_order),
+    TEST(python, test_popen4v_merges_in_order),
+    TEST(poll_wait, test_poll_running_then_status),
+    TEST(poll_wait, test_poll_exit_code),
+    TEST_LOOP(poll_wait, test_wait_exit_codes, 0, 3),
+    TEST_LOOP(poll_wait, test_wait_signaled, 0, 2),
+    TEST(poll_wait, test_wait_echild_when_reaped_behind_back),
+    TEST(poll_wait, test_null_object),
+    TEST(errors, test_einval),
+    TEST(errors, test_enoent),
+    TEST(errors, test_enoexec_no_shell_retry),
+    TEST(errors, test_eacces),
+    TEST(errors, test_shell_127),
+    TEST(argv, test_argv_byte_for_byte),
+    TEST_T(after_exit, test_wait_before_read, 30),
+    TEST_T(after_exit, test_read_after_reaped, 30),
+    TEST(free, test_free_while_child_writes),
+    TEST(free, test_fclose_then_free),
+    TEST_WITH(interactive, test_interactive_echo, .start = 0, .end = 2, .timeout = 10),
+    TEST_WITH(interactive, test_interactive_shell, .start = 0, .end = 2, .timeout = 10),
+};
 
-    tc = tcase_create("python");
-    tcase_add_checked_fixture(tc, settle, NULL);
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, test_popen3_cat_capture);
-    tcase_add_test(tc, test_popen3_cat_nocapture);
-    tcase_add_test(tc, test_popen3v_cat);
-    tcase_add_test(tc, test_popen4_cat);
-    tcase_add_test(tc, test_popen4_merges_in_order);
-    tcase_add_test(tc, test_popen4v_merges_in_order);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("poll-wait");
-    tcase_add_checked_fixture(tc, settle, NULL);
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, test_poll_running_then_status);
-    tcase_add_test(tc, test_poll_exit_code);
-    tcase_add_loop_test(tc, test_wait_exit_codes, 0, 3);
-    tcase_add_loop_test(tc, test_wait_signaled, 0, 2);
-    tcase_add_test(tc, test_wait_echild_when_reaped_behind_back);
-    tcase_add_test(tc, test_null_object);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("errors");
-    tcase_add_checked_fixture(tc, settle, NULL);
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, test_einval);
-    tcase_add_test(tc, test_enoent);
-    tcase_add_test(tc, test_enoexec_no_shell_retry);
-    tcase_add_test(tc, test_eacces);
-    tcase_add_test(tc, test_shell_127);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("argv");
-    tcase_add_checked_fixture(tc, settle, NULL);
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, test_argv_byte_for_byte);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("after-exit");
-    tcase_add_checked_fixture(tc, settle, NULL);
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_wait_before_read);
-    tcase_add_test(tc, test_read_after_reaped);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("free");
-    tcase_add_checked_fixture(tc, settle, NULL);
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, test_free_while_child_writes);
-    tcase_add_test(tc, test_fclose_then_free);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("interactive");
-    tcase_add_checked_fixture(tc, settle, NULL);
-    tcase_set_timeout(tc, 10);
-    tcase_add_loop_test(tc, test_interactive_echo, 0, 2);
-    tcase_add_loop_test(tc, test_interactive_shell, 0, 2);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(proc_suite)
+TEST_MAIN("object", cases, .timeout = 20, .setup = settle)

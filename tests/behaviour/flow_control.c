@@ -1,16 +1,15 @@
-/* check_flowcontrol: the deadlock freedom that is the reason for this
+/* flow_control: the deadlock freedom that is the reason for this
  * library.  The popen2 documentation's flow-control example exactly, then
  * the versions that deadlock with plain pipes (the child blocks on a full
  * pipe the parent is not reading, the parent waits for the other one): each
  * must finish, with every byte checked.  A deadlock hits the Check timeout. */
-#include <check.h>
 #include <errno.h>
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
+#include "children.h"
 #include "popen2.h"
-
-#define CHILD(...) ((char *const[]){TEST_CHILD, __VA_ARGS__, NULL})
 
 #define MIB16 (16u << 20)
 
@@ -227,33 +226,17 @@ START_TEST(test_popen4_both_interleaved)
 }
 END_TEST
 
-static Suite *flowcontrol_suite(void)
-{
-    Suite *s = suite_create("flowcontrol");
-    TCase *tc;
-
-    tc = tcase_create("doc-example");
-    tcase_set_timeout(tc, 10);
-    tcase_add_test(tc, test_doc_example);
-    suite_add_tcase(s, tc);
-
+static const struct test_case cases[] = {
+    TEST_T(doc_example, test_doc_example, 10),
     /* 16 MiB cases take well under a second each; 30 s means stuck. */
-    tc = tcase_create("popen3");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_stderr_flood_read_stdout_first);
-    tcase_add_test(tc, test_stdout_flood_read_stderr_first);
-    tcase_add_test(tc, test_both_interleaved);
-    tcase_add_test(tc, test_cat_write_all_first);
-    tcase_add_test(tc, test_cat_write_all_wait_then_read);
-    suite_add_tcase(s, tc);
+    TEST(popen3, test_stderr_flood_read_stdout_first),
+    TEST(popen3, test_stdout_flood_read_stderr_first),
+    TEST(popen3, test_both_interleaved),
+    TEST(popen3, test_cat_write_all_first),
+    TEST(popen3, test_cat_write_all_wait_then_read),
+    TEST(popen4, test_popen4_cat_write_all_first),
+    TEST(popen4, test_popen4_stderr_flood),
+    TEST(popen4, test_popen4_both_interleaved),
+};
 
-    tc = tcase_create("popen4");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_popen4_cat_write_all_first);
-    tcase_add_test(tc, test_popen4_stderr_flood);
-    tcase_add_test(tc, test_popen4_both_interleaved);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(flowcontrol_suite)
+TEST_MAIN("flow_control", cases, .timeout = 30)

@@ -1,4 +1,4 @@
-/* check_mainloop: demos/mainloop runs three tools in one GLib loop; a timer
+/* glib_mainloop: demos/mainloop runs three tools in one GLib loop; a timer
  * keeps firing all along, every line of each tool arrives in order, and the
  * timeout kills the tool that would run for a minute.
  *
@@ -6,17 +6,14 @@
  * bound: under a sanitizer on a loaded machine the loop runs slower, and
  * the whole run stretches with it.  The timer must fire at a fair fraction
  * of its nominal rate over the run, and no gap may span the whole run. */
-#include <check.h>
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
-#ifndef MAINLOOP_DEMO
-#define MAINLOOP_DEMO "demos/mainloop"
-#endif
 
 #define FLOOD_LINES 300000
 
@@ -79,15 +76,8 @@ START_TEST(the_loop_stays_responsive_while_three_tools_run)
 }
 END_TEST
 
-static Suite *mainloop_suite(void)
-{
-    Suite *s = suite_create("mainloop");
-    TCase *tc = tcase_create("GLib");
+static const struct test_case cases[] = {
+    TEST(GLib, the_loop_stays_responsive_while_three_tools_run),
+};
 
-    tcase_set_timeout(tc, 90);
-    tcase_add_test(tc, the_loop_stays_responsive_while_three_tools_run);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(mainloop_suite)
+TEST_MAIN("glib_mainloop", cases, .timeout = 90)

@@ -1,20 +1,17 @@
-/* check_dlclose: the library may be dlopened and dlclosed while a detached
+/* dlclose_safety: the library may be dlopened and dlclosed while a detached
  * writer thread still delivers input.
  *
  * Regression: dlopen, write to tochild, fclose, free, dlclose: SIGSEGV, the
  * writer thread still ran in code dlclose had unmapped.  The library is now
  * linked with -z nodelete where the linker has it, so it stays mapped.
  * This program does not link the library: it loads the built one. */
-#include <check.h>
 #include <dlfcn.h>
 #include <stdio.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
-#ifndef LIBPOPEN2_SO
-#define LIBPOPEN2_SO "lib/.libs/libpopen2.so"
-#endif
 
 struct api {
     void *handle;
@@ -76,15 +73,8 @@ START_TEST(dlclose_while_a_writer_delivers)
 }
 END_TEST
 
-static Suite *dlclose_suite(void)
-{
-    Suite *s = suite_create("dlclose");
-    TCase *tc = tcase_create("unload");
+static const struct test_case cases[] = {
+    TEST(unload, dlclose_while_a_writer_delivers),
+};
 
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, dlclose_while_a_writer_delivers);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(dlclose_suite)
+TEST_MAIN("dlclose_safety", cases, .timeout = 120)

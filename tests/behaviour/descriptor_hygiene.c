@@ -1,4 +1,4 @@
-/* tests/check_descriptors: no descriptor leaks, in either direction.
+/* descriptor_hygiene: no descriptor leaks, in either direction.
  *
  * - The child has only 0, 1 and 2, even when the parent holds inheritable
  *   descriptors and other objects' pipes.
@@ -8,29 +8,15 @@
  *   objects) leave no descriptor, thread or child behind.
  * - A parent that closed its own standard descriptors can still spawn.
  */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 
 #include "baseline.h"
 #include "common.h"
+#include "runner.h"
+#include "children.h"
 #include "popen2.h"
-
-/* The test child in one mode, through the `v` form. */
-static popen2_proc *child3(int capturestderr, const char *mode, const char *arg)
-{
-    char *argv[] = {TEST_CHILD, (char *)mode, (char *)arg, NULL};
-
-    return popen2_Popen3v(argv, capturestderr, -1);
-}
-
-static popen2_proc *child4(const char *mode, const char *arg)
-{
-    char *argv[] = {TEST_CHILD, (char *)mode, (char *)arg, NULL};
-
-    return popen2_Popen4v(argv, -1);
-}
 
 /* Closes tochild, reads fromchild to EOF, waits; returns the output. */
 static char *finish(popen2_proc *p, int *status)
@@ -165,13 +151,9 @@ START_TEST(fds_back_to_baseline_after_200_objects)
 
         switch (i % 4) {
         case 0:
-            p = child3(1, "cat", NULL);
-            break;
         case 1:
-            p = child3(0, "cat", NULL);
-            break;
         case 2:
-            p = child4("cat", NULL);
+            p = cat_of_shape(i % 4);
             break;
         default:
             p = popen2_Popen3("exec " TEST_CHILD " cat", 1, i % 3 - 1);
@@ -369,30 +351,14 @@ START_TEST(fds_back_to_baseline_after_module_objects)
 }
 END_TEST
 
-static Suite *descriptors_suite(void)
-{
-    Suite *s = suite_create("descriptors");
-    TCase *tc;
+static const struct test_case cases[] = {
+    TEST(child_side, child_has_only_std_fds),
+    TEST(child_side, closing_tochild_gives_eof_after_another_spawn),
+    TEST_T(no_leaks, fds_back_to_baseline_after_200_objects, 60),
+    TEST_T(no_leaks, failed_spawns_leave_nothing, 60),
+    TEST_T(no_leaks, fds_back_to_baseline_after_module_objects, 60),
+    TEST(closed_std_fds, spawn_with_stdin_closed),
+    TEST(closed_std_fds, spawn_with_all_std_closed),
+};
 
-    tc = tcase_create("child side");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, child_has_only_std_fds);
-    tcase_add_test(tc, closing_tochild_gives_eof_after_another_spawn);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("no leaks");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, fds_back_to_baseline_after_200_objects);
-    tcase_add_test(tc, failed_spawns_leave_nothing);
-    tcase_add_test(tc, fds_back_to_baseline_after_module_objects);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("closed std fds");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, spawn_with_stdin_closed);
-    tcase_add_test(tc, spawn_with_all_std_closed);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(descriptors_suite)
+TEST_MAIN("descriptor_hygiene", cases, .timeout = 20)

@@ -1,4 +1,4 @@
-/* check_faults: every step of the create path made to fail in turn, and
+/* fault_injection: every step of the create path made to fail in turn, and
  * real exhaustion of descriptors, processes and threads.
  *
  * The fault tests link the internal copy of the library with -Wl,--wrap
@@ -8,7 +8,6 @@
  * the injected errno, and leave the descriptor, thread and child counts as
  * they were.  The exhaustion tests lower real rlimits in a forked child. */
 #define _GNU_SOURCE /* fopencookie, strerrorname_np, pthread_attr_setsigmask_np */
-#include <check.h>
 #include <errno.h>
 #include <grp.h>
 #include <poll.h>
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "runner.h"
 #include "faults.h"
 #include "popen2.h"
 
@@ -814,41 +814,22 @@ START_TEST(rlimit_nproc_gives_eagain)
 }
 END_TEST
 
-static Suite *faults_suite(void)
-{
-    Suite *s = suite_create("faults");
-    TCase *tc = tcase_create("injected");
+static const struct test_case cases[] = {
+    TEST_WITH(injected, every_step_of_create_fails_cleanly, .end = C_COUNT, .timeout = 120),
+    TEST_WITH(injected, each_named_call_fails_with_its_errno,
+              .end = (int)(sizeof named / sizeof named[0]), .timeout = 120),
+    TEST_T(injected, setsigmask_failure_still_blocks_sigpipe, 120),
+    TEST(oom_while_running, output_ring_that_cannot_grow_drops_nothing),
+    TEST(oom_while_running, input_write_without_memory_fails_whole),
+    TEST_LOOP(oom_while_running, first_write_without_a_thread_fails_cleanly, 0, 2),
+    TEST(oom_resumes, ring_without_a_first_buffer_resumes),
+    TEST(oom_resumes, emptied_large_ring_without_a_small_buffer_resumes),
+    TEST_LOOP(oom_resumes, limit_scratch_buffer_refused_resumes, 0,
+              (int)(sizeof stage_policy / sizeof stage_policy[0])),
+    TEST(oom_resumes, free_while_a_reader_waits_for_memory),
+    TEST(oom_resumes, blocking_input_without_a_buffer_resumes),
+    TEST(exhaustion, rlimit_nofile_gives_emfile),
+    TEST(exhaustion, rlimit_nproc_gives_eagain),
+};
 
-    tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, every_step_of_create_fails_cleanly, 0, C_COUNT);
-    tcase_add_loop_test(tc, each_named_call_fails_with_its_errno, 0,
-                        (int)(sizeof named / sizeof named[0]));
-    tcase_add_test(tc, setsigmask_failure_still_blocks_sigpipe);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("oom_while_running");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, output_ring_that_cannot_grow_drops_nothing);
-    tcase_add_test(tc, input_write_without_memory_fails_whole);
-    tcase_add_loop_test(tc, first_write_without_a_thread_fails_cleanly, 0, 2);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("oom_resumes");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, ring_without_a_first_buffer_resumes);
-    tcase_add_test(tc, emptied_large_ring_without_a_small_buffer_resumes);
-    tcase_add_loop_test(tc, limit_scratch_buffer_refused_resumes, 0,
-                        (int)(sizeof stage_policy / sizeof stage_policy[0]));
-    tcase_add_test(tc, free_while_a_reader_waits_for_memory);
-    tcase_add_test(tc, blocking_input_without_a_buffer_resumes);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("exhaustion");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, rlimit_nofile_gives_emfile);
-    tcase_add_test(tc, rlimit_nproc_gives_eagain);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(faults_suite)
+TEST_MAIN("fault_injection", cases, .timeout = 60)

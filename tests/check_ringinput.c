@@ -1,9 +1,10 @@
-/* check_input: what is written to tochild, bounded and accounted for.
+/* check_ringinput: what is written to tochild, bounded and accounted for.
  * Limits on stream 0 (POPEN2_BLOCK waits, large blocked writes go to the
  * pipe from the caller's buffer; POPEN2_FAIL is short with ENOBUFS), the
- * counters of stream 0, popen2_drain, and closing tochild with its queue
- * full (a close, a free or an exit never waits for the child). */
-#include <check.h>
+ * counters of stream 0, popen2_drain, closing tochild with its queue full
+ * (a close, a free or an exit never waits for the child), and large writes,
+ * which go through the ring and the writer thread: nothing overtakes queued
+ * bytes, nothing blocks, a SIGPIPE never reaches the caller. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,6 +12,9 @@
 
 #include "baseline.h"
 #include "common.h"
+#include "runner.h"
+#include "ring.h"
+#include "ring_fixture.h"
 #include "popen2.h"
 
 #define KiB 1024
@@ -488,36 +492,204 @@ START_TEST(exit_gives_up_on_a_full_queue)
 }
 END_TEST
 
-static Suite *input_suite(void)
+/* ---- large writes (always through the ring and the writer thread) -------- */
+
+struct echo_reader {
+    popen2_proc *p;
+    size_t n;
+    unsigned seed;
+    size_t got;
+};
+
+static void *read_echo(void *arg)
 {
-    Suite *s = suite_create("input");
-    TCase *tc = tcase_create("limits");
+    struct echo_reader *e = arg;
 
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, stream0_accepts_block_and_fail_only);
-    tcase_add_test(tc, block_limit_keeps_order_unbuffered);
-    tcase_add_test(tc, block_limit_keeps_order_buffered);
-    tcase_add_test(tc, block_limit_never_waits_for_unread_output);
-    tcase_add_test(tc, fail_limit_is_a_short_write);
-    tcase_add_test(tc, lent_write_ends_when_the_child_dies);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("delivery");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, drain_then_count);
-    tcase_add_test(tc, drain_reports_lost_input);
-    tcase_add_test(tc, drain_times_out_while_the_child_does_not_read);
-    tcase_add_test(tc, drain_needs_a_piped_stdin);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("close");
-    tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, fclose_tochild_never_waits_for_a_full_queue, 0, N_CLOSE_CASES);
-    tcase_add_loop_test(tc, free_never_waits_for_a_full_queue, 0, N_CLOSE_CASES);
-    tcase_add_loop_test(tc, exit_gives_up_on_a_full_queue, 0,
-                        (int)(sizeof exit_cases / sizeof exit_cases[0]));
-    suite_add_tcase(s, tc);
-    return s;
+    e->got = read_pattern(popen2_fromchild(e->p), e->seed, 100000);
+    return NULL;
 }
 
-CHECK_MAIN(input_suite)
+START_TEST(large_and_small_writes_reach_cat_in_order)
+{
+    /* Large and small fwrites mixed: nothing may overtake queued bytes. */
+    static const size_t sizes[] = {MiB, 3, 200000, 1, 65536, 4095, 2 * MiB, 70000};
+    char *argv[] = {TEST_CHILD, "cat", NULL};
+    struct echo_reader e = {.n = 40 * MiB + 17, .seed = 21};
+    unsigned char *buf = malloc(2 * MiB);
+    size_t sent = 0, k, i = 0;
+    pthread_t t;
+
+    ck_assert_ptr_nonnull(buf);
+    e.p = popen2_Popen3v(argv, 0, -1);
+    ck_assert_ptr_nonnull(e.p);
+    ck_assert_int_eq(pthread_create(&t, NULL, read_echo, &e), 0);
+    while (sent < e.n) {
+        k = sizes[i++ % 8];
+        if (k > e.n - sent)
+            k = e.n - sent;
+        pattern_fill(buf, k, 21, sent);
+        ck_assert_uint_eq(fwrite(buf, 1, k, popen2_tochild(e.p)), k);
+        sent += k;
+    }
+    ck_assert_int_eq(fclose(popen2_tochild(e.p)), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_uint_eq(e.got, e.n);
+    ck_assert_int_eq(popen2_wait(e.p), 0);
+    popen2_free(e.p);
+    free(buf);
+}
+END_TEST
+
+START_TEST(large_writes_to_a_child_not_reading_yet_never_block)
+{
+    /* 64 MiB, far more than a pipe holds, to a child that reads nothing
+     * until the test lets it (it stops itself): were fwrite to wait for
+     * the child, it would wait for ever and the test's timeout would say
+     * so.  No clock is involved. */
+    char cmd[512];
+    unsigned char *buf = malloc(MiB);
+    popen2_proc *p;
+    char *text;
+    int i;
+
+    ck_assert_ptr_nonnull(buf);
+    snprintf(cmd, sizeof cmd, STOPPED_FIRST("'%s' count"), TEST_CHILD);
+    p = popen2_Popen3(cmd, 0, -1);
+    ck_assert_ptr_nonnull(p);
+    pattern_fill(buf, MiB, 22, 0);
+    for (i = 0; i < 64; i++)
+        ck_assert_uint_eq(fwrite(buf, 1, MiB, popen2_tochild(p)), MiB);
+    ck_assert_int_eq(fflush(popen2_tochild(p)), 0);
+    ck_assert_int_eq(fclose(popen2_tochild(p)), 0);
+    ck_assert(EVENTUALLY(proc_state(popen2_pid(p)) == 'T', 30));
+    ck_assert_int_eq(popen2_send_signal(p, SIGCONT), 0);
+    text = read_all(popen2_fromchild(p), NULL);
+    ck_assert_str_eq(text, "67108864\n");
+    free(text);
+    ck_assert_int_eq(popen2_wait(p), 0);
+    popen2_free(p);
+    free(buf);
+}
+END_TEST
+
+START_TEST(a_large_write_to_a_child_that_quit_is_epipe_not_sigpipe)
+{
+    /* SIGPIPE keeps its default action (death) in this process: if the
+     * caller's own write() let it through, the test would die. */
+    char *argv[] = {TEST_CHILD, "noread-exit", "3", NULL};
+    unsigned char *buf = calloc(1, MiB); /* defined bytes: memcheck checks write() */
+    sigset_t before, after, pending;
+    popen2_proc *p;
+    size_t k = MiB;
+    int i;
+
+    ck_assert_ptr_nonnull(buf);
+    signal(SIGPIPE, SIG_DFL);
+    pthread_sigmask(SIG_SETMASK, NULL, &before);
+    p = popen2_Popen3v(argv, 0, -1);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(popen2_wait(p), 3 << 8);
+    /* The writer thread finds EPIPE on its own time: the first writes may
+     * still be queued (and then discarded); within a bound, one fails. */
+    errno = 0;
+    for (i = 0; i < 10000 && k == MiB; i++) {
+        k = fwrite(buf, 1, MiB, popen2_tochild(p));
+        if (k == MiB)
+            sleep_ms(1);
+    }
+    ck_assert_uint_lt(k, MiB);
+    ck_assert_int_eq(errno, EPIPE);
+    /* Later writes fail the same way. */
+    errno = 0;
+    ck_assert_int_eq(fflush(popen2_tochild(p)) == 0 &&
+                         fwrite(buf, 1, MiB, popen2_tochild(p)) == MiB,
+                     0);
+    ck_assert_int_eq(errno, EPIPE);
+    /* The caller's mask is as it was and no SIGPIPE waits for it. */
+    pthread_sigmask(SIG_SETMASK, NULL, &after);
+    ck_assert_int_eq(sigismember(&after, SIGPIPE), sigismember(&before, SIGPIPE));
+    sigpending(&pending);
+    ck_assert(!sigismember(&pending, SIGPIPE));
+    popen2_free(p);
+    free(buf);
+}
+END_TEST
+
+/* ---- lending: the caller's buffer read in place -------------------------- */
+
+struct lender {
+    const unsigned char *buf;
+    size_t n;
+    ssize_t got;
+};
+
+static void *lend_main(void *arg)
+{
+    struct lender *l = arg;
+
+    l->got = p2i_ringbuf_lend(&rb, l->buf, l->n);
+    return NULL;
+}
+
+/* A lent buffer is read in place: the consumer's peek points into the
+ * producer's own bytes (no copy into the ring), after every byte appended
+ * before it, and the lender returns once all of it was consumed. */
+START_TEST(a_lent_buffer_is_read_in_place_after_the_ring)
+{
+    static unsigned char big[200000];
+    unsigned char first[100];
+    struct lender l = {big, sizeof big, 0};
+    const void *data;
+    size_t n, off = 0;
+    pthread_t t;
+
+    pattern_fill(first, sizeof first, 4, 0);
+    pattern_fill(big, sizeof big, 4, sizeof first);
+    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, 4096, POPEN2_BLOCK), 0);
+    ck_assert_int_eq(p2i_ringbuf_append_limited(&rb, first, sizeof first, true),
+                     (ssize_t)sizeof first);
+    ck_assert_int_eq(pthread_create(&t, NULL, lend_main, &l), 0);
+    /* The ring's bytes first, copied in. */
+    p2i_ringbuf_peek(&rb, &data, &n);
+    ck_assert_uint_eq(n, sizeof first);
+    ck_assert_uint_eq(pattern_check(data, n, 4, 0), n);
+    ck_assert(data < (const void *)big || data >= (const void *)(big + sizeof big));
+    p2i_ringbuf_consume(&rb, n);
+    /* Then the lent bytes, where the lender keeps them, in pieces. */
+    while (off < sizeof big) {
+        p2i_ringbuf_peek(&rb, &data, &n);
+        ck_assert_ptr_eq(data, big + off);
+        ck_assert_uint_eq(n, sizeof big - off);
+        n = n > 30000 ? 30000 : n;
+        p2i_ringbuf_consume(&rb, n);
+        off += n;
+    }
+    pthread_join(t, NULL);
+    ck_assert_int_eq(l.got, (ssize_t)sizeof big);
+    ck_assert_uint_eq(p2i_ringbuf_length(&rb), 0);
+}
+END_TEST
+
+static const struct test_case cases[] = {
+    TEST(limits, stream0_accepts_block_and_fail_only),
+    TEST(limits, block_limit_keeps_order_unbuffered),
+    TEST(limits, block_limit_keeps_order_buffered),
+    TEST(limits, block_limit_never_waits_for_unread_output),
+    TEST(limits, fail_limit_is_a_short_write),
+    TEST(limits, lent_write_ends_when_the_child_dies),
+    TEST(delivery, drain_then_count),
+    TEST(delivery, drain_reports_lost_input),
+    TEST(delivery, drain_times_out_while_the_child_does_not_read),
+    TEST(delivery, drain_needs_a_piped_stdin),
+    TEST_LOOP(close, fclose_tochild_never_waits_for_a_full_queue, 0, N_CLOSE_CASES),
+    TEST_LOOP(close, free_never_waits_for_a_full_queue, 0, N_CLOSE_CASES),
+    TEST_LOOP(close, exit_gives_up_on_a_full_queue, 0,
+              (int)(sizeof exit_cases / sizeof exit_cases[0])),
+    TEST_T(large_writes, large_and_small_writes_reach_cat_in_order, 60),
+    TEST_T(large_writes, large_writes_to_a_child_not_reading_yet_never_block, 60),
+    TEST_T(large_writes, a_large_write_to_a_child_that_quit_is_epipe_not_sigpipe, 60),
+    TEST_WITH(lending, a_lent_buffer_is_read_in_place_after_the_ring, .setup = ring_setup,
+              .teardown = ring_teardown),
+};
+
+TEST_MAIN("ringinput", cases, .timeout = 120)

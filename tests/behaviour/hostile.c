@@ -1,8 +1,7 @@
-/* check_hostile: children that misbehave.  Whatever the child does, the
+/* hostile: children that misbehave.  Whatever the child does, the
  * parent gets every byte it wrote, the right status, and popen2_free returns
  * at once, leaving no descriptor, thread or child behind. */
 #define _GNU_SOURCE /* fopencookie, strerrorname_np, pthread_attr_setsigmask_np */
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
 #define MIB (1024 * 1024)
@@ -327,23 +327,15 @@ START_TEST(child_ignores_sigterm)
 }
 END_TEST
 
-static Suite *hostile_suite(void)
-{
-    Suite *s = suite_create("hostile");
-    TCase *tc = tcase_create("children");
+static const struct test_case cases[] = {
+    TEST(children, child_closes_stdout_early),
+    TEST(children, child_exits_without_reading_100mib),
+    TEST(children, unbuffered_write_after_child_exit_fails_cleanly),
+    TEST(children, child_killed_mid_write),
+    TEST(children, child_writes_1gib_without_newline),
+    TEST(children, grandchild_holds_the_pipes),
+    TEST(children, fromchild_eof_waits_for_the_grandchild),
+    TEST(children, child_ignores_sigterm),
+};
 
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, child_closes_stdout_early);
-    tcase_add_test(tc, child_exits_without_reading_100mib);
-    tcase_add_test(tc, unbuffered_write_after_child_exit_fails_cleanly);
-    tcase_add_test(tc, child_killed_mid_write);
-    tcase_add_test(tc, child_writes_1gib_without_newline);
-    tcase_add_test(tc, grandchild_holds_the_pipes);
-    tcase_add_test(tc, fromchild_eof_waits_for_the_grandchild);
-    tcase_add_test(tc, child_ignores_sigterm);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(hostile_suite)
+TEST_MAIN("hostile", cases, .timeout = 60, .setup = setup, .teardown = teardown)

@@ -1,4 +1,4 @@
-/* tests/check_threads: objects used from many threads at once, and the
+/* thread_safety: objects used from many threads at once, and the
  * library's own threads.
  *
  * - Many threads creating, using and freeing objects at once get every
@@ -11,7 +11,6 @@
  * Worker threads never call ck_assert (in CK_FORK=no mode it longjmps across
  * threads); they record the first failure for the main thread to report.
  */
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,21 +20,9 @@
 
 #include "baseline.h"
 #include "common.h"
+#include "runner.h"
+#include "children.h"
 #include "popen2.h"
-
-static popen2_proc *child3(int capturestderr, const char *mode, const char *arg)
-{
-    char *argv[] = {TEST_CHILD, (char *)mode, (char *)arg, NULL};
-
-    return popen2_Popen3v(argv, capturestderr, -1);
-}
-
-static popen2_proc *child4(const char *mode, const char *arg)
-{
-    char *argv[] = {TEST_CHILD, (char *)mode, (char *)arg, NULL};
-
-    return popen2_Popen4v(argv, -1);
-}
 
 /* The first failure any worker thread saw. */
 static pthread_mutex_t fail_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -88,17 +75,7 @@ static void one_object(unsigned worker, unsigned i)
         return;
     }
     pattern_fill(buf, n, seed, 0);
-    switch (i % 3) {
-    case 0:
-        p = child3(1, "cat", NULL);
-        break;
-    case 1:
-        p = child3(0, "cat", NULL);
-        break;
-    default:
-        p = child4("cat", NULL);
-        break;
-    }
+    p = cat_of_shape((int)(i % 3));
     if (!p) {
         record_failure("worker %u object %u: %s", worker, i, strerror(errno));
         free(buf);
@@ -146,24 +123,6 @@ END_TEST
 
 /* ---- several threads on one object ------------------------------------------- */
 
-struct waiter {
-    popen2_proc *p;
-    int status;
-    int err;
-    atomic_bool done;
-};
-
-static void *wait_main(void *arg)
-{
-    struct waiter *w = arg;
-
-    errno = 0;
-    w->status = popen2_wait(w->p);
-    w->err = errno;
-    atomic_store(&w->done, true);
-    return NULL;
-}
-
 /* Polls until the child has a status; -2 if it never got one. */
 static void *poll_main(void *arg)
 {
@@ -189,7 +148,7 @@ START_TEST(two_threads_wait_on_one_object)
     ck_assert_ptr_nonnull(p);
     for (i = 0; i < 2; i++) {
         w[i].p = p;
-        ck_assert_int_eq(pthread_create(&t[i], NULL, wait_main, &w[i]), 0);
+        ck_assert_int_eq(pthread_create(&t[i], NULL, wait_thread, &w[i]), 0);
     }
     for (i = 0; i < 2; i++)
         ck_assert_int_eq(pthread_join(t[i], NULL), 0);
@@ -215,7 +174,7 @@ START_TEST(three_threads_wait_then_child_killed)
     ck_assert_ptr_nonnull(p);
     for (i = 0; i < 3; i++) {
         w[i].p = p;
-        ck_assert_int_eq(pthread_create(&t[i], NULL, wait_main, &w[i]), 0);
+        ck_assert_int_eq(pthread_create(&t[i], NULL, wait_thread, &w[i]), 0);
     }
     sleep_ms(100);
     for (i = 0; i < 3; i++)
@@ -242,7 +201,7 @@ START_TEST(threads_poll_while_another_waits)
 
     ck_assert_ptr_nonnull(p);
     waiter.p = p;
-    ck_assert_int_eq(pthread_create(&tw, NULL, wait_main, &waiter), 0);
+    ck_assert_int_eq(pthread_create(&tw, NULL, wait_thread, &waiter), 0);
     for (i = 0; i < 4; i++) {
         pollers[i].p = p;
         ck_assert_int_eq(pthread_create(&tp[i], NULL, poll_main, &pollers[i]), 0);
@@ -418,29 +377,13 @@ START_TEST(thread_count_per_object)
 }
 END_TEST
 
-static Suite *threads_suite(void)
-{
-    Suite *s = suite_create("threads");
-    TCase *tc;
+static const struct test_case cases[] = {
+    TEST_T(concurrency, many_threads_create_use_and_free, 60),
+    TEST(shared_object, two_threads_wait_on_one_object),
+    TEST(shared_object, three_threads_wait_then_child_killed),
+    TEST(shared_object, threads_poll_while_another_waits),
+    TEST(shared_object, free_from_another_thread),
+    TEST(library_threads, thread_count_per_object),
+};
 
-    tc = tcase_create("concurrency");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, many_threads_create_use_and_free);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("shared object");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, two_threads_wait_on_one_object);
-    tcase_add_test(tc, three_threads_wait_then_child_killed);
-    tcase_add_test(tc, threads_poll_while_another_waits);
-    tcase_add_test(tc, free_from_another_thread);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("library threads");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, thread_count_per_object);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(threads_suite)
+TEST_MAIN("thread_safety", cases, .timeout = 20)

@@ -1,7 +1,6 @@
-/* check_limits: bounded memory per output stream (popen2_attr_set_limit):
+/* output_limits: bounded memory per output stream (popen2_attr_set_limit):
  * BLOCK, FAIL, KEEP_TAIL and SPILL, and the counters of popen2_stream_stats.
  * The 2 GiB spill test has its own program (check_spill). */
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
 #define MIB (1024 * 1024)
@@ -311,26 +311,19 @@ START_TEST(stats_on_a_contract_object)
 }
 END_TEST
 
-static Suite *limits_suite(void)
-{
-    Suite *s = suite_create("limits");
-    TCase *tc = tcase_create("policies");
+static const struct test_case cases[] = {
+    TEST(policies, block_stops_reading_at_the_limit_and_loses_nothing),
+    TEST(policies, block_through_an_event_loop),
+    TEST(policies, fail_keeps_the_first_bytes_then_reports_enobufs),
+    TEST(policies, fail_shows_as_a_stream_error_through_the_file),
+    TEST(policies, keep_tail_keeps_exactly_the_newest_bytes),
+    TEST(policies, keep_tail_while_reading_delivers_an_in_order_suffix),
+    TEST(policies, spill_loses_nothing_after_the_child_exits),
+    TEST(policies, spill_while_reading_keeps_the_order),
+    TEST(policies, spill_to_an_impossible_directory_reports_after_the_kept_bytes),
+    TEST(policies, spill_file_is_unlinked_and_closed_with_the_object),
+    TEST(policies, limit_zero_means_unbounded),
+    TEST(policies, stats_on_a_contract_object),
+};
 
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, block_stops_reading_at_the_limit_and_loses_nothing);
-    tcase_add_test(tc, block_through_an_event_loop);
-    tcase_add_test(tc, fail_keeps_the_first_bytes_then_reports_enobufs);
-    tcase_add_test(tc, fail_shows_as_a_stream_error_through_the_file);
-    tcase_add_test(tc, keep_tail_keeps_exactly_the_newest_bytes);
-    tcase_add_test(tc, keep_tail_while_reading_delivers_an_in_order_suffix);
-    tcase_add_test(tc, spill_loses_nothing_after_the_child_exits);
-    tcase_add_test(tc, spill_while_reading_keeps_the_order);
-    tcase_add_test(tc, spill_to_an_impossible_directory_reports_after_the_kept_bytes);
-    tcase_add_test(tc, spill_file_is_unlinked_and_closed_with_the_object);
-    tcase_add_test(tc, limit_zero_means_unbounded);
-    tcase_add_test(tc, stats_on_a_contract_object);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(limits_suite)
+TEST_MAIN("output_limits", cases, .timeout = 30)

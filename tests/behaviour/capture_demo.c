@@ -1,16 +1,13 @@
-/* check_capture_options: demos/capture's --timeout, --max-memory and --spill
+/* capture_demo: demos/capture's --timeout, --max-memory and --spill
  * (the options built on the API beside Python's names). */
-#include <check.h>
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
-#ifndef CAPTURE_DEMO
-#define CAPTURE_DEMO "demos/capture"
-#endif
 
 /* Runs capture with argv, returns its exit code and its report. */
 static int run_capture(char *const argv[], char **report)
@@ -91,17 +88,10 @@ START_TEST(bad_option_values_are_usage_errors)
 }
 END_TEST
 
-static Suite *capture_options_suite(void)
-{
-    Suite *s = suite_create("capture options");
-    TCase *tc = tcase_create("capture");
+static const struct test_case cases[] = {
+    TEST(capture, timeout_kills_the_command_and_its_group),
+    TEST(capture, spill_saves_every_byte_with_bounded_memory),
+    TEST(capture, bad_option_values_are_usage_errors),
+};
 
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, timeout_kills_the_command_and_its_group);
-    tcase_add_test(tc, spill_saves_every_byte_with_bounded_memory);
-    tcase_add_test(tc, bad_option_values_are_usage_errors);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(capture_options_suite)
+TEST_MAIN("capture_demo", cases, .timeout = 60)

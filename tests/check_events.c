@@ -1,7 +1,6 @@
-/* check_event: popen2_event_fd, popen2_read, popen2_stream_available:
+/* check_events: popen2_event_fd, popen2_read, popen2_stream_available:
  * a descriptor an event loop can watch, level-triggered, that never spins
  * once everything is read and the child reaped. */
-#include <check.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -9,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
 static bool readable(int fd, int ms)
@@ -166,7 +166,7 @@ START_TEST(child_exit_alone_wakes_the_loop)
     int efd;
 
     if (!have_pidfd()) {
-        fprintf(stderr, "check_event: no pidfd here; child exit is not an event\n");
+        fprintf(stderr, "check_events: no pidfd here; child exit is not an event\n");
         return;
     }
     a = popen2_attr_new();
@@ -249,21 +249,14 @@ START_TEST(event_descriptors_are_closed_by_free)
 }
 END_TEST
 
-static Suite *event_suite(void)
-{
-    Suite *s = suite_create("event");
-    TCase *tc = tcase_create("event fd");
+static const struct test_case cases[] = {
+    TEST(event_fd, event_fd_follows_output_eof_and_exit),
+    TEST(event_fd, level_triggered_until_each_stream_is_read),
+    TEST(event_fd, an_event_loop_reads_every_byte_of_two_streams),
+    TEST(event_fd, child_exit_alone_wakes_the_loop),
+    TEST(event_fd, event_fd_made_after_the_output_is_readable_at_once),
+    TEST(event_fd, bad_streams_and_arguments),
+    TEST(event_fd, event_descriptors_are_closed_by_free),
+};
 
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, event_fd_follows_output_eof_and_exit);
-    tcase_add_test(tc, level_triggered_until_each_stream_is_read);
-    tcase_add_test(tc, an_event_loop_reads_every_byte_of_two_streams);
-    tcase_add_test(tc, child_exit_alone_wakes_the_loop);
-    tcase_add_test(tc, event_fd_made_after_the_output_is_readable_at_once);
-    tcase_add_test(tc, bad_streams_and_arguments);
-    tcase_add_test(tc, event_descriptors_are_closed_by_free);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(event_suite)
+TEST_MAIN("events", cases, .timeout = 30)

@@ -1,4 +1,4 @@
-/* check_exit: input accepted by fwrite and fclose on tochild reaches a
+/* exit_delivery: input accepted by fwrite and fclose on tochild reaches a
  * child that reads it, even when the program returns from main right after
  * popen2_free.
  *
@@ -7,16 +7,13 @@
  * bytes were lost in 5 of 20 runs.  The library now waits at exit for input
  * rings that still hold bytes, while their writers make progress.  Every
  * byte, every run. */
-#include <check.h>
 #include <errno.h>
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
-#ifndef EXIT_DELIVER
-#define EXIT_DELIVER "tests/exit-deliver"
-#endif
 
 #define RUNS 20
 
@@ -69,15 +66,8 @@ START_TEST(every_byte_delivered_after_return_from_main)
 }
 END_TEST
 
-static Suite *exit_suite(void)
-{
-    Suite *s = suite_create("exit");
-    TCase *tc = tcase_create("delivery");
+static const struct test_case cases[] = {
+    TEST_LOOP(delivery, every_byte_delivered_after_return_from_main, 0, 2),
+};
 
-    tcase_set_timeout(tc, 240);
-    tcase_add_loop_test(tc, every_byte_delivered_after_return_from_main, 0, 2);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(exit_suite)
+TEST_MAIN("exit_delivery", cases, .timeout = 240)

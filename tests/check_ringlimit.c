@@ -1,27 +1,14 @@
-/* check_ringbuf_limits: bounded rings (the "Beyond popen2" part of
- * lib/ringbuf.c) driven directly, single-threaded, so the consumer can be
+/* check_ringlimit: bounded rings, the limit policies of lib/ringlimit.c,
+ * driven directly, single-threaded, so the consumer can be
  * made to read between a reservation and its commit: the interleavings the
  * reader thread and a caller produce at random. */
-#include <check.h>
 #include <errno.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 #include "ring.h"
-
-#define MIN_CAP 4096
-
-static struct ringbuf rb;
-
-static void setup(void)
-{
-    ck_assert_int_eq(p2i_ringbuf_init(&rb, MIN_CAP), 0);
-}
-
-static void teardown(void)
-{
-    p2i_ringbuf_destroy(&rb);
-}
+#include "ring_fixture.h"
 
 /* Producer step as the reader thread does it: reserve, "read" up to want
  * bytes of pattern 9 into the space, commit.  Between reserve and commit the
@@ -245,23 +232,15 @@ START_TEST(bad_policy_is_einval)
 }
 END_TEST
 
-static Suite *ringbuf_limits_suite(void)
-{
-    Suite *s = suite_create("ringbuf limits");
-    TCase *tc = tcase_create("bounded ring");
+static const struct test_case cases[] = {
+    TEST(bounded_ring, spill_keeps_every_byte_in_order_across_switches),
+    TEST(bounded_ring, spill_with_reads_between_reserve_and_commit),
+    TEST(bounded_ring, keep_tail_ends_with_exactly_the_last_bytes),
+    TEST(bounded_ring, keep_tail_with_reads_between_reserve_and_commit),
+    TEST(bounded_ring, fail_keeps_a_prefix_then_says_enobufs),
+    TEST(bounded_ring, block_hands_out_no_more_room_than_the_limit),
+    TEST(bounded_ring, append_past_the_limit_keeps_every_byte),
+    TEST(bounded_ring, bad_policy_is_einval),
+};
 
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, spill_keeps_every_byte_in_order_across_switches);
-    tcase_add_test(tc, spill_with_reads_between_reserve_and_commit);
-    tcase_add_test(tc, keep_tail_ends_with_exactly_the_last_bytes);
-    tcase_add_test(tc, keep_tail_with_reads_between_reserve_and_commit);
-    tcase_add_test(tc, fail_keeps_a_prefix_then_says_enobufs);
-    tcase_add_test(tc, block_hands_out_no_more_room_than_the_limit);
-    tcase_add_test(tc, append_past_the_limit_keeps_every_byte);
-    tcase_add_test(tc, bad_policy_is_einval);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(ringbuf_limits_suite)
+TEST_MAIN("ringlimit", cases, .timeout = 30, .setup = ring_setup, .teardown = ring_teardown)

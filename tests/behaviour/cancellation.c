@@ -1,4 +1,4 @@
-/* check_cancel: a thread cancelled while it blocks in the library leaves
+/* cancellation: a thread cancelled while it blocks in the library leaves
  * every object usable.
  *
  * Regressions: a thread cancelled in fgets on fromchild (stdio's large
@@ -7,7 +7,6 @@
  * cancelled in a read that waited on the ring left the ring's mutex locked,
  * so the next read hung.  Each test blocks a thread in one call, cancels it,
  * then reads, waits and frees normally on the test's own thread. */
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +14,7 @@
 
 #include "baseline.h"
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
 /* AddressSanitizer: cancellation unwinds a thread's frames through glibc's
@@ -187,34 +187,22 @@ START_TEST(cancelled_communicate_keeps_what_it_gathered)
 }
 END_TEST
 
-static Suite *cancel_suite(void)
-{
-    Suite *s = suite_create("cancel");
-    TCase *tc = tcase_create("blocked");
+static const struct test_case cases[] = {
+    TEST_LOOP(blocked, cancelled_read_leaves_the_object_usable, 0, 4),
+    TEST_LOOP(blocked, free_after_cancelled_read, 0, 3),
+    TEST(blocked, cancelled_wait_leaves_the_object_usable),
+    TEST(blocked, cancelled_communicate_keeps_what_it_gathered),
+};
 
-    tcase_set_timeout(tc, 30);
-    tcase_add_loop_test(tc, cancelled_read_leaves_the_object_usable, 0, 4);
-    tcase_add_loop_test(tc, free_after_cancelled_read, 0, 3);
-    tcase_add_test(tc, cancelled_wait_leaves_the_object_usable);
-    tcase_add_test(tc, cancelled_communicate_keeps_what_it_gathered);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-#if POPEN2_TEST_RUNTIME_THREADS
 /* ThreadSanitizer runs a cancelled thread's cleanup handlers from inside
  * its interceptor of the blocking call (poll, pthread_cond_wait), where it
  * ignores synchronization: the handler's pthread_mutex_lock is not seen,
  * and every test here reports a race on data the ring's mutex guards (a
  * known, still open ThreadSanitizer limitation).  Skipped (exit 77) there;
  * the plain, ASan and valgrind runs cover it. */
-int main(void)
+static const char *under_thread_sanitizer(void)
 {
-    (void)cancel_suite;
-    fputs("check_cancel: skipped under ThreadSanitizer (cancellation cleanup handlers)\n",
-          stderr);
-    return 77;
+    return POPEN2_TEST_RUNTIME_THREADS ? "ThreadSanitizer (cancellation cleanup handlers)" : NULL;
 }
-#else
-CHECK_MAIN(cancel_suite)
-#endif
+
+TEST_MAIN("cancellation", cases, .timeout = 30, .skip = under_thread_sanitizer)

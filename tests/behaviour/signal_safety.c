@@ -1,4 +1,4 @@
-/* tests/check_signals: what the library does, and must never do, with
+/* signal_safety: what the library does, and must never do, with
  * signals.
  *
  * - A child that exits without reading its input never sends SIGPIPE to the
@@ -11,7 +11,6 @@
  * - A child killed by a signal is reported as such, and wait() carries on
  *   through EINTR from the caller's own handlers.
  */
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,17 +18,11 @@
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
+#include "children.h"
 #include "popen2.h"
 
 #define MIB (1024 * 1024)
-
-/* The test child in one mode, through the `v` form. */
-static popen2_proc *child3(int capturestderr, const char *mode, const char *arg)
-{
-    char *argv[] = {TEST_CHILD, (char *)mode, (char *)arg, NULL};
-
-    return popen2_Popen3v(argv, capturestderr, -1);
-}
 
 static void restore_action(int sig, const struct sigaction *old)
 {
@@ -437,24 +430,6 @@ START_TEST(child_killed_by_signal_is_reported)
 }
 END_TEST
 
-struct waiter {
-    popen2_proc *p;
-    int status;
-    int err;
-    atomic_bool done;
-};
-
-static void *wait_thread(void *arg)
-{
-    struct waiter *w = arg;
-
-    errno = 0;
-    w->status = popen2_wait(w->p);
-    w->err = errno;
-    atomic_store(&w->done, true);
-    return NULL;
-}
-
 /* A handler without SA_RESTART makes waitpid/waitid fail with EINTR on the
  * thread it interrupts; wait() must go back to waiting. */
 START_TEST(wait_retries_on_eintr)
@@ -499,35 +474,15 @@ START_TEST(wait_retries_on_eintr)
 }
 END_TEST
 
-static Suite *signals_suite(void)
-{
-    Suite *s = suite_create("signals");
-    TCase *tc;
+static const struct test_case cases[] = {
+    TEST(sigpipe, no_sigpipe_with_default_disposition),
+    TEST(sigpipe, no_sigpipe_reaches_a_handler),
+    TEST(sigpipe, no_sigpipe_left_pending_when_blocked),
+    TEST(parent_state, parent_signal_state_unchanged),
+    TEST(parent_state, default_signal_state_unchanged),
+    TEST_T(child_state, child_gets_empty_mask_and_default_dispositions, 20),
+    TEST_T(status, child_killed_by_signal_is_reported, 20),
+    TEST_T(status, wait_retries_on_eintr, 20),
+};
 
-    tc = tcase_create("sigpipe");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, no_sigpipe_with_default_disposition);
-    tcase_add_test(tc, no_sigpipe_reaches_a_handler);
-    tcase_add_test(tc, no_sigpipe_left_pending_when_blocked);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("parent state");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, parent_signal_state_unchanged);
-    tcase_add_test(tc, default_signal_state_unchanged);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("child state");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, child_gets_empty_mask_and_default_dispositions);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("status");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, child_killed_by_signal_is_reported);
-    tcase_add_test(tc, wait_retries_on_eintr);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(signals_suite)
+TEST_MAIN("signal_safety", cases, .timeout = 30)

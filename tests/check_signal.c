@@ -1,7 +1,6 @@
-/* check_timeout: popen2_wait_timeout, popen2_send_signal, popen2_terminate,
- * popen2_kill: timed waits, signals through the pidfd, whole process groups,
- * and never a signal to a child already reaped. */
-#include <check.h>
+/* check_signal: popen2_send_signal, popen2_terminate, popen2_kill: signals
+ * through the pidfd, whole process groups, and never a signal to a child
+ * already reaped. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -11,96 +10,9 @@
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
+#include "children.h"
 #include "popen2.h"
-
-static popen2_proc *sleeper(int ms)
-{
-    char arg[16];
-    char *argv[] = {TEST_CHILD, "sleep", arg, NULL};
-    popen2_proc *p;
-
-    snprintf(arg, sizeof arg, "%d", ms);
-    p = popen2_spawnv(argv, NULL);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-START_TEST(wait_timeout_expires_then_kill_ends_the_child)
-{
-    popen2_proc *p = sleeper(60000);
-    double t0 = now_s(), dt;
-    int st;
-
-    ck_assert_int_eq(popen2_wait_timeout(p, 150), -1);
-    ck_assert_int_eq(errno, ETIMEDOUT);
-    dt = now_s() - t0;
-    ck_assert(dt >= 0.14 && dt < 30.0); /* waited, and not for the child's minute */
-    ck_assert_int_eq(popen2_kill(p), 0);
-    st = popen2_wait_timeout(p, 10000);
-    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-    /* The same status again, from every waiting function. */
-    ck_assert_int_eq(popen2_wait_timeout(p, 0), st);
-    ck_assert_int_eq(popen2_wait(p), st);
-    ck_assert_int_eq(popen2_poll(p), st);
-    popen2_free(p);
-}
-END_TEST
-
-START_TEST(wait_timeout_returns_as_soon_as_the_child_exits)
-{
-    popen2_proc *p = sleeper(200);
-    double t0 = now_s();
-    int st;
-
-    st = popen2_wait_timeout(p, 20000);
-    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    ck_assert(now_s() - t0 < 15.0); /* not the whole 20 s bound */
-    popen2_free(p);
-}
-END_TEST
-
-START_TEST(wait_timeout_zero_only_looks)
-{
-    popen2_proc *p = sleeper(60000);
-    double t0 = now_s();
-
-    ck_assert_int_eq(popen2_wait_timeout(p, 0), -1);
-    ck_assert_int_eq(errno, ETIMEDOUT);
-    ck_assert(now_s() - t0 < 30.0); /* half the child's minute: it did not wait */
-    ck_assert_int_eq(popen2_terminate(p), 0);
-    ck_assert(WTERMSIG(popen2_wait_timeout(p, -1)) == SIGTERM);
-    popen2_free(p);
-}
-END_TEST
-
-struct waiter {
-    popen2_proc *p;
-    int status;
-};
-
-static void *wait_thread(void *arg)
-{
-    struct waiter *w = arg;
-
-    w->status = popen2_wait(w->p);
-    return NULL;
-}
-
-START_TEST(wait_timeout_beside_a_blocking_wait)
-{
-    popen2_proc *p = sleeper(300);
-    struct waiter w = {.p = p, .status = -2};
-    pthread_t t;
-    int st;
-
-    ck_assert_int_eq(pthread_create(&t, NULL, wait_thread, &w), 0);
-    st = popen2_wait_timeout(p, 20000);
-    pthread_join(t, NULL);
-    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    ck_assert_int_eq(w.status, st);
-    popen2_free(p);
-}
-END_TEST
 
 START_TEST(send_signal_delivers_the_signal_asked_for)
 {
@@ -348,92 +260,16 @@ START_TEST(a_new_session_is_signalled_as_a_group_too)
 }
 END_TEST
 
-START_TEST(bad_arguments_are_einval)
-{
-    popen2_proc *p = sleeper(10);
+static const struct test_case cases[] = {
+    TEST(signals, send_signal_delivers_the_signal_asked_for),
+    TEST(signals, a_reaped_child_is_never_signalled),
+    TEST(signals, a_child_reaped_behind_our_back_is_not_signalled_by_number),
+    TEST(signals, a_group_leader_is_signalled_with_its_grandchildren),
+    TEST(signals, without_a_group_only_the_child_is_signalled),
+    TEST(signals, the_group_is_signalled_after_its_leader_was_reaped),
+    TEST(signals, the_group_is_signalled_between_the_leaders_exit_and_its_reap),
+    TEST(signals, without_a_group_a_reaped_child_stays_unsignalled),
+    TEST(signals, a_new_session_is_signalled_as_a_group_too),
+};
 
-    ck_assert_int_eq(popen2_wait_timeout(NULL, 10), -1);
-    ck_assert_int_eq(errno, EINVAL);
-    ck_assert_int_eq(popen2_wait_timeout(p, -2), -1);
-    ck_assert_int_eq(errno, EINVAL);
-    ck_assert_int_eq(popen2_wait_timeout(p, -1000), -1);
-    ck_assert_int_eq(errno, EINVAL);
-    ck_assert_int_eq(popen2_send_signal(NULL, SIGTERM), -1);
-    ck_assert_int_eq(errno, EINVAL);
-    ck_assert_int_eq(popen2_send_signal(p, -1), -1);
-    ck_assert_int_eq(errno, EINVAL);
-    ck_assert_int_eq(popen2_send_signal(p, NSIG + 5), -1);
-    ck_assert_int_eq(errno, EINVAL);
-    ck_assert_int_eq(popen2_kill(NULL), -1);
-    ck_assert_int_eq(errno, EINVAL);
-    ck_assert_int_eq(popen2_terminate(NULL), -1);
-    ck_assert_int_eq(errno, EINVAL);
-    popen2_wait(p);
-    popen2_free(p);
-}
-END_TEST
-
-START_TEST(objects_keep_no_descriptor_after_free)
-{
-    int fds = count_fds(), i;
-    popen2_proc *p;
-
-    for (i = 0; i < 20; i++) {
-        p = sleeper(1);
-        popen2_wait_timeout(p, 5000);
-        popen2_free(p);
-    }
-    ck_assert(EVENTUALLY(count_fds() <= fds, 5));
-}
-END_TEST
-
-START_TEST(contract_objects_open_a_pidfd_only_when_asked)
-{
-    /* Popen3 keeps the descriptors the README counts; the first signal or
-     * timed wait adds the pidfd, then works as for popen2_spawn objects. */
-    char *argv[] = {TEST_CHILD, "sleep", "60000", NULL};
-    popen2_proc *p;
-    int before, live, st;
-
-    before = count_fds();
-    p = popen2_Popen3v(argv, 0, -1);
-    ck_assert_ptr_nonnull(p);
-    live = count_fds();
-    ck_assert_int_eq(popen2_wait_timeout(p, 10), -1);
-    ck_assert_int_eq(errno, ETIMEDOUT);
-    ck_assert_int_le(count_fds(), live + 1);
-    ck_assert_int_eq(popen2_kill(p), 0);
-    st = popen2_wait_timeout(p, 10000);
-    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-    popen2_free(p);
-    ck_assert(EVENTUALLY(count_fds() <= before, 5));
-}
-END_TEST
-
-static Suite *timeout_suite(void)
-{
-    Suite *s = suite_create("timeout");
-    TCase *tc = tcase_create("wait and signals");
-
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, wait_timeout_expires_then_kill_ends_the_child);
-    tcase_add_test(tc, wait_timeout_returns_as_soon_as_the_child_exits);
-    tcase_add_test(tc, wait_timeout_zero_only_looks);
-    tcase_add_test(tc, wait_timeout_beside_a_blocking_wait);
-    tcase_add_test(tc, send_signal_delivers_the_signal_asked_for);
-    tcase_add_test(tc, a_reaped_child_is_never_signalled);
-    tcase_add_test(tc, a_child_reaped_behind_our_back_is_not_signalled_by_number);
-    tcase_add_test(tc, a_group_leader_is_signalled_with_its_grandchildren);
-    tcase_add_test(tc, without_a_group_only_the_child_is_signalled);
-    tcase_add_test(tc, the_group_is_signalled_after_its_leader_was_reaped);
-    tcase_add_test(tc, the_group_is_signalled_between_the_leaders_exit_and_its_reap);
-    tcase_add_test(tc, without_a_group_a_reaped_child_stays_unsignalled);
-    tcase_add_test(tc, a_new_session_is_signalled_as_a_group_too);
-    tcase_add_test(tc, bad_arguments_are_einval);
-    tcase_add_test(tc, objects_keep_no_descriptor_after_free);
-    tcase_add_test(tc, contract_objects_open_a_pidfd_only_when_asked);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(timeout_suite)
+TEST_MAIN("signal", cases, .timeout = 30)

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "common.h"
+#include "runner.h"
 #include "popen2.h"
 
 #ifndef STATIC_TLS_KIB
@@ -91,16 +92,10 @@ END_TEST
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-static Suite *static_tls_suite(void)
-{
-    /* Named for its size, so the logs of the two builds tell them apart. */
-    Suite *s = suite_create("static_tls_" STR(STATIC_TLS_KIB) "k");
-    TCase *tc = tcase_create("threads");
+/* Named for its size, so the logs of the two builds tell them apart. */
+static const struct test_case cases[] = {
+    TEST(threads, pipes_with_large_static_tls),
+    TEST(threads, spill_with_large_static_tls),
+};
 
-    tcase_add_test(tc, pipes_with_large_static_tls);
-    tcase_add_test(tc, spill_with_large_static_tls);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-CHECK_MAIN(static_tls_suite)
+TEST_MAIN("static_tls_" STR(STATIC_TLS_KIB) "k", cases, .timeout = 60)

@@ -1,0 +1,220 @@
+/* check_ringmem: the ring's memory (lib/ringmem.c), tested directly: it
+ * grows only for a write that does not fit, doubles, shrinks back once
+ * emptied, keeps peeked bytes and wrapped runs in order across a grow, and
+ * a ring that cannot grow makes its producer wait for room. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "runner.h"
+#include "popen2.h"
+#include "ring.h"
+#include "ring_fixture.h"
+
+static void *delayed_read(void *arg)
+{
+    char buf[100];
+
+    (void)arg;
+    sleep_ms(100);
+    p2i_ringbuf_read(&rb, buf, sizeof buf, false);
+    return NULL;
+}
+
+static void *delayed_close(void *arg)
+{
+    (void)arg;
+    sleep_ms(100);
+    p2i_ringbuf_close_consumer(&rb, 0);
+    return NULL;
+}
+
+START_TEST(a_consumer_that_keeps_up_never_makes_it_grow)
+{
+    static unsigned char buf[MIN_CAP / 2];
+    int i;
+
+    for (i = 0; i < 10000; i++) {
+        ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, sizeof buf), (ssize_t)sizeof buf);
+        ck_assert_int_eq(p2i_ringbuf_read(&rb, buf, sizeof buf, false), (ssize_t)sizeof buf);
+    }
+    ck_assert_uint_eq(rb.cap, MIN_CAP);
+    ck_assert_uint_eq(rb.high_water, sizeof buf);
+}
+END_TEST
+
+START_TEST(a_write_that_does_not_fit_doubles_the_capacity)
+{
+    static unsigned char buf[3 * MIN_CAP];
+
+    pattern_fill(buf, sizeof buf, 1, 0);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, MIN_CAP), MIN_CAP);
+    ck_assert_uint_eq(rb.cap, MIN_CAP);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf + MIN_CAP, 1), 1);
+    ck_assert_uint_eq(rb.cap, 2 * MIN_CAP);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf + MIN_CAP + 1, 2 * MIN_CAP - 1), 2 * MIN_CAP - 1);
+    ck_assert_uint_eq(rb.cap, 4 * MIN_CAP);
+    memset(buf, 0, sizeof buf);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, buf, sizeof buf, false), (ssize_t)sizeof buf);
+    ck_assert_uint_eq(pattern_check(buf, sizeof buf, 1, 0), sizeof buf);
+}
+END_TEST
+
+START_TEST(an_emptied_big_ring_shrinks_back)
+{
+    size_t n = 64 * MIN_CAP;
+    unsigned char *buf = malloc(n);
+    void *space;
+    size_t got;
+
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, n), (ssize_t)n);
+    ck_assert_uint_ge(rb.cap, n);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, buf, n, false), (ssize_t)n);
+    /* The producer gives memory back the next time it needs room. */
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 1, &space, &got), 0);
+    ck_assert_uint_eq(rb.cap, MIN_CAP);
+    ck_assert_uint_eq(got, MIN_CAP);
+    free(buf);
+}
+END_TEST
+
+START_TEST(reserve_grows_when_less_than_wanted_is_free)
+{
+    static unsigned char buf[MIN_CAP - 10];
+    void *space;
+    size_t n;
+
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, sizeof buf), (ssize_t)sizeof buf);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 1000, &space, &n), 0);
+    ck_assert_uint_eq(rb.cap, 2 * MIN_CAP);
+    ck_assert_uint_ge(n, 1000);
+}
+END_TEST
+
+START_TEST(a_grow_during_a_peek_keeps_the_peeked_bytes_valid)
+{
+    static unsigned char big[2 * MIN_CAP];
+    const size_t part = MIN_CAP;
+    const void *data;
+    size_t n;
+
+    pattern_fill(big, part, 9, 0);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, big, part), (ssize_t)part);
+    p2i_ringbuf_peek(&rb, &data, &n);
+    ck_assert_uint_eq(n, part);
+    /* Two grows while the consumer holds the pointer (the writer thread
+     * writing it to the pipe without the lock). */
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, big, part), (ssize_t)part);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, big, sizeof big), (ssize_t)sizeof big);
+    ck_assert_uint_eq(pattern_check(data, n, 9, 0), n);
+    p2i_ringbuf_consume(&rb, n);
+    ck_assert_uint_eq(p2i_ringbuf_length(&rb), 3 * part);
+    ck_assert_ptr_null(rb.retired);
+}
+END_TEST
+
+/* A ring that is full and cannot grow (the allocation is refused: asking for
+ * more room than memory has) makes the producer wait, dropping nothing,
+ * until the consumer reads; then it resumes by itself. */
+START_TEST(a_full_ring_that_cannot_grow_waits_for_the_consumer)
+{
+    static unsigned char buf[MIN_CAP];
+    void *space;
+    size_t n;
+    pthread_t t;
+
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, sizeof buf), MIN_CAP);
+    ck_assert_int_eq(pthread_create(&t, NULL, delayed_read, NULL), 0);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, SIZE_MAX / 2, &space, &n), 0);
+    ck_assert_uint_eq(n, 100); /* exactly what the consumer freed */
+    ck_assert_uint_eq(p2i_ringbuf_length(&rb), MIN_CAP - 100);
+    pthread_join(t, NULL);
+    ck_assert_uint_eq(rb.cap, MIN_CAP);
+}
+END_TEST
+
+START_TEST(closing_the_consumer_wakes_a_producer_waiting_for_room)
+{
+    static unsigned char buf[MIN_CAP];
+    void *space;
+    size_t n;
+    pthread_t t;
+
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, sizeof buf), MIN_CAP);
+    ck_assert_int_eq(pthread_create(&t, NULL, delayed_close, NULL), 0);
+    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, SIZE_MAX / 2, &space, &n), -EPIPE);
+    pthread_join(t, NULL);
+}
+END_TEST
+
+START_TEST(an_append_too_big_to_allocate_fails_whole)
+{
+    static unsigned char buf[10];
+
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, sizeof buf), 10);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, SIZE_MAX / 2), -ENOMEM);
+    ck_assert_uint_eq(p2i_ringbuf_length(&rb), 10);
+}
+END_TEST
+
+/* ---- growing a wrapped ring in place ----------------------------------------- */
+
+/* Fills the ring so that its MIN_CAP bytes wrap, `tail_run` of them at the
+ * end of the buffer and the rest from offset 0, then grows it: both ways of
+ * unwrapping (moving the shorter run) must keep the order. */
+static void grow_wrapped(size_t tail_run)
+{
+
+    static unsigned char in[2 * MIN_CAP], out[4 * MIN_CAP];
+    uint64_t wr = 0, rd = 0;
+
+    /* Fill, then drain all but tail_run bytes... */
+    pattern_fill(in, MIN_CAP, 31, wr);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, in, MIN_CAP), MIN_CAP);
+    wr += MIN_CAP;
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, out, MIN_CAP - tail_run, false),
+                     (ssize_t)(MIN_CAP - tail_run));
+    rd += MIN_CAP - tail_run;
+    /* ...then refill to full: the new bytes wrap to offset 0. */
+    pattern_fill(in, MIN_CAP - tail_run, 31, wr);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, in, MIN_CAP - tail_run), (ssize_t)(MIN_CAP - tail_run));
+    wr += MIN_CAP - tail_run;
+    ck_assert_uint_eq(rb.cap, MIN_CAP);
+    ck_assert_uint_eq(p2i_ringbuf_length(&rb), MIN_CAP);
+    /* One more byte grows it (nobody peeks: in place). */
+    pattern_fill(in, 1, 31, wr);
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, in, 1), 1);
+    wr += 1;
+    ck_assert_uint_eq(rb.cap, 2 * MIN_CAP);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, out, sizeof out, false), (ssize_t)(wr - rd));
+    ck_assert_uint_eq(pattern_check(out, (size_t)(wr - rd), 31, rd), (size_t)(wr - rd));
+}
+
+START_TEST(growing_a_ring_wrapped_near_its_end_keeps_the_order)
+{
+    grow_wrapped(100); /* the short run before the break moves to the end */
+}
+END_TEST
+
+START_TEST(growing_a_ring_wrapped_near_its_start_keeps_the_order)
+{
+    grow_wrapped(MIN_CAP - 100); /* the short run after the break moves up */
+}
+END_TEST
+
+static const struct test_case cases[] = {
+    TEST(memory, a_consumer_that_keeps_up_never_makes_it_grow),
+    TEST(memory, a_write_that_does_not_fit_doubles_the_capacity),
+    TEST(memory, an_emptied_big_ring_shrinks_back),
+    TEST(memory, reserve_grows_when_less_than_wanted_is_free),
+    TEST(memory, a_grow_during_a_peek_keeps_the_peeked_bytes_valid),
+    TEST(memory, a_full_ring_that_cannot_grow_waits_for_the_consumer),
+    TEST(memory, closing_the_consumer_wakes_a_producer_waiting_for_room),
+    TEST(memory, an_append_too_big_to_allocate_fails_whole),
+    TEST(memory, growing_a_ring_wrapped_near_its_end_keeps_the_order),
+    TEST(memory, growing_a_ring_wrapped_near_its_start_keeps_the_order),
+};
+
+TEST_MAIN("ringmem", cases, .timeout = 30, .setup = ring_setup, .teardown = ring_teardown)
