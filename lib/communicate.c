@@ -285,9 +285,11 @@ int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **o
     }
 
     r = p2i_child_wait(&p->child, p2i_ms_left(deadline), &st);
-    if (r == -ETIMEDOUT) {
-        errno = ETIMEDOUT;
-        return -1; /* keeps everything for the next call */
+    if (r < 0 && r != -ECHILD) {
+        /* Keeps everything for the next call, also when the wait failed:
+         * the output is collected, only the status is missing. */
+        errno = -r;
+        return -1;
     }
     /* Reaped elsewhere (a waitpid(-1) in the program, SIGCHLD ignored): no
      * status can be had, but the output was collected and is the caller's.
