@@ -73,15 +73,21 @@ POPEN2_API popen2_proc *popen2_Popen4v(char *const argv[], int bufsize);
 /* Python's Popen3.poll(): -1 while the child runs, else its wait status
  * (decode with WIFEXITED and friends).  Never blocks.  Returns -1 with errno
  * ECHILD once the child is known to have been reaped behind the library's
- * back (a waitpid(-1) elsewhere, SIGCHLD ignored); while it runs errno is
- * left as it was. */
+ * back (a waitpid(-1) elsewhere, SIGCHLD ignored), or with the errno of a
+ * reap that failed as popen2_wait says; while it runs errno is left as it
+ * was. */
 POPEN2_API int popen2_poll(popen2_proc *p);
 
 /* Python's Popen3.wait(): blocks until the child exits and returns its wait
  * status, the same on every later call.  Meanwhile a piped output nobody
- * reads is drained into memory without bound (see the top of this file).  Retries on EINTR; -1 with errno
- * ECHILD only when the child was reaped behind the library's back, EINVAL for
- * a NULL object.  Several threads may wait on one object at once. */
+ * reads is drained into memory without bound (see the top of this file).
+ * Retries on EINTR; -1 with errno ECHILD when the child was reaped behind
+ * the library's back, EINVAL for a NULL object, or the errno with which the
+ * system failed the wait itself (a sandbox's seccomp filter refusing waitid
+ * and wait4 with EACCES, say), returned at once and never retried.  Where
+ * the kernel or a filter refuses to wait on the child's pidfd (ENOSYS,
+ * EPERM, EINVAL), it waits by process id, once the pidfd has shown that the
+ * child is not reaped.  Several threads may wait on one object at once. */
 POPEN2_API int popen2_wait(popen2_proc *p);
 
 /* The child's stdout (Popen4: stdout and stderr), readable to EOF even after
@@ -331,7 +337,8 @@ POPEN2_API popen2_proc *popen2_spawnv(char *const argv[], const popen2_attr *a);
  * child is still running after timeout_ms milliseconds (0: just look; -1: no
  * bound).  Sleeps on a pidfd where the kernel has one, otherwise polls every
  * few milliseconds.  May run beside popen2_wait in other threads.  -1 with
- * EINVAL (NULL p, timeout below -1), ECHILD as popen2_wait. */
+ * EINVAL (NULL p, timeout below -1), ECHILD or the errno of a failed wait
+ * as popen2_wait. */
 POPEN2_API int popen2_wait_timeout(popen2_proc *p, int timeout_ms);
 
 /* Sends signal sig to the child, or to its whole process group when it leads
@@ -342,8 +349,11 @@ POPEN2_API int popen2_wait_timeout(popen2_proc *p, int timeout_ms);
  * reaped is never signalled.  A group whose leader was reaped is still
  * signalled while it has members where the kernel can name the group
  * through the leader's pidfd (Linux 6.9); elsewhere signal the group before
- * reaping its leader (this call never reaps a group leader).  sig 0 only
- * checks.  0, or -1 with EINVAL (NULL p, bad sig), ESRCH (the child was
+ * reaping its leader (this call never reaps a group leader).  Where the
+ * kernel or a sandbox's seccomp filter refuses pidfd_send_signal (ENOSYS,
+ * EPERM), the signal goes by process id, once the pidfd has shown that the
+ * child is not reaped (never for a group whose leader was reaped).  sig 0
+ * only checks.  0, or -1 with EINVAL (NULL p, bad sig), ESRCH (the child was
  * reaped: poll/wait returned its status, or it was reaped behind the
  * library's back; for a group leader, its group is empty or the kernel
  * cannot reach it any more), EPERM. */
@@ -399,7 +409,8 @@ POPEN2_API int popen2_kill(popen2_proc *p);
  * not fit), EAGAIN (no writer thread could be started: RLIMIT_NPROC, a
  * cgroup's pids.max), ENOMEM; or the error that ended an output stream
  * early: ENOBUFS (POPEN2_FAIL), a POPEN2_SPILL stream's file error (ENOSPC,
- * EIO, EMFILE ...). */
+ * EIO, EMFILE ...); or the errno of a failed wait as popen2_wait says (the
+ * output is kept for a later call then, as on timeout). */
 POPEN2_API int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **out,
                                   size_t *outlen, char **err, size_t *errlen, int timeout_ms);
 

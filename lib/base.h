@@ -136,16 +136,20 @@ void p2i_spill_reset(int fd);
  * A pidfd names one process for as long as the descriptor is open, whatever
  * happens to its number; waiting and signalling through it can never reach
  * a process that got the number after ours was reaped.  Where the kernel has
- * no pidfds (before Linux 5.3; waitid P_PIDFD needs 5.4) these say -ENOSYS
- * and callers keep to the pid. */
+ * no pidfds (before Linux 5.3) p2i_pidfd_open says -ENOSYS and callers keep
+ * to the pid.  Where it has them but refuses a call on one (an older
+ * kernel, or a sandbox's seccomp filter), the call is made by number once
+ * the pidfd has shown that the process is not reaped, so that its number is
+ * still its own. */
 
 /* A pidfd for pid, close-on-exec and numbered 3 or above; or -errno: -ESRCH
  * when no such process exists any more (reaped), -ENOSYS without pidfds. */
 int p2i_pidfd_open(pid_t pid);
-/* Sends sig to the process (to its whole group with `group`: through the
- * kernel where it can, Linux 6.9, else after checking through the pidfd
- * that the leader is alive, by kill(-pid)).  0 or -errno; -ESRCH once the
- * process has been reaped. */
+/* Sends sig to the process pid that pidfd names (to its whole group with
+ * `group`: through the kernel where it can, Linux 6.9).  Where
+ * pidfd_send_signal is refused, or cannot signal a group, by kill(pid) or
+ * kill(-pid) once the pidfd shows the process unreaped.  0 or -errno;
+ * -ESRCH once the process has been reaped. */
 int p2i_pidfd_signal(int pidfd, pid_t pid, int sig, bool group);
 /* Sends sig to the process group the process led, through the kernel alone
  * (Linux 6.9), also after the leader was reaped: the pidfd holds the
@@ -153,13 +157,15 @@ int p2i_pidfd_signal(int pidfd, pid_t pid, int sig, bool group);
  * their group, while a later process or group given the same number gets a
  * record of its own; so this reaches the original group's remaining members
  * and nobody else.  0, -ESRCH when the group has no member left, -ENOSYS
- * where the kernel cannot (never a fallback by number, which after the
- * reap could name a stranger's group), or another -errno. */
+ * where the kernel cannot or a filter refuses (never a fallback by number,
+ * which after the reap could name a stranger's group), or another -errno. */
 int p2i_pidfd_signal_group(int pidfd, int sig);
-/* Reaps the process if it has exited, without blocking: 1 with *status (as
- * waitpid gives it), 0 while it runs, -ECHILD when it is not (or no longer)
- * a child of ours to reap, or another -errno. */
-int p2i_pidfd_reap(int pidfd, int *status);
+/* Reaps the process pid that pidfd names if it has exited, without
+ * blocking: 1 with *status (as waitpid gives it), 0 while it runs, -ECHILD
+ * when it is not (or no longer) a child of ours to reap, or another -errno.
+ * Where waitid(P_PIDFD) is refused, reaps by number once the pidfd shows
+ * the process exited but unreaped. */
+int p2i_pidfd_reap(int pidfd, pid_t pid, int *status);
 /* As p2i_pidfd_reap, by number, for a kernel without pidfds.  Safe only
  * while nothing else may reap the child. */
 int p2i_pid_reap(pid_t pid, int *status);

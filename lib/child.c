@@ -29,7 +29,13 @@
  *   reaped by a signal call, so that "signal the group, then reap" works
  *   there (an unreaped leader, zombie or not, keeps its number ours);
  * - where the kernel has no pidfds (before Linux 5.3) the pid is used, as
- *   Python does; that is safe only while nothing else in the program reaps.
+ *   Python does; that is safe only while nothing else in the program reaps;
+ * - where it has them but refuses to signal or reap through one (Linux 5.3
+ *   cannot wait on a pidfd; a sandbox's seccomp filter may refuse
+ *   pidfd_send_signal or waitid), pidfd.c does that call by number, once
+ *   the pidfd has shown the child unreaped: its number cannot have passed
+ *   on.  Any other error of a reap is the caller's answer, never retried in
+ *   a loop: poll and wait return it.
  *
  * Waiting happens on the caller's thread: poll() on the pidfd (readable once
  * the child has exited) outside the lock, then a non-blocking reap under it,
@@ -100,25 +106,21 @@ static void unwatch_locked(struct child *c)
     c->watch_epfd = -1;
 }
 
-/* Reaps without blocking; c->mu held.  waitid is a cancellation point even
- * with WNOHANG: cancelled here, a thread would leave c->mu locked. */
-static void try_reap_locked(struct child *c)
+/* Reaps without blocking; c->mu held.  0, or the -errno of a reap that
+ * failed (the child's state is unchanged then).  waitid is a cancellation
+ * point even with WNOHANG: cancelled here, a thread would leave c->mu
+ * locked. */
+static int try_reap_locked(struct child *c)
 {
     int st = 0, r, cancel;
 
     if (c->reaped || c->gone || c->pid <= 0)
-        return;
+        return 0;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
-    if (c->pidfd >= 0 && !c->wait_by_pid) {
-        r = p2i_pidfd_reap(c->pidfd, &st);
-        /* Linux 5.3 has pidfds but waits for them only from 5.4 on. */
-        if (r == -EINVAL) {
-            c->wait_by_pid = true;
-            r = p2i_pid_reap(c->pid, &st);
-        }
-    } else {
+    if (c->pidfd >= 0)
+        r = p2i_pidfd_reap(c->pidfd, c->pid, &st);
+    else
         r = p2i_pid_reap(c->pid, &st);
-    }
     if (r == 1) {
         c->status = st;
         c->reaped = true;
@@ -128,6 +130,7 @@ static void try_reap_locked(struct child *c)
         unwatch_locked(c);
     }
     pthread_setcancelstate(cancel, NULL);
+    return r < 0 && r != -ECHILD ? r : 0;
 }
 
 /* A group leader without a pidfd is not reaped by a signal call (its group
@@ -168,15 +171,18 @@ int p2i_child_poll(struct child *c, int *status)
     int r;
 
     pthread_mutex_lock(&c->mu);
-    try_reap_locked(c);
-    r = outcome_locked(c, status);
+    r = try_reap_locked(c);
+    if (r == 0)
+        r = outcome_locked(c, status);
     pthread_mutex_unlock(&c->mu);
     return r == -EAGAIN ? 0 : r;
 }
 
 /* Sleeps until the child may have exited, or ms pass (-1: no limit).  Reaps
- * nothing: the caller looks again under the lock. */
-static void sleep_on_child(struct child *c, int ms)
+ * nothing: the caller looks again under the lock.  0, or -errno when the
+ * sleep itself fails: returned, since the caller would only come straight
+ * back here. */
+static int sleep_on_child(struct child *c, int ms)
 {
     struct pollfd pfd;
     siginfo_t si;
@@ -187,18 +193,23 @@ static void sleep_on_child(struct child *c, int ms)
     if (c->pidfd >= 0) {
         pfd.fd = c->pidfd;
         pfd.events = POLLIN;
-        poll(&pfd, 1, ms);
-        return;
+        return poll(&pfd, 1, ms) < 0 && errno != EINTR ? -errno : 0;
     }
     /* By number: the child is not reaped (we looked under the lock), so the
      * number is still ours unless something else in the program reaps. */
     if (ms >= 0)
         flags |= WNOHANG;
     memset(&si, 0, sizeof si);
-    if (waitid(P_PID, (id_t)c->pid, &si, flags) == 0 && si.si_pid == c->pid)
-        return;
+    if (waitid(P_PID, (id_t)c->pid, &si, flags) == 0) {
+        if (si.si_pid == c->pid)
+            return 0;
+    } else if (errno != EINTR && errno != ECHILD) {
+        /* ECHILD: reaped elsewhere, which the reap that follows records. */
+        return -errno;
+    }
     if (ms >= 0)
         poll(NULL, 0, ms < POLL_STEP_MS ? ms : POLL_STEP_MS);
+    return 0;
 }
 
 int p2i_child_wait(struct child *c, int timeout_ms, int *status)
@@ -208,29 +219,34 @@ int p2i_child_wait(struct child *c, int timeout_ms, int *status)
 
     for (;;) {
         pthread_mutex_lock(&c->mu);
-        try_reap_locked(c);
-        r = outcome_locked(c, status);
+        r = try_reap_locked(c);
+        if (r == 0)
+            r = outcome_locked(c, status);
         pthread_mutex_unlock(&c->mu);
         if (r != -EAGAIN)
             return r;
         left = p2i_ms_left(deadline);
         if (left == 0)
             return -ETIMEDOUT;
-        sleep_on_child(c, left);
+        r = sleep_on_child(c, left);
+        if (r < 0)
+            return r;
     }
 }
 
 int p2i_child_signal(struct child *c, int sig)
 {
-    int r;
+    int r, cancel;
 
     pthread_mutex_lock(&c->mu);
     /* Under the same lock as reaping: a child we have not reaped cannot
      * have passed its number on, unless it was reaped elsewhere, which the
      * pidfd catches.  A group leader is left unreaped here: until the
-     * caller reaps it, its group can be signalled on every kernel. */
+     * caller reaps it, its group can be signalled on every kernel.  A reap
+     * that fails leaves the child unreaped, so its number is as much ours
+     * as before and the signal goes on. */
     if (!c->group_leader)
-        try_reap_locked(c);
+        (void)try_reap_locked(c);
     else if (c->pidfd < 0)
         check_gone_locked(c);
     if (c->gone || c->pid <= 0) {
@@ -244,7 +260,12 @@ int p2i_child_signal(struct child *c, int sig)
                 r = -ESRCH;
         }
     } else if (c->pidfd >= 0) {
+        /* Where the pidfd call is refused, the check before the call by
+         * number polls and may waitid: cancellation points, as in
+         * try_reap_locked. */
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
         r = p2i_pidfd_signal(c->pidfd, c->pid, sig, c->group_leader);
+        pthread_setcancelstate(cancel, NULL);
         if (r == -ESRCH) {
             /* Exited and reaped elsewhere since we looked: it is gone. */
             c->gone = true;

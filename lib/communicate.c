@@ -376,8 +376,8 @@ int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **o
         return p2i_fail(r); /* keeps everything for the next call */
 
     r = p2i_child_wait(&p->child, p2i_ms_left(deadline), &st);
-    if (r == -ETIMEDOUT)
-        return p2i_fail(r);
+    if (r < 0 && r != -ECHILD)
+        return p2i_fail(r); /* a timeout or a failed wait: everything is kept for the next call */
     /* Reaped elsewhere (a waitpid(-1) in the program, SIGCHLD ignored): no
      * status can be had, but the output was collected and is the caller's.
      * CPython's communicate() reports returncode 0 then; so do we.  poll and

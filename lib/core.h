@@ -47,7 +47,6 @@ struct child {
     pthread_mutex_t mu;    /* guards everything below */
     pid_t pid;             /* -1 until spawned */
     int pidfd;             /* the child's pidfd; -1 where the kernel has none */
-    bool wait_by_pid;      /* pidfd for signals, but the kernel reaps by pid only */
     bool reaped;           /* we reaped it: status holds its wait status */
     bool gone;             /* reaped elsewhere: no status, no number */
     int status;
@@ -64,10 +63,12 @@ void p2i_child_destroy(struct child *c);
  * left behind on failure). */
 int p2i_child_start(struct child *c, const struct p2i_spawn_request *req);
 /* Reaps without blocking: 1 with *status once reaped (now or before), 0
- * while it runs, -ECHILD once it is known to have been reaped elsewhere. */
+ * while it runs, -ECHILD once it is known to have been reaped elsewhere, or
+ * the -errno of a reap the kernel (or a sandbox) failed. */
 int p2i_child_poll(struct child *c, int *status);
 /* Waits up to timeout_ms (-1: for ever): 1 with *status, -ETIMEDOUT, or
- * -ECHILD as p2i_child_poll. */
+ * -ECHILD or another -errno as p2i_child_poll (also of the sleep); an
+ * error ends the wait, it is never retried. */
 int p2i_child_wait(struct child *c, int timeout_ms, int *status);
 /* Sends sig to the child (to its group if it leads one); 0, or -ESRCH once
  * it is reaped or gone, or another -errno.  A group leader we reaped still

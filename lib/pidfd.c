@@ -7,14 +7,19 @@
  * (any more), so a status can only ever be our child's; pidfd_send_signal
  * fails with ESRCH once the process is reaped.
  *
- * The calls go through syscall(): glibc before 2.36 has no wrappers, and a
- * kernel without them says ENOSYS, which sends callers to the pid paths.
+ * The calls go through syscall(): glibc before 2.36 has no wrappers.  A
+ * kernel without them, or a sandbox's seccomp filter that refuses them,
+ * sends the signals and the reaping to the number; before each call by
+ * number the pidfd shows that the number is still the process's (running,
+ * or exited and not yet reaped: the kernel gives a number to nobody else
+ * while its process is unreaped).
  */
 #include "config.h"
 
 #include "base.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -47,7 +52,16 @@ int p2i_pidfd_open(pid_t pid)
 static int send_signal(int pidfd, int sig, unsigned flags)
 {
 #if defined(__linux__) && defined(SYS_pidfd_send_signal)
-    return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, flags) < 0 ? -errno : 0;
+    if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, flags) == 0)
+        return 0;
+    /* Refusals, as -ENOSYS: ENOSYS from a kernel before 5.1 or a filter;
+     * EPERM from a filter (a real lack of permission comes back from the
+     * kill() by number as well, so it is not lost there); EINVAL for the
+     * group flag before Linux 6.9 (sig was checked by the caller, so
+     * nothing else makes it EINVAL). */
+    if (errno == ENOSYS || errno == EPERM || (errno == EINVAL && flags != 0))
+        return -ENOSYS;
+    return -errno;
 #else
     (void)pidfd;
     (void)sig;
@@ -56,31 +70,64 @@ static int send_signal(int pidfd, int sig, unsigned flags)
 #endif
 }
 
-int p2i_pidfd_signal(int pidfd, pid_t pid, int sig, bool group)
+/* Where the process stands, by its pidfd, for a call by number: 0 while it
+ * runs, 1 once it has exited but is not reaped (a zombie, still holding
+ * its number), -ESRCH once it is reaped (the number may be another's now),
+ * or another -errno.  Reaps nothing. */
+static int number_state(int pidfd, pid_t pid)
 {
+    struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+    siginfo_t si;
     int r;
 
-    if (!group)
-        return send_signal(pidfd, sig, 0);
-    r = send_signal(pidfd, sig, PIDFD_SIGNAL_PROCESS_GROUP);
-    if (r != -EINVAL && r != -ENOSYS)
-        return r;
-    /* Before Linux 6.9: check through the pidfd that the leader is alive
-     * and unreaped, then signal its group by number.  An unreaped leader
-     * keeps its group id from being reused, so the number is still ours. */
+    do
+        r = poll(&pfd, 1, 0);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return -errno;
+    if (pfd.revents & POLLNVAL)
+        return -EBADF;
+    /* A pidfd is readable once the process has exited. */
+    if (!(pfd.revents & (POLLIN | POLLHUP)))
+        return 0;
+    /* Linux 6.9 adds POLLHUP once it is reaped. */
+    if (pfd.revents & POLLHUP)
+        return -ESRCH;
+    /* Before that, signal 0 tells a zombie (0) from a reaped one (ESRCH). */
     r = send_signal(pidfd, 0, 0);
+    if (r != -ENOSYS)
+        return r == 0 ? 1 : r;
+    /* Refused too: the look of the pid path, without reaping.  A process
+     * running under the number is not ours, which has exited; a zombie
+     * under it is ours unless ours was reaped elsewhere and the number
+     * went to another child of this program that has exited as well,
+     * which is what the pid path cannot rule out either. */
+    memset(&si, 0, sizeof si);
+    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+        return errno == ECHILD ? -ESRCH : -errno;
+    return si.si_pid == pid ? 1 : -ESRCH;
+}
+
+int p2i_pidfd_signal(int pidfd, pid_t pid, int sig, bool group)
+{
+    int r = send_signal(pidfd, sig, group ? PIDFD_SIGNAL_PROCESS_GROUP : 0);
+
+    if (r != -ENOSYS)
+        return r;
+    /* By number, after checking through the pidfd that the process is not
+     * reaped: its number, and as its group's leader its group's number, is
+     * then still ours. */
+    r = number_state(pidfd, pid);
     if (r < 0)
         return r;
-    return kill(-pid, sig) < 0 ? -errno : 0;
+    return kill(group ? -pid : pid, sig) < 0 ? -errno : 0;
 }
 
 int p2i_pidfd_signal_group(int pidfd, int sig)
 {
-    int r = send_signal(pidfd, sig, PIDFD_SIGNAL_PROCESS_GROUP);
-
-    /* EINVAL: a kernel without the flag (sig was checked by the caller).
-     * There is deliberately no fallback by number here. */
-    return r == -EINVAL ? -ENOSYS : r;
+    /* There is deliberately no fallback by number here: the leader is
+     * reaped, so its number may name a stranger's group. */
+    return send_signal(pidfd, sig, PIDFD_SIGNAL_PROCESS_GROUP);
 }
 
 /* The wait status waitpid would have given for what waitid reports. */
@@ -96,7 +143,7 @@ static int status_of(const siginfo_t *si)
     }
 }
 
-int p2i_pidfd_reap(int pidfd, int *status)
+int p2i_pidfd_reap(int pidfd, pid_t pid, int *status)
 {
     siginfo_t si;
     int r;
@@ -105,12 +152,24 @@ int p2i_pidfd_reap(int pidfd, int *status)
     do
         r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG);
     while (r < 0 && errno == EINTR);
-    if (r < 0)
+    if (r == 0) {
+        if (si.si_pid == 0)
+            return 0;
+        *status = status_of(&si);
+        return 1;
+    }
+    /* Refusals: EINVAL from Linux 5.3, which has pidfds but not P_PIDFD
+     * (the options are valid everywhere, so nothing else makes it EINVAL);
+     * ENOSYS or EPERM from a filter (waitid itself never says either).
+     * Anything else (ECHILD: not our child any more) is the answer. */
+    if (errno != EINVAL && errno != ENOSYS && errno != EPERM)
         return -errno;
-    if (si.si_pid == 0)
-        return 0;
-    *status = status_of(&si);
-    return 1;
+    r = number_state(pidfd, pid);
+    if (r <= 0)
+        return r == -ESRCH ? -ECHILD : r;
+    r = p2i_pid_reap(pid, status);
+    /* Exited, yet not reapable under its number: reaped elsewhere just now. */
+    return r == 0 ? -ECHILD : r;
 }
 
 int p2i_pid_reap(pid_t pid, int *status)

@@ -67,7 +67,7 @@ popen2_proc *popen2_Popen4v(char *const argv[], int bufsize)
 
 int popen2_poll(popen2_proc *p)
 {
-    int st, r;
+    int st, r, saved = errno;
 
     if (!p)
         return p2i_fail(-EINVAL);
@@ -77,9 +77,10 @@ int popen2_poll(popen2_proc *p)
     if (r == 1)
         return st;
     /* Python's poll() says -1 while the child runs; a child reaped
-     * elsewhere also says -1, with errno ECHILD so that a caller can tell. */
-    if (r < 0)
-        errno = -r;
+     * elsewhere also says -1, with errno ECHILD so that a caller can tell,
+     * and so does a failed reap, with its errno.  While it runs errno is
+     * the caller's, whatever calls the library tried on the way. */
+    errno = r < 0 ? -r : saved;
     return -1;
 }
 

@@ -9,7 +9,12 @@
  * checking.  They, and the pidfd count, also need pidfds: without them the
  * library holds the child by its number (documented as safe only while
  * nothing else reaps), and so does a run under valgrind, which does not
- * know pidfd_open; there they say so too. */
+ * know pidfd_open; there they say so too.
+ *
+ * The sandboxed cases play a host whose seccomp filter refuses some of the
+ * calls the library makes (tests/seccomp.h): a refused pidfd call falls back
+ * to the number under the same checks, any other error is returned, and
+ * nothing loops on it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,6 +26,11 @@
 #include "common.h"
 #include "runner.h"
 #include "popen2.h"
+#include "seccomp.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
 
 static popen2_proc *run(const char *mode, const char *arg)
 {
@@ -383,6 +393,250 @@ START_TEST(sigchld_ignored_communicate_keeps_the_output)
 }
 END_TEST
 
+/* ---- sandboxed: a seccomp filter refuses some calls ---------------------- */
+
+/* What a sandbox answers to a call it refuses: ENOSYS (a container runtime
+ * for calls newer than its profile) or EPERM (the usual default). */
+static const int refusals[] = {ENOSYS, EPERM};
+
+/* Makes call nr fail with err from now on (only when its first argument
+ * is arg0, unless that is -1); false, said on stderr, where no filter can
+ * be had (valgrind does not know seccomp), and the test then passes without
+ * checking. */
+static bool sandbox(const char *test, long nr, int arg0, int err)
+{
+    int r = -1;
+
+    errno = ENOSYS;
+    if (!under_valgrind())
+        r = arg0 < 0 ? seccomp_refuse_one(nr, err)
+                     : seccomp_refuse_if_arg0(nr, (unsigned)arg0, err);
+    if (r == 0)
+        return true;
+    fprintf(stderr, "check_child: %s: skipped, no seccomp filter here (%s)\n", test,
+            strerror(errno));
+    return false;
+}
+
+/* A group leader whose background grandchild holds stdout, once both run;
+ * the leader then sleeps too (stays) or exits with 0 at once. */
+static popen2_proc *leader_with_grandchild(bool stays)
+{
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    char cmd[512], line[64];
+
+    snprintf(cmd, sizeof cmd, "%s sleep 60000 & echo started; %s%s", TEST_CHILD,
+             stays ? "exec " TEST_CHILD : "exit 0", stays ? " sleep 60000" : "");
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(popen2_attr_set_group(a, POPEN2_GROUP_NEW), 0);
+    p = popen2_spawn(cmd, a);
+    popen2_attr_free(a);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, popen2_fromchild(p)));
+    ck_assert_str_eq(line, "started\n");
+    return p;
+}
+
+/* pidfd_send_signal refused, pidfd_open allowed: every signal still reaches
+ * the child (by number, once the pidfd shows the number is still its), a
+ * group still dies with its grandchildren, and a reaped child or group is
+ * never signalled by number. */
+START_TEST(signals_when_pidfd_send_signal_is_refused)
+{
+    popen2_proc *p;
+    size_t len;
+    char *rest;
+    int st;
+
+    if (!sandbox("signals refused", SYS_pidfd_send_signal, -1, refusals[_i]))
+        return;
+    p = run("sleep", "60000");
+    ck_assert_int_eq(popen2_send_signal(p, 0), 0);
+    ck_assert_int_eq(popen2_terminate(p), 0);
+    st = popen2_wait(p);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+    ck_assert_int_eq(popen2_kill(p), -1);
+    ck_assert_int_eq(errno, ESRCH);
+    popen2_free(p);
+
+    p = run("sleep", "60000");
+    ck_assert_int_eq(popen2_kill(p), 0);
+    st = popen2_wait(p);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    popen2_free(p);
+
+    /* A runner's Cancel: the group is terminated and waited for with a
+     * bound, then whatever is left of it would be killed. */
+    p = leader_with_grandchild(true);
+    ck_assert_int_eq(popen2_terminate(p), 0);
+    st = popen2_wait_timeout(p, 30000);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+    rest = read_all(popen2_fromchild(p), &len); /* EOF: the grandchild died too */
+    ck_assert_uint_eq(len, 0);
+    free(rest);
+    ck_assert_int_eq(popen2_kill(p), -1);
+    ck_assert_int_eq(errno, ESRCH);
+    popen2_free(p);
+
+    /* The leader has exited, its grandchild holds stdout: signalled before
+     * the reap, the group dies (the unreaped leader keeps its number ours). */
+    p = leader_with_grandchild(false);
+    wait_exited(popen2_pid(p));
+    ck_assert_int_eq(popen2_kill(p), 0);
+    rest = read_all(popen2_fromchild(p), &len);
+    ck_assert_uint_eq(len, 0);
+    free(rest);
+    st = popen2_wait(p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    popen2_free(p);
+    ck_assert_uint_eq(popen2_active(), 0);
+}
+END_TEST
+
+/* What the library answers when waitid(P_PIDFD) is refused with
+ * refusals[] or EINVAL (Linux 5.3, which has pidfds but cannot wait on
+ * them): it waits by number, and still tells a foreign reap apart. */
+static const int wait_refusals[] = {ENOSYS, EPERM, EINVAL};
+
+START_TEST(waits_when_waitid_by_pidfd_is_refused)
+{
+    popen2_proc *p;
+    pid_t pid;
+    int st;
+
+    if (!sandbox("waitid refused", SYS_waitid, P_PIDFD, wait_refusals[_i]))
+        return;
+    p = run("exit", "7");
+    st = popen2_wait(p); /* a spin here fails by the Check timeout */
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 7);
+    ck_assert_int_eq(popen2_poll(p), st);
+    popen2_free(p);
+
+    p = run("sleep", "60000");
+    errno = 0;
+    ck_assert_int_eq(popen2_poll(p), -1);
+    ck_assert_int_eq(errno, 0);
+    ck_assert_int_eq(popen2_wait_timeout(p, 0), -1);
+    ck_assert_int_eq(errno, ETIMEDOUT);
+    ck_assert_int_eq(popen2_kill(p), 0);
+    st = popen2_wait_timeout(p, -1);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    popen2_free(p);
+
+    p = run("exit", "5");
+    pid = popen2_pid(p);
+    ck_assert_int_eq(waitpid(-1, &st, 0), pid);
+    errno = 0;
+    ck_assert_int_eq(popen2_wait(p), -1);
+    ck_assert_int_eq(errno, ECHILD);
+    ck_assert_int_eq(popen2_send_signal(p, 0), -1);
+    ck_assert_int_eq(errno, ESRCH);
+    popen2_free(p);
+}
+END_TEST
+
+/* The same refusals: the active list reaps a freed object's child by
+ * number too, once it has exited. */
+START_TEST(cleanup_reaps_when_waitid_by_pidfd_is_refused)
+{
+    popen2_proc *p;
+    pid_t pid;
+    int st;
+
+    if (!sandbox("waitid refused, cleanup", SYS_waitid, P_PIDFD, wait_refusals[_i]))
+        return;
+    p = run("sleep", "60000");
+    pid = popen2_pid(p);
+    popen2_free(p);
+    ck_assert_uint_eq(popen2_active(), 1);
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    wait_exited(pid);
+    popen2_cleanup();
+    ck_assert_uint_eq(popen2_active(), 0);
+    ck_assert_int_eq(waitpid(pid, &st, WNOHANG), -1);
+    ck_assert_int_eq(errno, ECHILD);
+}
+END_TEST
+
+/* An error that is no refusal (here EACCES, from waitid(P_PIDFD), or from
+ * every wait by number for a child held by its number) is returned by
+ * poll, wait and communicate, never looped on. */
+START_TEST(a_wait_error_is_returned)
+{
+    popen2_proc *p;
+    char *out = NULL;
+    size_t len;
+    if (_i == 0) {
+        if (!sandbox("wait error", SYS_waitid, P_PIDFD, EACCES))
+            return;
+        p = run("exit", "7");
+    } else {
+        /* Only this child's waits by number: LeakSanitizer waits for a
+         * helper of its own at exit. */
+        if (!sandbox("wait error", SYS_pidfd_open, -1, EACCES))
+            return;
+        p = run("exit", "7");
+        ck_assert(sandbox("wait error", SYS_wait4, popen2_pid(p), EACCES));
+        ck_assert(sandbox("wait error", SYS_waitid, P_PID, EACCES));
+    }
+    errno = 0;
+    ck_assert_int_eq(popen2_wait(p), -1); /* a spin here fails by the Check timeout */
+    ck_assert_int_eq(errno, EACCES);
+    errno = 0;
+    ck_assert_int_eq(popen2_wait_timeout(p, -1), -1);
+    ck_assert_int_eq(errno, EACCES);
+    errno = 0;
+    ck_assert_int_eq(popen2_poll(p), -1);
+    ck_assert_int_eq(errno, EACCES);
+    errno = 0;
+    ck_assert_int_eq(popen2_communicate(p, NULL, 0, &out, &len, NULL, NULL, -1), -1);
+    ck_assert_int_eq(errno, EACCES);
+    popen2_free(p);
+}
+END_TEST
+
+/* Refusals the library met before: pidfd_open (the child is held by its
+ * number), clone3 (glibc's posix_spawn falls back to clone on ENOSYS only)
+ * and close_range (glibc closes the descriptors one by one).  The output,
+ * the descriptors, the status and the signals are as without a filter. */
+static const struct {
+    long nr;
+    int err;
+} spawn_refusals[] = {
+    {SYS_pidfd_open, ENOSYS},  {SYS_pidfd_open, EPERM},  {SYS_clone3, ENOSYS},
+    {SYS_close_range, ENOSYS}, {SYS_close_range, EPERM},
+};
+
+START_TEST(spawns_when_other_calls_are_refused)
+{
+    popen2_proc *p;
+    char *out;
+    size_t len;
+    int st;
+
+    if (!sandbox("spawn refused", spawn_refusals[_i].nr, -1, spawn_refusals[_i].err))
+        return;
+    p = run("fds", NULL);
+    out = read_all(popen2_fromchild(p), &len);
+    ck_assert_str_eq(out, "0\n1\n2\n");
+    free(out);
+    st = popen2_wait(p);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    popen2_free(p);
+
+    p = leader_with_grandchild(true);
+    ck_assert_int_eq(popen2_terminate(p), 0);
+    st = popen2_wait(p);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+    out = read_all(popen2_fromchild(p), &len);
+    ck_assert_uint_eq(len, 0);
+    free(out);
+    popen2_free(p);
+    ck_assert_uint_eq(popen2_active(), 0);
+}
+END_TEST
+
 static const struct test_case cases[] = {
     TEST(handle, statuses_decode_as_waitpid_gives_them),
     TEST(handle, pidfd_is_held_from_the_spawn),
@@ -392,6 +646,15 @@ static const struct test_case cases[] = {
     TEST(pid_reuse, cleanup_never_reaps_the_applications_own_child),
     TEST(sigchld_ignored, sigchld_ignored_event_loop_ends),
     TEST(sigchld_ignored, sigchld_ignored_communicate_keeps_the_output),
+    TEST_LOOP(sandboxed, signals_when_pidfd_send_signal_is_refused, 0,
+              (int)(sizeof refusals / sizeof refusals[0])),
+    TEST_LOOP(sandboxed, waits_when_waitid_by_pidfd_is_refused, 0,
+              (int)(sizeof wait_refusals / sizeof wait_refusals[0])),
+    TEST_LOOP(sandboxed, cleanup_reaps_when_waitid_by_pidfd_is_refused, 0,
+              (int)(sizeof wait_refusals / sizeof wait_refusals[0])),
+    TEST_LOOP(sandboxed, a_wait_error_is_returned, 0, 2),
+    TEST_LOOP(sandboxed, spawns_when_other_calls_are_refused, 0,
+              (int)(sizeof spawn_refusals / sizeof spawn_refusals[0])),
 };
 
 TEST_MAIN("child", cases, .timeout = 60)
