@@ -6,7 +6,8 @@
 #      must come out with RELRO, BIND_NOW and the stack protector, and no
 #      compiler warning may appear (-Wall -Wextra are on);
 #   2. make install into a scratch prefix: library, header, popen2.pc and
-#      every manual page land there, and man -l renders each installed page
+#      every manual page land there, and man -l renders each installed page,
+#      read by its path from another directory,
 #      without a warning;
 #   3. tests/installed-demo.c, built with `pkg-config --cflags --libs popen2`
 #      against that prefix, runs and loads the installed libpopen2.so.0; the
@@ -73,13 +74,15 @@ n=0
 for fn in $names; do
     [ -f "$prefix/share/man/man3/$fn.3" ] || die "no installed manual page for $fn"
 done
+# Read by path from another directory, as a user of a private prefix does: a
+# ".so" stub would fail there (make install turns them into links).
 for page in "$prefix"/share/man/man3/*.3 "$prefix"/share/man/man7/*.7; do
-    out=$(cd "$prefix/share/man" && LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l "${page#"$prefix"/share/man/}" 2>&1 >/dev/null) ||
+    out=$(cd / && LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l "$page" 2>&1 >/dev/null) ||
         die "man -l failed on $page: $out"
-    [ -z "$out" ] || die "man -l warns on $page: $out"
+    [ -z "$out" ] || die "man -l says on stderr for $page: $out"
     n=$((n + 1))
 done
-echo "$(echo "$names" | wc -w) functions have pages; $n installed pages render without warnings (man --warnings -l)"
+echo "$(echo "$names" | wc -w) functions have pages; $n installed pages render from / without a word on stderr (man --warnings -l)"
 
 say "a program built with pkg-config against the installed library"
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"

@@ -5,7 +5,10 @@
 #  - it is a page whose NAME section names the function, or a ".so" link to
 #    one (so whatis/apropos and lintian's whatis check find every name);
 #  - groff -ww -z -man reports nothing for any installed page (skipped
-#    when groff is not installed; the ABI part still runs).
+#    when groff is not installed; the ABI part still runs);
+#  - after scripts/man-so-links.sh (what make install runs) on a copy of
+#    man/, `man -l` renders every page read by its path from another
+#    directory, with nothing on stderr (skipped without man-db).
 #
 # Environment (set by Makefile.am's SH_LOG_COMPILER): CPP, top_srcdir,
 # MAN_PAGES (the installed pages, relative to top_srcdir).
@@ -67,5 +70,20 @@ $out"
     echo "$n pages checked with groff -ww -z -man"
 else
     echo "groff not installed: roff warnings not checked"
+fi
+
+if command -v man >/dev/null 2>&1; then
+    cp -R "$top_srcdir/man" "$tmp/man" && chmod -R u+w "$tmp/man" || exit 99
+    sh "$top_srcdir/scripts/man-so-links.sh" "$tmp/man" || fail "scripts/man-so-links.sh failed"
+    n=0
+    for page in $MAN_PAGES; do
+        err=$(cd / && LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l "$tmp/$page" 2>&1 >/dev/null) ||
+            fail "man -l failed on $page: $err"
+        [ -z "$err" ] || fail "man -l says on stderr for $page: $err"
+        n=$((n + 1))
+    done
+    echo "$n pages read with man -l from / after scripts/man-so-links.sh"
+else
+    echo "man not installed: man -l not checked"
 fi
 exit $status
