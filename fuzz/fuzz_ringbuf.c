@@ -1,4 +1,4 @@
-/* fuzz_ringbuf: libFuzzer target for lib/ringbuf.c.
+/* fuzz_ringbuf: libFuzzer target for lib/ring/ringbuf.c.
  *
  * The input is a program of ring operations, run on one thread against a
  * trivial model (a flat array of the bytes in flight).  Every byte read or
@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "popen2.h"
-#include "ring.h"
+#include "ring/ring.h"
 
 #define MAX_BYTES (256 * 1024) /* bytes produced per input, to keep runs fast */
 

@@ -1,96 +1,105 @@
 #!/bin/sh
-# The library's layers stay as HACKING.md's table draws them: a file of lib/
-# includes only its own layer's header or a lower one's, calls only functions
-# defined in its own layer or a lower one, and internal code never calls an
-# exported popen2_* function (only the top layer defines them).
+# The library's layers are its folders, lowest first:
 #
-# The table rows look like
-#   | 3 | channel | `lib/channel.h` | `lib/pump.c` `lib/stream.c` | ... |
-# Every lib/*.c and lib/*.h must be in exactly one row.
+#   lib/sys  lib/runtime  lib/ring  lib/channel  lib/core  lib/api
+#
+# A file's layer is its folder.  It includes only its own layer's headers or
+# a lower one's, calls only functions defined in its own layer or a lower
+# one, and internal code never calls an exported popen2_* function (only
+# lib/api defines them).  Platform code lives in lib/sys alone: a file named
+# for a platform (x.posix.c, x.windows.c) anywhere else fails, and so does a
+# file in lib/ outside every layer folder.
 #
 # Environment (set by Makefile.am's SH_LOG_COMPILER): top_srcdir, top_builddir.
 set -u
 : "${top_srcdir:=.}" "${top_builddir:=.}"
+LAYERS="sys runtime ring channel core api"
 tmp=$(mktemp -d) || exit 99
 trap 'rm -rf "$tmp"' EXIT
 status=0
 
-# file -> layer number, from the table.
-awk -F'|' '/^\| *[0-9]+ *\|/ {
-        layer = $2; gsub(/ /, "", layer)
-        for (col = 4; col <= 5; col++) {
-            n = split($col, w, /[` ]+/)
-            for (i = 1; i <= n; i++) if (w[i] ~ /^lib\//) print w[i], layer
-        }
-    }' "$top_srcdir/HACKING.md" >"$tmp/layers"
-if [ ! -s "$tmp/layers" ]; then
-    echo "FAIL: no layer table in HACKING.md"
-    exit 1
-fi
-layer_of() { awk -v f="$1" '$1 == f { print $2; exit }' "$tmp/layers"; }
+# The layer number of a path below lib/ (lib/ring/ringbuf.c -> 3), or empty.
+layer_of() {
+    dir=${1#lib/}
+    dir=${dir%%/*}
+    n=1
+    for l in $LAYERS; do
+        [ "$l" = "$dir" ] && { echo "$n"; return; }
+        n=$((n + 1))
+    done
+}
 
-for f in "$top_srcdir"/lib/*.c "$top_srcdir"/lib/*.h; do
-    rel="lib/${f##*/}"
-    n=$(awk -v f="$rel" '$1 == f' "$tmp/layers" | wc -l)
-    if [ "$n" -ne 1 ]; then
-        echo "FAIL: $rel is in $n rows of HACKING.md's layer table (must be 1)"
+srcs=$(cd "$top_srcdir" && find lib -name '*.[ch]' | sort)
+for rel in $srcs; do
+    mine=$(layer_of "$rel")
+    if [ -z "$mine" ] || [ "${rel#lib/*/*/}" != "$rel" ]; then
+        echo "FAIL: $rel is not in a layer folder (lib/<layer>/file: $LAYERS)"
         status=1
         continue
     fi
-    mine=$(layer_of "$rel")
-    for inc in $(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f"); do
+    case ${rel##*/} in
+    *.posix.c | *.windows.c | *.linux.c)
+        [ "$mine" -eq 1 ] || { echo "FAIL: $rel is platform code outside lib/sys"; status=1; } ;;
+    esac
+    for inc in $(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$top_srcdir/$rel"); do
         case $inc in config.h | popen2.h) continue ;; esac
-        theirs=$(layer_of "lib/$inc")
-        if [ -z "$theirs" ]; then
+        case $inc in
+        */*) target=lib/$inc ;;
+        *) target=${rel%/*}/$inc ;; # beside the file
+        esac
+        theirs=$(layer_of "$target")
+        if [ ! -f "$top_srcdir/$target" ] || [ -z "$theirs" ]; then
             echo "FAIL: $rel includes \"$inc\", which is in no layer"
             status=1
         elif [ "$theirs" -gt "$mine" ]; then
-            echo "FAIL: $rel (layer $mine) includes lib/$inc (layer $theirs)"
+            echo "FAIL: $rel (layer $mine) includes $target (layer $theirs)"
             status=1
         fi
     done
 done
 
 # Calls, from the objects of the internal static library: who defines what,
-# and who needs what.
-objs=
-for src in $(awk '$1 ~ /\.c$/ { print $1 }' "$tmp/layers"); do
-    o="$top_builddir/lib/libpopen2_internal_la-$(basename "$src" .c).o"
+# and who needs what.  lib/ring/ringbuf.c is built as
+# lib/ring/libpopen2_internal_la-ringbuf.o.
+for rel in $srcs; do
+    case $rel in *.c) ;; *) continue ;; esac
+    dir=${rel%/*}
+    base=${rel##*/}
+    o="$top_builddir/$dir/libpopen2_internal_la-${base%.c}.o"
     if [ ! -f "$o" ]; then
-        echo "FAIL: $o (of $src) is not built"
+        echo "FAIL: $o (of $rel) is not built"
         exit 1
     fi
-    objs="$objs $o"
-done
-for o in $objs; do
-    src=$(echo "${o##*/}" | sed 's/^libpopen2_internal_la-//; s/\.o$/.c/')
-    nm --defined-only -g "$o" | awk -v s="lib/$src" 'NF == 3 { print $3, s }'
-done | sort >"$tmp/defs"
-for o in $objs; do
-    src=lib/$(echo "${o##*/}" | sed 's/^libpopen2_internal_la-//; s/\.o$/.c/')
-    mine=$(layer_of "$src")
+    echo "$o $rel"
+done >"$tmp/objs"
+while read -r o rel; do
+    nm --defined-only -g "$o" | awk -v s="$rel" 'NF == 3 { print $3, s }'
+done <"$tmp/objs" | sort >"$tmp/defs"
+while read -r o rel; do
+    mine=$(layer_of "$rel")
     for sym in $(nm -u "$o" | awk '{ print $2 }' | grep -E '^(p2i|popen2)_'); do
         case $sym in
         popen2_*)
-            echo "FAIL: $src calls the exported $sym"
+            echo "FAIL: $rel calls the exported $sym"
             status=1
             continue
             ;;
         esac
         def=$(awk -v s="$sym" '$1 == s { print $2; exit }' "$tmp/defs")
+        [ -n "$def" ] || continue
         theirs=$(layer_of "$def")
-        if [ -n "$theirs" ] && [ "$theirs" -gt "$mine" ]; then
-            echo "FAIL: $src (layer $mine) calls $sym of $def (layer $theirs)"
+        if [ "$theirs" -gt "$mine" ]; then
+            echo "FAIL: $rel (layer $mine) calls $sym of $def (layer $theirs)"
             status=1
         fi
     done
-done
-top=$(awk '{ print $2 }' "$tmp/layers" | sort -n | tail -1)
-awk '$1 ~ /^popen2_/ { print $2 }' "$tmp/defs" | sort -u | while read -r src; do
-    if [ "$(layer_of "$src")" != "$top" ]; then
-        echo "FAIL: $src defines exported functions below the front layer"
-        exit 1
+done <"$tmp/objs"
+top=$(echo $LAYERS | wc -w)
+for rel in $(awk '$1 ~ /^popen2_/ { print $2 }' "$tmp/defs" | sort -u); do
+    if [ "$(layer_of "$rel")" != "$top" ]; then
+        echo "FAIL: $rel defines exported functions below lib/api"
+        status=1
     fi
-done || status=1
-echo "$(wc -l <"$tmp/layers") files in $(awk '{ print $2 }' "$tmp/layers" | sort -u | wc -l) layers checked"
+done
+echo "$(echo "$srcs" | wc -w) files in $top layers checked"
 exit $status

@@ -1,4 +1,4 @@
-/* check_child: the child module (lib/child.c): the child is held by its
+/* check_child: the child module (lib/core/child.c): the child is held by its
  * pidfd from the spawn on, statuses come from waitid, and a child reaped
  * behind the library's back (a waitpid(-1) elsewhere, SIGCHLD ignored) is
  * never signalled, waited for or reaped by number afterwards, even when its

@@ -1,4 +1,4 @@
-/* check_fd: the descriptor helpers (lib/fd.c), tested directly: pipes are
+/* check_fd: the descriptor helpers (lib/sys/fd.posix.c), tested directly: pipes are
  * close-on-exec and never 0, 1 or 2, a pipe can be grown, and a wake-up
  * descriptor stays readable once signalled. */
 #include <fcntl.h>
@@ -7,7 +7,7 @@
 
 #include "common.h"
 #include "runner.h"
-#include "base.h"
+#include "sys/sys.h"
 
 START_TEST(fd_pipe_never_hands_out_0_1_or_2)
 {

@@ -1,5 +1,5 @@
 /* check_read: the fast path where the caller's thread reads the pipe
- * itself (lib/stream.c): large reads when the ring is empty (ringbuf direct
+ * itself (lib/channel/stream.c): large reads when the ring is empty (ringbuf direct
  * claims), and popen2_readinto, the bulk read beside the contract.
  *
  * What can go wrong when the caller's thread reads the pipe while a pump

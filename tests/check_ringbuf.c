@@ -1,4 +1,4 @@
-/* check_ringbuf: the byte ring's producer/consumer protocol (lib/ringbuf.c),
+/* check_ringbuf: the byte ring's producer/consumer protocol (lib/ring/ringbuf.c),
  * tested directly: appends and reads, reservations, EOF and errors, blocking
  * reads, direct claims.  Its memory (growth, shrinking, waits for room) is
  * check_ringmem's. */
@@ -8,7 +8,7 @@
 #include "common.h"
 #include "runner.h"
 #include "popen2.h"
-#include "ring.h"
+#include "ring/ring.h"
 #include "ring_fixture.h"
 
 START_TEST(append_then_read_keeps_bytes_in_order_across_wraps)

@@ -13,7 +13,7 @@
 #include "baseline.h"
 #include "common.h"
 #include "runner.h"
-#include "ring.h"
+#include "ring/ring.h"
 #include "ring_fixture.h"
 #include "popen2.h"
 

@@ -1,4 +1,4 @@
-/* check_ringlimit: bounded rings, the limit policies of lib/ringlimit.c,
+/* check_ringlimit: bounded rings, the limit policies of lib/ring/ringlimit.c,
  * driven directly, single-threaded, so the consumer can be
  * made to read between a reservation and its commit: the interleavings the
  * reader thread and a caller produce at random. */
@@ -7,7 +7,7 @@
 #include "common.h"
 #include "runner.h"
 #include "popen2.h"
-#include "ring.h"
+#include "ring/ring.h"
 #include "ring_fixture.h"
 
 /* Producer step as the reader thread does it: reserve, "read" up to want

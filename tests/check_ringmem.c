@@ -1,4 +1,4 @@
-/* check_ringmem: the ring's memory (lib/ringmem.c), tested directly: it
+/* check_ringmem: the ring's memory (lib/ring/ringmem.c), tested directly: it
  * grows only for a write that does not fit, doubles, shrinks back once
  * emptied, keeps peeked bytes and wrapped runs in order across a grow, and
  * a ring that cannot grow makes its producer wait for room. */
@@ -9,7 +9,7 @@
 #include "common.h"
 #include "runner.h"
 #include "popen2.h"
-#include "ring.h"
+#include "ring/ring.h"
 #include "ring_fixture.h"
 
 static void *delayed_read(void *arg)

@@ -1,5 +1,5 @@
-/* check_spawn: posix_spawn wiring (lib/spawn.c), tested directly.  The
- * descriptor helpers it relies on (lib/fd.c) are check_fd's. */
+/* check_spawn: posix_spawn wiring (lib/sys/spawn.posix.c), tested directly.  The
+ * descriptor helpers it relies on (lib/sys/fd.posix.c) are check_fd's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,7 +9,7 @@
 
 #include "common.h"
 #include "runner.h"
-#include "base.h"
+#include "sys/sys.h"
 
 /* Spawns tests/child with the given mode arguments, its stdout on a pipe;
  * returns what it printed (malloc'ed) and its wait status in *status. */

@@ -1,12 +1,12 @@
 /* tests/ring_fixture.h: one ring of MIN_CAP bytes, made before and destroyed
- * after each test of the ring's internal files (lib/ring.h): register
+ * after each test of the ring's internal files (lib/ring/ring.h): register
  * ring_setup and ring_teardown as the test's fixture. */
 #ifndef POPEN2_TESTS_RING_FIXTURE_H
 #define POPEN2_TESTS_RING_FIXTURE_H
 
 #include <check.h>
 
-#include "ring.h"
+#include "ring/ring.h"
 
 #define MIN_CAP 4096
 

@@ -12,7 +12,7 @@
  */
 #include "config.h"
 
-#include "front.h"
+#include "api/api.h"
 
 #include <errno.h>
 #include <fcntl.h>

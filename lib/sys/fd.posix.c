@@ -1,7 +1,7 @@
 /* fd: descriptor helpers (see base.h). */
 #include "config.h"
 
-#include "base.h"
+#include "sys/sys.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * wall clock, so a timeout is as long as it says. */
 #include "config.h"
 
-#include "base.h"
+#include "sys/sys.h"
 
 #include <limits.h>
 #include <pthread.h>

@@ -16,7 +16,7 @@
  */
 #include "config.h"
 
-#include "base.h"
+#include "sys/sys.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -14,7 +14,7 @@
 #ifndef POPEN2_FRONT_H
 #define POPEN2_FRONT_H
 
-#include "core.h"
+#include "core/core.h"
 
 #include <errno.h>
 

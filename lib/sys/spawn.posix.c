@@ -15,7 +15,7 @@
 #include "config.h"
 
 #include "popen2.h"
-#include "base.h"
+#include "sys/sys.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -19,7 +19,7 @@
  */
 #include "config.h"
 
-#include "base.h"
+#include "sys/sys.h"
 
 #include <pthread.h>
 

@@ -6,7 +6,7 @@
  * reaped, and a wait can only ever return this child's status. */
 #include "config.h"
 
-#include "front.h"
+#include "api/api.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -6,7 +6,7 @@
  * same ring (and pipe) as the stream's FILE. */
 #include "config.h"
 
-#include "front.h"
+#include "api/api.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -10,9 +10,9 @@
  */
 #include "config.h"
 
-#include "base.h"
+#include "sys/sys.h"
 #include "popen2.h"
-#include "ring.h"
+#include "ring/ring.h"
 
 #include <errno.h>
 #include <stdint.h>

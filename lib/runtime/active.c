@@ -18,7 +18,7 @@
  */
 #include "config.h"
 
-#include "base.h"
+#include "sys/sys.h"
 
 #include <pthread.h>
 #include <stdlib.h>

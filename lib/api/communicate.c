@@ -50,7 +50,7 @@
  */
 #include "config.h"
 
-#include "front.h"
+#include "api/api.h"
 
 #include <errno.h>
 #include <stdint.h>

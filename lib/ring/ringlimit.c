@@ -11,9 +11,9 @@
  * get it retries on its own (p2i_ring_wait_for_memory_locked). */
 #include "config.h"
 
-#include "base.h"
+#include "sys/sys.h"
 #include "popen2.h"
-#include "ring.h"
+#include "ring/ring.h"
 
 #include <errno.h>
 #include <stdlib.h>

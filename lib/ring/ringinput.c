@@ -20,9 +20,9 @@
  */
 #include "config.h"
 
-#include "base.h"
+#include "sys/sys.h"
 #include "popen2.h"
-#include "ring.h"
+#include "ring/ring.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -17,7 +17,7 @@
  */
 #include "config.h"
 
-#include "channel.h"
+#include "channel/channel.h"
 
 #include <errno.h>
 #include <limits.h>

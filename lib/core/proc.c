@@ -7,7 +7,7 @@
  */
 #include "config.h"
 
-#include "core.h"
+#include "core/core.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -13,7 +13,7 @@
  * other lock or none, and never blocks otherwise. */
 #include "config.h"
 
-#include "base.h"
+#include "sys/sys.h"
 
 #include <pthread.h>
 #include <time.h>

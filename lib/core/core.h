@@ -34,8 +34,8 @@
 #include <sys/types.h>
 
 #include "popen2.h"
-#include "base.h"
-#include "channel.h"
+#include "sys/sys.h"
+#include "channel/channel.h"
 
 /* ---- child.c ------------------------------------------------------------
  * The one rule, kept in child.c alone: never signal, wait for or reap a

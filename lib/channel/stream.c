@@ -23,7 +23,7 @@
  */
 #include "config.h"
 
-#include "channel.h"
+#include "channel/channel.h"
 #include "popen2.h"
 
 #include <errno.h>

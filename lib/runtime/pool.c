@@ -29,7 +29,7 @@
  */
 #include "config.h"
 
-#include "base.h"
+#include "sys/sys.h"
 
 #include <errno.h>
 #include <limits.h>

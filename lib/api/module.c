@@ -7,7 +7,7 @@
  * which mean the same on POSIX. */
 #include "config.h"
 
-#include "front.h"
+#include "api/api.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* spill: temporary-file I/O for rings with the SPILL policy (see base.h). */
 #include "config.h"
 
-#include "base.h"
+#include "sys/sys.h"
 
 #include <pthread.h>
 

@@ -24,7 +24,7 @@
  */
 #include "config.h"
 
-#include "base.h"
+#include "sys/sys.h"
 
 #include <pthread.h>
 #include <time.h>

@@ -5,7 +5,7 @@
  * and wait() reap on the caller's thread (child.c). */
 #include "config.h"
 
-#include "front.h"
+#include "api/api.h"
 
 #include <errno.h>
 

@@ -27,8 +27,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "base.h"
-#include "ring.h"
+#include "sys/sys.h"
+#include "ring/ring.h"
 
 enum { CH_STDIN = 0, CH_STDOUT = 1, CH_STDERR = 2, CH_COUNT = 3 };
 
