@@ -34,7 +34,7 @@
 #include <sys/types.h>
 
 #include "popen2.h"
-#include "sys/sys.h"
+#include "runtime/runtime.h"
 #include "channel/channel.h"
 
 /* ---- child.c ------------------------------------------------------------

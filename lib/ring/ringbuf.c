@@ -16,7 +16,7 @@
  */
 #include "config.h"
 
-#include "sys/sys.h"
+#include "runtime/runtime.h"
 #include "popen2.h"
 #include "ring/ring.h"
 

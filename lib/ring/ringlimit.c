@@ -11,7 +11,7 @@
  * get it retries on its own (p2i_ring_wait_for_memory_locked). */
 #include "config.h"
 
-#include "sys/sys.h"
+#include "runtime/runtime.h"
 #include "popen2.h"
 #include "ring/ring.h"
 

@@ -18,7 +18,7 @@
  */
 #include "config.h"
 
-#include "sys/sys.h"
+#include "runtime/runtime.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -19,7 +19,7 @@
  */
 #include "config.h"
 
-#include "sys/sys.h"
+#include "runtime/runtime.h"
 
 #include <pthread.h>
 

@@ -24,7 +24,7 @@
  */
 #include "config.h"
 
-#include "sys/sys.h"
+#include "runtime/runtime.h"
 
 #include <pthread.h>
 #include <time.h>

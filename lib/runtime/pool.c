@@ -29,7 +29,7 @@
  */
 #include "config.h"
 
-#include "sys/sys.h"
+#include "runtime/runtime.h"
 
 #include <errno.h>
 #include <limits.h>

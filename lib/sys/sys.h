@@ -1,24 +1,24 @@
-/* base: the library's lowest layer, the system primitives every other layer
- * builds on.  Nothing here knows about rings, channels or objects.
+/* sys: the library's lowest layer, the operating system's primitives every
+ * other layer builds on.  Nothing here knows about rings, channels, objects
+ * or the library's own state.  A file named for a platform (fd.posix.c) is
+ * that platform's half of a primitive; a second platform adds its own file
+ * beside it, behind these same declarations.
  *
- *   fd.c     descriptors: close-on-exec pipes numbered 3 and up, pipe
- *            sizing, wake-up descriptors
- *   clock.c  the monotonic clock in milliseconds, for timeouts
- *   spawn.c  posix_spawn with the child's descriptors and signal state
- *   spill.c  the unlinked temporary file behind a spilling ring
- *   pidfd.c  the kernel's process handles: open, signal, wait
- *   active.c Python's popen2._active: freed objects' unreaped children
- *   pool.c   the library's threads, parked between jobs for reuse
- *   fork.c   the fork handlers and the fork generation (inherited objects)
- *   linger.c input still being delivered when the program exits
- *   bell.c   a wake-up without a descriptor, waited for with a deadline
+ *   fd.posix.c       descriptors: close-on-exec pipes numbered 3 and up,
+ *                    pipe sizing, wake-up descriptors
+ *   clock.posix.c    the monotonic clock in milliseconds, for timeouts
+ *   spawn.posix.c    posix_spawn with the child's descriptors and signals
+ *   spill.posix.c    the unlinked temporary file behind a spilling ring
+ *   process.posix.c  the kernel's process handles: open, signal, wait
+ *   bell.c           a wake-up without a descriptor, waited for with a
+ *                    deadline (pthreads only: the same everywhere)
  *
  * Every global name of the library that is not exported starts with p2i_, so
  * the static archive links into programs that have their own fd_close or
  * ringbuf_init.  Internal functions return 0 (or a count) or -errno.
  */
-#ifndef POPEN2_BASE_H
-#define POPEN2_BASE_H
+#ifndef POPEN2_SYS_H
+#define POPEN2_SYS_H
 
 #include <errno.h>
 #include <pthread.h>
@@ -42,7 +42,7 @@ static inline void *p2i_fail_null(int neg_errno)
     return NULL;
 }
 
-/* ---- fd.c ---------------------------------------------------------------
+/* ---- fd.posix.c ------------------------------------------------------------
  * Every descriptor the library makes is close-on-exec from birth and
  * numbered 3 or above, so posix_spawn's dup2 actions onto 0, 1 and 2 can
  * never clobber one another. */
@@ -77,7 +77,7 @@ void p2i_wake_clear(struct wake *w);
 /* Closes it; accepts a wake that was never opened ({-1, -1}). */
 void p2i_wake_close(struct wake *w);
 
-/* ---- clock.c ------------------------------------------------------------ */
+/* ---- clock.posix.c ------------------------------------------------------ */
 
 /* CLOCK_MONOTONIC in milliseconds. */
 long long p2i_now_ms(void);
@@ -90,7 +90,7 @@ long long p2i_deadline(int timeout_ms);
  * from p2i_now_ms); 0 or -errno. */
 int p2i_cond_init_monotonic(pthread_cond_t *cond);
 
-/* ---- spawn.c ------------------------------------------------------------ */
+/* ---- spawn.posix.c ------------------------------------------------------ */
 
 struct p2i_spawn_request {
     const char *file;       /* program: a path, or a name looked up in PATH */
@@ -117,7 +117,7 @@ int p2i_spawn_start(const struct p2i_spawn_request *req, pid_t *pid);
  * -ENOMEM. */
 int p2i_spawn_search(const char *file, char *const *envp, const char *cwd, char **out);
 
-/* ---- spill.c ------------------------------------------------------------
+/* ---- spill.posix.c ---------------------------------------------------------
  * The file never has a name a second process could open: O_TMPFILE where the
  * kernel and file system support it, else mkostemp + unlink at once.  The
  * ring owns it and calls these under its mutex. */
@@ -132,7 +132,7 @@ ssize_t p2i_spill_read(int fd, unsigned long long off, void *buf, size_t n);
 /* Gives the disk space back once every byte was read; best effort. */
 void p2i_spill_reset(int fd);
 
-/* ---- pidfd.c ------------------------------------------------------------
+/* ---- process.posix.c -------------------------------------------------------
  * A pidfd names one process for as long as the descriptor is open, whatever
  * happens to its number; waiting and signalling through it can never reach
  * a process that got the number after ours was reaped.  Where the kernel has
@@ -170,90 +170,7 @@ int p2i_pidfd_reap(int pidfd, pid_t pid, int *status);
  * while nothing else may reap the child. */
 int p2i_pid_reap(pid_t pid, int *status);
 
-/* ---- pool.c -------------------------------------------------------------
- * Runs functions on the library's threads (all signals blocked, small
- * stacks), reusing parked ones.  A job is joined or detached exactly once. */
-
-struct p2i_worker;
-struct p2i_job {
-    struct p2i_worker *worker;
-    unsigned long gen;
-};
-
-/* Runs fn(arg) on a pool thread; 0 or -errno (EAGAIN, ENOMEM) with nothing
- * started. */
-int p2i_pool_start(struct p2i_job *job, void *(*fn)(void *), void *arg);
-/* Waits until the job's function has returned. */
-void p2i_pool_join(struct p2i_job *job);
-/* The same, and ends the job's thread rather than parking it (unless it has
- * taken another job meanwhile), waiting until it is gone: for a call that
- * fails and must leave no thread behind. */
-void p2i_pool_join_retire(struct p2i_job *job);
-/* Gives the job up: it runs on, and nobody waits for it. */
-void p2i_pool_detach(struct p2i_job *job);
-/* Fork handlers (fork.c): the pool's lock around fork(), and in the child
- * an empty pool (async-signal-safe). */
-void p2i_pool_lock(void);
-void p2i_pool_unlock(void);
-void p2i_pool_forked(void);
-
-/* ---- active.c -----------------------------------------------------------
- * A global list under one mutex; nothing else in the library takes that
- * mutex, so it nests under any other lock. */
-
-struct p2i_active_node {
-    pid_t pid;
-    int pidfd; /* owned by the list from p2i_active_add on; -1 without pidfds */
-    bool watched; /* its pidfd is in the list's epoll set */
-    struct p2i_active_node *next, *prev;
-};
-
-/* Takes ownership of node (allocated when the object was made, so that a
- * free can never fail for want of memory) and its pidfd, and reaps the
- * child later. */
-void p2i_active_add(struct p2i_active_node *node);
-/* Reaps every listed child that has exited and forgets those reaped
- * elsewhere; never blocks. */
-void p2i_active_reap(void);
-/* How many children are listed. */
-size_t p2i_active_count(void);
-/* The fork handlers' part (fork.c): the list's lock taken around fork, and
- * in the child an empty list (the parent's children are not the child's;
- * their descriptors are closed).  Async-signal-safe in the child. */
-void p2i_active_lock(void);
-void p2i_active_unlock(void);
-void p2i_active_forked(void);
-
-/* ---- fork.c -------------------------------------------------------------
- * Fork handlers, registered when the library is loaded.  Each fork bumps
- * the generation in the child; an object or channel made in an earlier
- * generation belongs to the parent and is unusable here (ECHILD). */
-
-/* The current fork generation. */
-unsigned p2i_fork_generation(void);
-
-/* ---- linger.c -----------------------------------------------------------
- * At exit the library waits for input rings that still hold undelivered
- * bytes, while their writers make progress: until none is left, or none has
- * delivered a byte for P2I_LINGER_STALL_MS. */
-#define P2I_LINGER_STALL_MS 3000
-
-/* An input ring starts (+1) or stops (-1) holding undelivered bytes. */
-void p2i_linger_add(int delta);
-/* A writer delivered bytes. */
-void p2i_linger_progress(void);
-/* How often writers delivered bytes, to measure stalls. */
-unsigned long long p2i_linger_progress_count(void);
-/* The process is exiting: the library's destructor has run. */
-bool p2i_linger_exiting(void);
-/* At exit: milliseconds left before the exit gives up on the writers, 0
- * once none has delivered a byte for P2I_LINGER_STALL_MS.  The first call
- * (the destructor's) starts the clock; any delivery restarts it. */
-int p2i_linger_stall_left_ms(void);
-/* In a forked child: the parent's writers are not here. */
-void p2i_linger_forked(void);
-
-/* ---- bell.c -------------------------------------------------------------
+/* ---- bell.c ----------------------------------------------------------------
  * One waiter sleeps until any of several threads rings, or a deadline. */
 
 struct p2i_bell {

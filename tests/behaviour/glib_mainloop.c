@@ -21,8 +21,10 @@ START_TEST(the_loop_stays_responsive_while_three_tools_run)
 {
     char flood[64];
     char *argv[] = {MAINLOOP_DEMO,
+                    /* Long enough that a loop descheduled for a second on a
+                     * loaded machine is still told from one that blocks. */
                     "--timeout",
-                    "1500",
+                    "4000",
                     "--tick",
                     "20",
                     "--report",
