@@ -1,18 +1,21 @@
-/* front: the library's top layer, the exported popen2_* functions.  Each
- * front file turns public arguments into core calls and -errno into -1 or
- * NULL with errno; none calls another exported function.
+/* api: the library's top layer, the exported popen2_* functions.  Each
+ * file turns public arguments into calls of the layers below and -errno
+ * into -1 or NULL with errno (p2i_fail, p2i_fail_null); none calls another
+ * exported function.
  *
- *   popen3.c      Python's Popen3 / Popen4 classes: constructors, poll,
- *                 wait, pid, the three FILEs, free
+ *   object.c      Python's Popen3 / Popen4 class: constructors, poll, wait,
+ *                 pid, the three FILEs, free
  *   module.c      Python's module functions: popen2(), popen3(), popen4(),
  *                 _cleanup() and len(_active)
  *   attr.c        the spawn options and popen2_spawn / popen2_spawnv
- *   control.c     timed waits and signals
- *   read.c        the event descriptor and the non-blocking and bulk reads
+ *   wait.c        waits with a bound: the child's end, the input's delivery
+ *   signal.c      signals to the child or its group
+ *   read.c        the non-blocking and bulk reads, the streams' counters
+ *   events.c      the event descriptor
  *   communicate.c subprocess's communicate()
  */
-#ifndef POPEN2_FRONT_H
-#define POPEN2_FRONT_H
+#ifndef POPEN2_API_H
+#define POPEN2_API_H
 
 #include "core/core.h"
 
@@ -22,7 +25,7 @@
 #define P2I_SHELL "/bin/sh"
 #define P2I_SHELL_ARGV(cmd) {P2I_SHELL, "-c", (char *)(cmd), NULL}
 
-/* popen3.c: the contract's constructors, shared with module.c.  `cmd` runs
+/* object.c: the contract's constructors, shared with module.c.  `cmd` runs
  * through the shell (NULL or empty: EINVAL); `argv` is looked up in PATH
  * (NULL argv or argv[0]: EINVAL).  stderr is piped with capture_err, merged
  * into stdout with merge_err, else the parent's.  NULL with errno. */

@@ -1,4 +1,4 @@
-/* read: the event descriptor and the reads beside the FILEs.
+/* read: the reads beside the FILEs, and the streams' counters.
  *
  * popen2_read never blocks (EAGAIN while the stream has nothing), for event
  * loops; popen2_readinto blocks as fread does but copies straight into the
@@ -32,18 +32,6 @@ static struct channel *any_channel(struct popen2_proc *p, int stream, bool need_
         return &p->ch[CH_STDIN];
     }
     return p2i_output_channel(p, stream, need_open);
-}
-
-int popen2_event_fd(popen2_proc *p)
-{
-    int r;
-
-    if (!p)
-        return p2i_fail(-EINVAL);
-    if (p2i_front_inherited(p))
-        return -1;
-    r = p2i_events_fd(p);
-    return r < 0 ? p2i_fail(r) : r;
 }
 
 ssize_t p2i_read_some(struct popen2_proc *p, struct channel *ch, void *buf, size_t n)

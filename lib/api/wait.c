@@ -1,0 +1,34 @@
+/* wait: waiting with a bound, beside Python's poll() and wait(): for the
+ * child to end, and for the input to be delivered.
+ *
+ * The child is waited for through child.c, which holds it by its pidfd, so
+ * a wait can only ever return this child's status. */
+#include "config.h"
+
+#include "api/api.h"
+
+#include <errno.h>
+
+int popen2_wait_timeout(popen2_proc *p, int timeout_ms)
+{
+    int st, r;
+
+    if (!p || timeout_ms < -1)
+        return p2i_fail(-EINVAL);
+    if (p2i_front_inherited(p))
+        return -1;
+    r = p2i_child_wait(&p->child, timeout_ms, &st);
+    return r == 1 ? st : p2i_fail(r);
+}
+
+int popen2_drain(popen2_proc *p, int timeout_ms)
+{
+    int r;
+
+    if (!p || timeout_ms < -1)
+        return p2i_fail(-EINVAL);
+    if (!p2i_proc_stream_ok(p, CH_STDIN, false))
+        return p2i_fail(-EBADF);
+    r = p2i_ringbuf_wait_drained(&p->ch[CH_STDIN].ring, p2i_deadline(timeout_ms));
+    return r < 0 ? p2i_fail(r) : 0;
+}
