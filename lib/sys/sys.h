@@ -5,7 +5,8 @@
  * beside it, behind these same declarations.
  *
  *   fd.posix.c       descriptors: close-on-exec pipes numbered 3 and up,
- *                    pipe sizing, wake-up descriptors
+ *                    pipe sizing
+ *   wake.posix.c     wake-up descriptors, to interrupt a poll()
  *   clock.posix.c    the monotonic clock in milliseconds, for timeouts
  *   spawn.posix.c    posix_spawn with the child's descriptors and signals
  *   spill.posix.c    the unlinked temporary file behind a spilling ring
@@ -42,17 +43,10 @@ static inline void *p2i_fail_null(int neg_errno)
     return NULL;
 }
 
-/* ---- fd.posix.c ------------------------------------------------------------
+/* ---- fd.posix.c ---------------------------------------------------------
  * Every descriptor the library makes is close-on-exec from birth and
  * numbered 3 or above, so posix_spawn's dup2 actions onto 0, 1 and 2 can
  * never clobber one another. */
-
-/* A way to interrupt a thread blocked in poll(): an eventfd where the system
- * has one, else a pipe.  rfd is polled, wfd written. */
-struct wake {
-    int rfd;
-    int wfd;
-};
 
 /* pipe2(O_CLOEXEC) with both ends moved to 3 or above; 0 or -errno. */
 int p2i_fd_pipe(int fds[2]);
@@ -67,6 +61,14 @@ int p2i_fd_close(int fd);
  * pidfd_open() ... to 3 or above, close-on-exec (closing the original); the
  * new descriptor, or -errno (closing it too). */
 int p2i_fd_lift(int fd);
+
+/* ---- wake.posix.c -------------------------------------------------------
+ * A way to interrupt a thread blocked in poll(): an eventfd where the system
+ * has one, else a pipe.  rfd is polled, wfd written. */
+struct wake {
+    int rfd;
+    int wfd;
+};
 
 /* Opens a wake-up descriptor (close-on-exec, non-blocking); 0 or -errno. */
 int p2i_wake_open(struct wake *w);
