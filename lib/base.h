@@ -4,7 +4,8 @@
  *   fd.c     descriptors: close-on-exec pipes numbered 3 and up, pipe
  *            sizing, wake-up descriptors
  *   clock.c  the monotonic clock in milliseconds, for timeouts
- *   spawn.c  posix_spawn with the child's descriptors and signal state
+ *   spawn.c  posix_spawn with the child's descriptors, environment and
+ *            signal state
  *   spill.c  the unlinked temporary file behind a spilling ring
  *   pidfd.c  the kernel's process handles: open, signal, wait
  *   active.c Python's popen2._active: freed objects' unreaped children
@@ -100,7 +101,9 @@ struct p2i_spawn_request {
     int fd[3];              /* what becomes the child's 0, 1, 2; -1 inherits the parent's */
     bool stderr_to_stdout;  /* the child's 2 becomes a copy of its (inherited) 1 */
     const char *cwd;        /* working directory, NULL: the parent's */
-    char *const *envp;      /* environment, NULL: the parent's environ */
+    char *const *envp;      /* environment, NULL: the parent's environ at the spawn */
+    char *const *env_ops;   /* applied to it in order: "NAME=value" sets, "NAME" unsets */
+    size_t n_env_ops;
     int group;              /* POPEN2_GROUP_NEW: new process group; POPEN2_SESSION_NEW */
 };
 
