@@ -241,7 +241,7 @@ static int channel_setup(struct popen2_proc *p, int which, int child_fd[3],
         return r;
     ch->ring_ready = true;
     if (su->limit[which]) {
-        r = p2i_ringbuf_set_limit(&ch->ring, su->limit[which], su->policy[which]);
+        r = p2i_ringbuf_set_limit(&ch->ring, (struct ring_limit){su->limit[which], su->policy[which]});
         if (r < 0)
             return r;
     }
