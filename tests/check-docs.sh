@@ -1,6 +1,6 @@
 #!/bin/sh
 # The ring sizes the documentation quotes are the code's:
-#  - OUT_RING_MIN and IN_RING_MIN (lib/proc.c): the first sizes of the
+#  - OUT_RING_MIN and IN_RING_MIN (lib/channel.c): the first sizes of the
 #    output and input rings, in the README's "Memory" paragraph, its "What
 #    made it fast" list and docs/ringbuf.md;
 #  - SHRINK_FACTOR (lib/ringmem.c): how many times its first size a ring
@@ -17,8 +17,8 @@ fail() { echo "FAIL: $*"; status=1; }
 define_kib() {
     sed -n "s/^#define $2 (\([0-9][0-9]*\) \* 1024)\$/\1/p" "$1"
 }
-out=$(define_kib "$top_srcdir/lib/proc.c" OUT_RING_MIN)
-in=$(define_kib "$top_srcdir/lib/proc.c" IN_RING_MIN)
+out=$(define_kib "$top_srcdir/lib/channel.c" OUT_RING_MIN)
+in=$(define_kib "$top_srcdir/lib/channel.c" IN_RING_MIN)
 shrink=$(sed -n 's/^#define SHRINK_FACTOR \([0-9][0-9]*\)$/\1/p' "$top_srcdir/lib/ringmem.c")
 [ -n "$out" ] && [ -n "$in" ] && [ -n "$shrink" ] || {
     echo "FAIL: OUT_RING_MIN ('$out'), IN_RING_MIN ('$in') or SHRINK_FACTOR ('$shrink') not found as '#define NAME (N * 1024)' / '#define SHRINK_FACTOR N'"
