@@ -149,7 +149,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (p2i_ringbuf_init(&rb, 1 + take16(&in) % 4096) != 0)
         return 0;
     if (take(&in) & 1) {
-        CHECK(p2i_ringbuf_set_limit(&rb, 1 + take16(&in) % 8192, POPEN2_SPILL) == 0);
+        struct ring_limit lim = {1 + take16(&in) % 8192, POPEN2_SPILL};
+
+        CHECK(p2i_ringbuf_set_limit(&rb, lim) == 0);
         m.spill = 1;
     }
     /* Allocated once: a fresh 256 KiB per run costs ASan more than the run. */

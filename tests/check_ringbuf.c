@@ -332,7 +332,7 @@ START_TEST(zero_byte_read_with_spilled_data_is_zero)
     ssize_t k;
 
     ck_assert_int_eq(p2i_ringbuf_init(&rb, 64), 0);
-    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, 64, POPEN2_SPILL), 0);
+    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, (struct ring_limit){64, POPEN2_SPILL}), 0);
     produce(&rb, 500, &off); /* 64 in memory, the rest in the spill file */
     p2i_ringbuf_close_producer(&rb, 0);
     ck_assert_int_eq(p2i_ringbuf_read(&rb, out, 64, false), 64);

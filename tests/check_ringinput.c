@@ -645,7 +645,7 @@ START_TEST(a_lent_buffer_is_read_in_place_after_the_ring)
 
     pattern_fill(first, sizeof first, 4, 0);
     pattern_fill(big, sizeof big, 4, sizeof first);
-    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, 4096, POPEN2_BLOCK), 0);
+    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, (struct ring_limit){4096, POPEN2_BLOCK}), 0);
     ck_assert_int_eq(p2i_ringbuf_append_limited(&rb, first, sizeof first, true),
                      (ssize_t)sizeof first);
     ck_assert_int_eq(pthread_create(&t, NULL, lend_main, &l), 0);

@@ -11,11 +11,10 @@
 #include "runner.h"
 #include "sys/sys.h"
 
-/* Spawns tests/child with the given mode arguments, its stdout on a pipe;
- * returns what it printed (malloc'ed) and its wait status in *status. */
-static char *run_child(char *const argv[], int *status)
+/* Spawns the request with its stdout on a pipe; returns what the child
+ * printed (malloc'ed) and its wait status in *status. */
+static char *run_request(struct p2i_spawn_request req, int *status)
 {
-    struct p2i_spawn_request req = {.file = TEST_CHILD, .argv = argv, .fd = {-1, -1, -1}};
     int fds[2];
     pid_t pid;
     FILE *f;
@@ -31,6 +30,14 @@ static char *run_child(char *const argv[], int *status)
     fclose(f);
     ck_assert_int_eq(waitpid(pid, status, 0), pid);
     return out;
+}
+
+/* Spawns tests/child with the given mode arguments, as run_request. */
+static char *run_child(char *const argv[], int *status)
+{
+    struct p2i_spawn_request req = {.file = TEST_CHILD, .argv = argv, .fd = {-1, -1, -1}};
+
+    return run_request(req, status);
 }
 
 START_TEST(the_child_runs_and_its_status_comes_back)
@@ -110,6 +117,24 @@ START_TEST(the_child_gets_default_signals_and_an_empty_mask)
 }
 END_TEST
 
+START_TEST(the_environment_is_the_base_with_sets_and_unsets_in_order)
+{
+    char *argv[] = {"sh", "-c", "printf '%s,%s,%s' \"$P2I_A\" \"${P2I_B-unset}\" \"$P2I_C\"",
+                    NULL};
+    char *base[] = {"P2I_A=base", "P2I_B=base", "P2I_C=base", "PATH=/usr/bin:/bin", NULL};
+    char *ops[] = {"P2I_A=one", "P2I_B", "P2I_A=two", NULL};
+    struct p2i_spawn_request req = {.file = "sh", .argv = argv, .search_path = true,
+                                    .fd = {-1, -1, -1}, .envp = base, .env_ops = ops,
+                                    .n_env_ops = 3};
+    int st;
+    char *out = run_request(req, &st);
+
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_str_eq(out, "two,unset,base");
+    free(out);
+}
+END_TEST
+
 START_TEST(a_missing_program_is_enoent_in_the_parent)
 {
     struct p2i_spawn_request req = {.file = "popen2-no-such-program", .search_path = true,
@@ -156,6 +181,7 @@ static const struct test_case cases[] = {
     TEST(spawn, the_given_descriptors_become_0_1_2),
     TEST(spawn, only_0_1_2_reach_the_child_even_inheritable_ones),
     TEST(spawn, the_child_gets_default_signals_and_an_empty_mask),
+    TEST(spawn, the_environment_is_the_base_with_sets_and_unsets_in_order),
     TEST(spawn, a_missing_program_is_enoent_in_the_parent),
     TEST(spawn, a_file_that_is_not_executable_code_is_enoexec_not_sh),
 };

@@ -4,7 +4,9 @@
  * exported function.
  *
  *   object.c      Python's Popen3 / Popen4 class: constructors, poll, wait,
- *                 pid, the three FILEs, free
+ *                 pid, the three FILEs, free; and every
+ *                 constructor's last step, from a plan and a program to an
+ *                 object
  *   module.c      Python's module functions: popen2(), popen3(), popen4(),
  *                 _cleanup() and len(_active)
  *   attr.c        the spawn options and popen2_spawn / popen2_spawnv
@@ -25,14 +27,18 @@
 #define P2I_SHELL "/bin/sh"
 #define P2I_SHELL_ARGV(cmd) {P2I_SHELL, "-c", (char *)(cmd), NULL}
 
-/* object.c: the contract's constructors, shared with module.c.  `cmd` runs
- * through the shell (NULL or empty: EINVAL); `argv` is looked up in PATH
- * (NULL argv or argv[0]: EINVAL).  stderr is piped with capture_err, merged
- * into stdout with merge_err, else the parent's.  NULL with errno. */
-struct popen2_proc *p2i_popen3_cmd(const char *cmd, bool capture_err, bool merge_err,
-                                   int bufsize);
-struct popen2_proc *p2i_popen3_argv(char *const argv[], bool capture_err, bool merge_err,
-                                    int bufsize);
+/* object.c: spawns as plan says, with the program set on the way: `cmd`
+ * run by the shell (empty: -EINVAL) or, with cmd NULL, argv (NULL argv or
+ * argv[0]: -EINVAL) looked up in PATH as the plan says.  0 with *out, or
+ * -errno. */
+int p2i_popen3_spawn(const struct spawn_plan *plan, const char *cmd, char *const argv[],
+                     struct popen2_proc **out);
+/* object.c: the contract's objects, shared with module.c: Popen3's plan
+ * (p2i_proc_plan_init) with stderr as err_how (POPEN2_INHERIT, POPEN2_PIPE
+ * for capturestderr, POPEN2_MERGE for Popen4) and every FILE buffered as
+ * bufsize; cmd or argv as for p2i_popen3_spawn. */
+int p2i_popen3_contract(const char *cmd, char *const argv[], int err_how, int bufsize,
+                        struct popen2_proc **out);
 
 /* An object made by the parent before this process forked: every function
  * but popen2_pid refuses it with ECHILD, and popen2_free leaves it alone,

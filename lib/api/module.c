@@ -17,86 +17,67 @@ static bool mode_ok(const char *mode)
     return !mode || strcmp(mode, "t") == 0 || strcmp(mode, "b") == 0;
 }
 
-/* Hands the object's FILEs out and gives up the handle: its reference now
- * belongs to the set of FILEs, dropped by the last fclose (proc_finish).  The
- * out-parameters were checked before the object was made, so this cannot
- * fail. */
-static int hand_out(popen2_proc *p, FILE **out, FILE **in, FILE **err)
+/* Builds a Popen3 or Popen4 object (cmd or argv as p2i_popen3_spawn takes
+ * them), hands its FILEs out and gives up the handle: its reference now
+ * belongs to the set of FILEs, dropped by the last fclose (proc_finish).
+ * The out-parameters are checked before the object is made, so they are
+ * untouched on failure.  err is stderr's only when it is piped. */
+static int hand_out(const char *cmd, char *const argv[], int err_how, int bufsize, const char *mode,
+                    FILE **out, FILE **in, FILE **err)
 {
+    popen2_proc *p;
+    int r;
+
+    if (!out || !in || (err_how == POPEN2_PIPE && !err) || !mode_ok(mode))
+        return p2i_fail(-EINVAL);
+    r = p2i_popen3_contract(cmd, argv, err_how, bufsize, &p);
+    if (r < 0)
+        return p2i_fail(r);
     *out = p2i_proc_file(p, CH_STDOUT);
     *in = p2i_proc_file(p, CH_STDIN);
-    if (err)
+    if (err_how == POPEN2_PIPE)
         *err = p2i_proc_file(p, CH_STDERR);
     p2i_proc_drop_handle(p);
     return 0;
 }
 
-#define CHECK_ARGS(ok)                                                                             \
-    do {                                                                                           \
-        if (!(ok) || !mode_ok(mode)) {                                                             \
-            errno = EINVAL;                                                                        \
-            return -1;                                                                             \
-        }                                                                                          \
-    } while (0)
-
 int popen2_popen2(const char *cmd, int bufsize, const char *mode, FILE **child_stdout,
                   FILE **child_stdin)
 {
-    popen2_proc *p;
-
-    CHECK_ARGS(child_stdout && child_stdin);
-    p = p2i_popen3_cmd(cmd, false, false, bufsize);
-    return p ? hand_out(p, child_stdout, child_stdin, NULL) : -1;
+    return hand_out(cmd, NULL, POPEN2_INHERIT, bufsize, mode, child_stdout, child_stdin, NULL);
 }
 
 int popen2_popen3(const char *cmd, int bufsize, const char *mode, FILE **child_stdout,
                   FILE **child_stdin, FILE **child_stderr)
 {
-    popen2_proc *p;
-
-    CHECK_ARGS(child_stdout && child_stdin && child_stderr);
-    p = p2i_popen3_cmd(cmd, true, false, bufsize);
-    return p ? hand_out(p, child_stdout, child_stdin, child_stderr) : -1;
+    return hand_out(cmd, NULL, POPEN2_PIPE, bufsize, mode, child_stdout, child_stdin, child_stderr);
 }
 
-int popen2_popen4(const char *cmd, int bufsize, const char *mode,
-                  FILE **child_stdout_and_stderr, FILE **child_stdin)
+int popen2_popen4(const char *cmd, int bufsize, const char *mode, FILE **child_stdout_and_stderr,
+                  FILE **child_stdin)
 {
-    popen2_proc *p;
-
-    CHECK_ARGS(child_stdout_and_stderr && child_stdin);
-    p = p2i_popen3_cmd(cmd, false, true, bufsize);
-    return p ? hand_out(p, child_stdout_and_stderr, child_stdin, NULL) : -1;
+    return hand_out(cmd, NULL, POPEN2_MERGE, bufsize, mode, child_stdout_and_stderr, child_stdin,
+                    NULL);
 }
 
 int popen2_popen2v(char *const argv[], int bufsize, const char *mode, FILE **child_stdout,
                    FILE **child_stdin)
 {
-    popen2_proc *p;
-
-    CHECK_ARGS(child_stdout && child_stdin);
-    p = p2i_popen3_argv(argv, false, false, bufsize);
-    return p ? hand_out(p, child_stdout, child_stdin, NULL) : -1;
+    return hand_out(NULL, argv, POPEN2_INHERIT, bufsize, mode, child_stdout, child_stdin, NULL);
 }
 
 int popen2_popen3v(char *const argv[], int bufsize, const char *mode, FILE **child_stdout,
                    FILE **child_stdin, FILE **child_stderr)
 {
-    popen2_proc *p;
-
-    CHECK_ARGS(child_stdout && child_stdin && child_stderr);
-    p = p2i_popen3_argv(argv, true, false, bufsize);
-    return p ? hand_out(p, child_stdout, child_stdin, child_stderr) : -1;
+    return hand_out(NULL, argv, POPEN2_PIPE, bufsize, mode, child_stdout, child_stdin,
+                    child_stderr);
 }
 
 int popen2_popen4v(char *const argv[], int bufsize, const char *mode,
                    FILE **child_stdout_and_stderr, FILE **child_stdin)
 {
-    popen2_proc *p;
-
-    CHECK_ARGS(child_stdout_and_stderr && child_stdin);
-    p = p2i_popen3_argv(argv, false, true, bufsize);
-    return p ? hand_out(p, child_stdout_and_stderr, child_stdin, NULL) : -1;
+    return hand_out(NULL, argv, POPEN2_MERGE, bufsize, mode, child_stdout_and_stderr, child_stdin,
+                    NULL);
 }
 
 void popen2_cleanup(void)

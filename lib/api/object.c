@@ -2,67 +2,79 @@
  *
  * Popen3(cmd, capturestderr, bufsize) pipes the child's stdin and stdout and,
  * with capturestderr, its stderr; Popen4 merges stderr into stdout.  poll()
- * and wait() reap on the caller's thread (child.c). */
+ * and wait() reap on the caller's thread (child.c).
+ *
+ * Every constructor of the library ends here, popen2_spawn's too: a plan
+ * (core.h) and the program, as Python's cmd is a string for the shell or a
+ * list for execvp. */
 #include "config.h"
 
 #include "api/api.h"
 
 #include <errno.h>
 
-/* The contract's shapes: stdin and stdout piped; stderr piped (Popen3 with
- * capturestderr), inherited (Popen3 without) or merged (Popen4). */
-static struct popen2_proc *contract_create(const char *file, char *const argv[], bool search_path,
-                                           bool capture_err, bool merge_err, int bufsize)
+int p2i_popen3_spawn(const struct spawn_plan *plan, const char *cmd, char *const argv[],
+                     struct popen2_proc **out)
 {
-    struct proc_setup su = {
-        .file = file,
-        .argv = argv,
-        .search_path = search_path,
-        .pipe = {true, true, capture_err},
-        .child_fd = {-1, -1, -1},
-        .merge_err = merge_err,
-        .bufsize = bufsize,
-    };
+    struct spawn_plan run = *plan;
+    char *sh_argv[] = P2I_SHELL_ARGV(cmd);
 
-    return p2i_proc_create(&su);
+    if (cmd) {
+        if (!*cmd)
+            return -EINVAL;
+        run.req.file = P2I_SHELL;
+        run.req.argv = sh_argv;
+        run.req.search_path = false;
+    } else {
+        /* An empty argv[0] is left to posix_spawnp, which says ENOENT as
+         * execvp. */
+        if (!argv || !argv[0])
+            return -EINVAL;
+        run.req.file = argv[0];
+        run.req.argv = argv;
+    }
+    return p2i_proc_create(&run, out);
 }
 
-struct popen2_proc *p2i_popen3_cmd(const char *cmd, bool capture_err, bool merge_err, int bufsize)
+int p2i_popen3_contract(const char *cmd, char *const argv[], int err_how, int bufsize,
+                        struct popen2_proc **out)
 {
-    char *argv[] = P2I_SHELL_ARGV(cmd);
+    struct spawn_plan plan;
+    int i;
 
-    if (!cmd || !*cmd)
-        return p2i_fail_null(-EINVAL);
-    return contract_create(P2I_SHELL, argv, false, capture_err, merge_err, bufsize);
+    p2i_proc_plan_init(&plan);
+    plan.io[CH_STDERR].how = err_how;
+    for (i = 0; i < CH_COUNT; i++)
+        plan.io[i].bufsize = bufsize;
+    return p2i_popen3_spawn(&plan, cmd, argv, out);
 }
 
-struct popen2_proc *p2i_popen3_argv(char *const argv[], bool capture_err, bool merge_err,
-                                    int bufsize)
+static popen2_proc *contract(const char *cmd, char *const argv[], int err_how, int bufsize)
 {
-    /* An empty argv[0] is left to posix_spawnp, which says ENOENT as execvp. */
-    if (!argv || !argv[0])
-        return p2i_fail_null(-EINVAL);
-    return contract_create(argv[0], argv, true, capture_err, merge_err, bufsize);
+    popen2_proc *p;
+    int r = p2i_popen3_contract(cmd, argv, err_how, bufsize, &p);
+
+    return r < 0 ? p2i_fail_null(r) : p;
 }
 
 popen2_proc *popen2_Popen3(const char *cmd, int capturestderr, int bufsize)
 {
-    return p2i_popen3_cmd(cmd, capturestderr != 0, false, bufsize);
+    return contract(cmd, NULL, capturestderr ? POPEN2_PIPE : POPEN2_INHERIT, bufsize);
 }
 
 popen2_proc *popen2_Popen4(const char *cmd, int bufsize)
 {
-    return p2i_popen3_cmd(cmd, false, true, bufsize);
+    return contract(cmd, NULL, POPEN2_MERGE, bufsize);
 }
 
 popen2_proc *popen2_Popen3v(char *const argv[], int capturestderr, int bufsize)
 {
-    return p2i_popen3_argv(argv, capturestderr != 0, false, bufsize);
+    return contract(NULL, argv, capturestderr ? POPEN2_PIPE : POPEN2_INHERIT, bufsize);
 }
 
 popen2_proc *popen2_Popen4v(char *const argv[], int bufsize)
 {
-    return p2i_popen3_argv(argv, false, true, bufsize);
+    return contract(NULL, argv, POPEN2_MERGE, bufsize);
 }
 
 int popen2_poll(popen2_proc *p)

@@ -1,6 +1,7 @@
 /* channel: the library's third layer, one of the child's standard streams as
  * the parent sees it: a pipe end, the pump thread that moves its bytes
- * (pump.c), the ring between them and the caller's FILE* (stream.c).
+ * (pump.c), the ring between them and the caller's FILE* (stream.c), made
+ * and freed as its plan says (channel.c).
  *
  * A channel knows nothing of the object that holds it.  It tells its owner
  * things through data the owner put in it: `notify`, a wake-up descriptor
@@ -32,6 +33,23 @@
 
 enum { CH_STDIN = 0, CH_STDOUT = 1, CH_STDERR = 2, CH_COUNT = 3 };
 
+/* How the child gets a stream, beyond the public POPEN2_PIPE, POPEN2_INHERIT,
+ * POPEN2_DEVNULL and POPEN2_MERGE (stderr only: whatever stdout is, which
+ * the owner arranges, as it spans two channels). */
+enum { STREAM_FD = 100, STREAM_FILE = 101 };
+
+/* The plan of one stream.  Its holder owns fd and path and keeps them until
+ * the channel made from the plan has been spawned with. */
+struct stream_plan {
+    int how;                 /* POPEN2_PIPE ... POPEN2_MERGE, STREAM_FD or STREAM_FILE */
+    int fd;                  /* STREAM_FD: the descriptor, 3 or above, close-on-exec */
+    char *path;              /* STREAM_FILE: opened at the spawn, by the parent */
+    int flags;               /* STREAM_FILE: open's flags (O_CLOEXEC added) and mode */
+    mode_t mode;
+    struct ring_limit limit; /* POPEN2_PIPE: the ring's (max 0: none) */
+    int bufsize;             /* POPEN2_PIPE: the FILE's buffering, as Python's bufsize */
+};
+
 struct channel;
 
 /* What a channel tells its owner.  Every function is called without any of
@@ -49,7 +67,7 @@ struct channel {
     const struct channel_ops *ops;
     void *owner;           /* the owner's, never looked at here */
     int which;             /* CH_STDIN, CH_STDOUT or CH_STDERR */
-    bool used;             /* the object has the stream at all */
+    bool used;             /* piped: the parent has a pipe end, a ring and a FILE */
     int fd;                /* the parent's pipe end; the pump thread owns it once started */
     struct wake wake;      /* readers: interrupts poll() when the FILE is closed */
     struct wake *notify;   /* readers signal it after buffering bytes or at the end;
@@ -69,7 +87,30 @@ struct channel {
                             * flush is not a write (stream.c) */
     unsigned gen;          /* fork generation it was made in (fork.c): in a forked
                             * child the FILE fails with ECHILD and takes no lock */
+    int child_fd;          /* what the child gets as this stream until the spawn:
+                            * the pipe's other end, an opened file, the plan's
+                            * descriptor, or -1 (the parent's) */
+    bool child_fd_owned;   /* child_fd is the channel's to close (not the plan's) */
+    bool open;             /* between p2i_channel_open and p2i_channel_close */
 };
+
+/* ---- channel.c ---------------------------------------------------------- */
+
+/* Makes channel `which` (CH_STDIN ...) of an owner that hears from it
+ * through ops and bell (see above), as the plan says: for POPEN2_PIPE the
+ * pipe, the wake-up and the reader thread (outputs; the writer starts with
+ * the first write), the ring with its limit, and the FILE; for every stream
+ * the child's end (child_fd).  ch must be zero-filled.  0, or -errno with
+ * nothing made (p2i_channel_close accepts it as it is). */
+int p2i_channel_open(struct channel *ch, int which, const struct stream_plan *plan,
+                     const struct channel_ops *ops, void *owner, struct p2i_bell *bell);
+/* The child has its end now, or never will: the parent's copy goes (a
+ * reader then sees EOF once the child's copies are closed too). */
+void p2i_channel_drop_child_end(struct channel *ch);
+/* Frees what p2i_channel_open made, once the pump has ended or never
+ * started and the FILE is closed; accepts a zero-filled channel or one
+ * whose open failed, and leaves one that is closed. */
+void p2i_channel_close(struct channel *ch);
 
 /* ---- pump.c ------------------------------------------------------------- */
 

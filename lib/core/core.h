@@ -107,25 +107,24 @@ struct popen2_proc {
     void (*slot_free)(void *slot);
 };
 
-/* How to build an object: the contract's constructors and popen2_spawn
- * both fill one of these for p2i_proc_create. */
-struct proc_setup {
-    const char *file;      /* program: a path, or a name looked up in PATH */
-    char *const *argv;
-    bool search_path;
-    bool pipe[CH_COUNT];   /* streams that get a pipe, a ring, a thread and a FILE */
-    int child_fd[CH_COUNT]; /* the others: what the child gets (-1: the parent's) */
-    bool merge_err;        /* the child's stderr is whatever its stdout is */
-    int bufsize;
-    size_t limit[CH_COUNT]; /* output rings' memory limit (0: none) and policy */
-    int policy[CH_COUNT];
-    const char *cwd;       /* NULL: the parent's */
-    char *const *envp;     /* NULL: the parent's environ */
-    int group;             /* POPEN2_GROUP_INHERIT, _NEW or POPEN2_SESSION_NEW */
+/* One spawn, from the caller's options down to the code that uses each
+ * part: the child's options in the spawn request (program, argv,
+ * search_path, cwd, environment, group; its fd and stderr_to_stdout are
+ * p2i_proc_create's to fill from the channels) and a plan per stream. */
+struct spawn_plan {
+    struct p2i_spawn_request req;
+    struct stream_plan io[CH_COUNT];
 };
 
-/* Builds the object and spawns the child; NULL with errno. */
-struct popen2_proc *p2i_proc_create(const struct proc_setup *su);
+/* Popen3's plan, which is also a fresh popen2_attr's: stdin and stdout
+ * piped, stderr the parent's, stdio's default buffering and no limit; the
+ * program looked up in PATH, in the parent's directory, environment and
+ * process group.  The one place these defaults live; the program is the
+ * caller's to set. */
+void p2i_proc_plan_init(struct spawn_plan *plan);
+/* Builds the object as plan says and spawns the child; 0 with *out, or
+ * -errno. */
+int p2i_proc_create(const struct spawn_plan *plan, struct popen2_proc **out);
 /* Closes the FILEs the caller still has, ends the readers and gives up the
  * handle (the child, if unreaped, goes to the active list). */
 void p2i_proc_free(struct popen2_proc *p);

@@ -13,32 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* First ring sizes: an output ring that keeps up stays this small; the input
- * ring only holds what the caller wrote ahead of the child.  Both are
- * allocated at the first byte, and a ring rewinds when empty, so a quiet
- * stream only ever touches its first pages.  The input ring matches the
- * output one so that 1 MiB fwrites settle in a ring of a few MiB instead of
- * crossing the shrink threshold (ringbuf.c) at every pause. */
-#define OUT_RING_MIN (64 * 1024)
-#define IN_RING_MIN (64 * 1024)
-
 static void proc_destroy(struct popen2_proc *p)
 {
     int i;
 
-    for (i = 0; i < CH_COUNT; i++) {
-        struct channel *ch = &p->ch[i];
-
-        if (!ch->used)
-            continue;
-        /* A pump thread closes its own pipe end; one never started did not. */
-        if (!ch->thread_started)
-            ch->fd = p2i_fd_close(ch->fd);
-        p2i_wake_close(&ch->wake);
-        if (ch->ring_ready)
-            p2i_ringbuf_destroy(&ch->ring);
-        free(ch->iobuf);
-    }
+    for (i = 0; i < CH_COUNT; i++)
+        p2i_channel_close(&p->ch[i]);
     p2i_events_destroy(p);
     if (p->slot_free)
         p->slot_free(p->slot);
@@ -209,138 +189,102 @@ void p2i_proc_end_reported(struct popen2_proc *p, int which)
     pthread_mutex_unlock(&p->mu);
 }
 
-static int channel_setup(struct popen2_proc *p, int which, int child_fd[3],
-                         const struct proc_setup *su)
+void p2i_proc_plan_init(struct spawn_plan *plan)
 {
-    struct channel *ch = &p->ch[which];
-    int fds[2], r;
+    int i;
 
-    ch->used = true;
-    r = p2i_fd_pipe(fds);
-    if (r < 0)
-        return r;
-    /* The parent keeps the write end of stdin and the read end of the
-     * outputs; the other end is the child's until the spawn is done. */
-    if (which == CH_STDIN) {
-        ch->fd = fds[1];
-        child_fd[which] = fds[0];
-    } else {
-        ch->fd = fds[0];
-        child_fd[which] = fds[1];
+    memset(plan, 0, sizeof *plan);
+    for (i = 0; i < CH_COUNT; i++) {
+        plan->io[i].how = i == CH_STDERR ? POPEN2_INHERIT : POPEN2_PIPE;
+        plan->io[i].fd = -1;
+        plan->io[i].bufsize = -1;
     }
-    r = p2i_fd_set_nonblock(ch->fd);
-    if (r < 0)
-        return r;
-    if (which != CH_STDIN) {
-        r = p2i_wake_open(&ch->wake);
-        if (r < 0)
-            return r;
-    }
-    r = p2i_ringbuf_init(&ch->ring, which == CH_STDIN ? IN_RING_MIN : OUT_RING_MIN);
-    if (r < 0)
-        return r;
-    ch->ring_ready = true;
-    if (su->limit[which]) {
-        r = p2i_ringbuf_set_limit(&ch->ring, su->limit[which], su->policy[which]);
-        if (r < 0)
-            return r;
-    }
-    if (!p2i_stream_open(ch, su->bufsize))
-        return -errno;
-    p->open_files++;
-    /* The writer thread starts with the first byte written to tochild
-     * (stream.c): a child whose stdin is never written, the common case,
-     * costs one thread less to create and to end. */
-    if (which == CH_STDIN)
-        return 0;
-    return p2i_pump_start(ch);
+    plan->req.search_path = true;
+    plan->req.group = POPEN2_GROUP_INHERIT;
 }
 
-struct popen2_proc *p2i_proc_create(const struct proc_setup *su)
+/* An object with its locks and its place on the active list, but no
+ * channel and no child yet; 0 or -errno with nothing left. */
+static int proc_new(struct popen2_proc **out)
 {
-    struct p2i_spawn_request req = {.file = su->file,
-                                    .argv = su->argv,
-                                    .search_path = su->search_path,
-                                    .cwd = su->cwd,
-                                    .envp = su->envp,
-                                    .group = su->group};
-    struct popen2_proc *p = NULL;
-    int child_fd[3] = {-1, -1, -1};
+    struct popen2_proc *p = calloc(1, sizeof *p);
+    int r;
+
+    if (!p)
+        return -ENOMEM;
+    r = -pthread_mutex_init(&p->mu, NULL);
+    if (r < 0)
+        goto fail;
+    r = p2i_child_init(&p->child);
+    if (r < 0)
+        goto fail_mu;
+    r = p2i_bell_init(&p->bell);
+    if (r < 0)
+        goto fail_child;
+    p->node = malloc(sizeof *p->node);
+    if (!p->node) {
+        r = -ENOMEM;
+        goto fail_bell;
+    }
+    p->refs = 1;
+    p->handle_open = true;
+    p->gen = p2i_fork_generation();
+    *out = p;
+    return 0;
+
+fail_bell:
+    p2i_bell_destroy(&p->bell);
+fail_child:
+    p2i_child_destroy(&p->child);
+fail_mu:
+    pthread_mutex_destroy(&p->mu);
+fail:
+    free(p);
+    return r;
+}
+
+int p2i_proc_create(const struct spawn_plan *plan, struct popen2_proc **out)
+{
+    struct p2i_spawn_request req = plan->req;
+    bool merge = plan->io[CH_STDERR].how == POPEN2_MERGE;
+    struct popen2_proc *p;
     int i, r, cancel;
 
     /* Python's Popen3.__init__ starts with _cleanup(). */
     p2i_active_reap();
 
-    p = calloc(1, sizeof *p);
-    if (!p)
-        return NULL;
     /* Creating never blocks for long, and its closes on the way out of a
      * failure are cancellation points that would leave half an object. */
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
-    r = -pthread_mutex_init(&p->mu, NULL);
-    if (r == 0) {
-        r = p2i_child_init(&p->child);
-        if (r < 0)
-            pthread_mutex_destroy(&p->mu);
-    }
-    if (r == 0) {
-        r = p2i_bell_init(&p->bell);
-        if (r < 0) {
-            p2i_child_destroy(&p->child);
-            pthread_mutex_destroy(&p->mu);
-        }
-    }
-    if (r < 0) {
-        free(p);
-        pthread_setcancelstate(cancel, NULL);
-        return p2i_fail_null(r);
-    }
-    p->refs = 1;
-    p->handle_open = true;
-    p->gen = p2i_fork_generation();
-    for (i = 0; i < CH_COUNT; i++) {
-        p->ch[i].ops = &proc_channel_ops;
-        p->ch[i].owner = p;
-        p->ch[i].which = i;
-        p->ch[i].bell = &p->bell;
-        p->ch[i].fd = -1;
-        p->ch[i].wake.rfd = p->ch[i].wake.wfd = -1;
-    }
-    p->node = malloc(sizeof *p->node);
-    if (!p->node) {
-        r = -ENOMEM;
-        goto fail;
-    }
-
-    r = 0;
-    for (i = 0; i < CH_COUNT && r == 0; i++)
-        if (su->pipe[i])
-            r = channel_setup(p, i, child_fd, su);
+    r = proc_new(&p);
     if (r < 0)
-        goto fail;
+        goto finish;
+    for (i = 0; i < CH_COUNT && r == 0; i++) {
+        r = p2i_channel_open(&p->ch[i], i, &plan->io[i], &proc_channel_ops, p, &p->bell);
+        if (r == 0 && p->ch[i].used)
+            p->open_files++;
+    }
+    if (r == 0) {
+        for (i = 0; i < CH_COUNT; i++)
+            req.fd[i] = p->ch[i].child_fd;
+        /* Popen4: stdout and stderr are one pipe, so the bytes keep the
+         * order the child wrote them in.  An inherited stdout is merged in
+         * the child. */
+        if (merge)
+            req.fd[CH_STDERR] = req.fd[CH_STDOUT];
+        req.stderr_to_stdout = merge && req.fd[CH_STDOUT] < 0;
+        r = p2i_child_start(&p->child, &req);
+    }
+    /* The child has its ends now.  After a failure, closing them gives the
+     * readers EOF and the FILE closes stop every thread; then it is a plain
+     * free with no child. */
     for (i = 0; i < CH_COUNT; i++)
-        req.fd[i] = su->pipe[i] ? child_fd[i] : su->child_fd[i];
-    /* Popen4: stdout and stderr are one pipe, so the bytes keep the order
-     * the child wrote them in.  An inherited stdout is merged in the child. */
-    if (su->merge_err) {
-        req.fd[CH_STDERR] = req.fd[CH_STDOUT];
-        req.stderr_to_stdout = req.fd[CH_STDOUT] < 0;
-    }
-
-    r = p2i_child_start(&p->child, &req);
+        p2i_channel_drop_child_end(&p->ch[i]);
     if (r < 0)
-        goto fail;
-    for (i = 0; i < 3; i++)
-        child_fd[i] = p2i_fd_close(child_fd[i]);
+        p2i_proc_free(p);
+    else
+        *out = p;
+finish:
     pthread_setcancelstate(cancel, NULL);
-    return p;
-
-fail:
-    /* Closing the child's ends first gives the readers EOF and the FILE
-     * closes stop every thread; then it is a plain free with no child. */
-    for (i = 0; i < 3; i++)
-        child_fd[i] = p2i_fd_close(child_fd[i]);
-    p2i_proc_free(p);
-    pthread_setcancelstate(cancel, NULL);
-    return p2i_fail_null(r);
+    return r;
 }

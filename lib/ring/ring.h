@@ -178,10 +178,16 @@ int p2i_ringbuf_exit_wait(struct ringbuf *rb);
 
 struct popen2_stream_stats;
 
-/* Before the producer starts: hold at most `limit` bytes in memory and apply
- * `policy` (POPEN2_BLOCK, POPEN2_SPILL, POPEN2_FAIL, POPEN2_KEEP_TAIL) to
- * what does not fit.  0 or -EINVAL. */
-int p2i_ringbuf_set_limit(struct ringbuf *rb, size_t limit, int policy);
+/* A ring's memory limit, as popen2_attr_set_limit takes it and the ring
+ * applies it: the same value from the caller's call down to the ring. */
+struct ring_limit {
+    size_t max; /* most bytes held in memory; 0: unbounded */
+    int policy; /* POPEN2_BLOCK, POPEN2_SPILL, POPEN2_FAIL or POPEN2_KEEP_TAIL */
+};
+
+/* Before the producer starts: hold at most lim.max bytes in memory and
+ * apply lim.policy to what does not fit.  0 or -EINVAL. */
+int p2i_ringbuf_set_limit(struct ringbuf *rb, struct ring_limit lim);
 /* Bytes the consumer can still read: in memory plus in the spill file. */
 unsigned long long p2i_ringbuf_available(struct ringbuf *rb);
 /* True when a non-blocking read would not say EAGAIN (data, EOF or error). */

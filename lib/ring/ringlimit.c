@@ -141,14 +141,14 @@ ssize_t p2i_ringlimit_spill_read_locked(struct ringbuf *rb, void *dst, size_t n)
     return k;
 }
 
-int p2i_ringbuf_set_limit(struct ringbuf *rb, size_t limit, int policy)
+int p2i_ringbuf_set_limit(struct ringbuf *rb, struct ring_limit lim)
 {
-    if (policy != POPEN2_BLOCK && policy != POPEN2_SPILL && policy != POPEN2_FAIL &&
-        policy != POPEN2_KEEP_TAIL)
+    if (lim.policy != POPEN2_BLOCK && lim.policy != POPEN2_SPILL && lim.policy != POPEN2_FAIL &&
+        lim.policy != POPEN2_KEEP_TAIL)
         return -EINVAL;
     pthread_mutex_lock(&rb->mu);
-    rb->limit = limit;
-    rb->policy = policy;
+    rb->limit = lim.max;
+    rb->policy = lim.policy;
     pthread_mutex_unlock(&rb->mu);
     return 0;
 }

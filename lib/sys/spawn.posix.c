@@ -175,6 +175,52 @@ finish:
     return r;
 }
 
+/* Length of the name part of "NAME=value" (or of a bare "NAME"). */
+static size_t name_len(const char *s)
+{
+    const char *eq = strchr(s, '=');
+
+    return eq ? (size_t)(eq - s) : strlen(s);
+}
+
+/* The child's environment, composed in the parent at the spawn: the base
+ * (the parent's environ now, or the request's) with the request's set and
+ * unset operations applied in order.  *out is a new vector (NULL when there
+ * is no operation: the base serves as it is); its strings are the base's
+ * and the request's, which both outlive the spawn.  0 or -ENOMEM. */
+static int compose_env(const struct p2i_spawn_request *req, char ***out)
+{
+    char *const *base = req->envp ? req->envp : environ;
+    size_t nb = 0, n = 0, i, j, k;
+    char **v;
+
+    *out = NULL;
+    if (!req->n_env_ops)
+        return 0;
+    while (base && base[nb])
+        nb++;
+    v = malloc((nb + req->n_env_ops + 1) * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    for (i = 0; i < nb; i++)
+        v[n++] = base[i];
+    for (i = 0; i < req->n_env_ops; i++) {
+        char *op = req->env_ops[i];
+        size_t len = name_len(op);
+
+        /* Drop every entry of that name, then add the new value. */
+        for (j = k = 0; j < n; j++)
+            if (!(name_len(v[j]) == len && memcmp(v[j], op, len) == 0))
+                v[k++] = v[j];
+        n = k;
+        if (op[len] == '=')
+            v[n++] = op;
+    }
+    v[n] = NULL;
+    *out = v;
+    return 0;
+}
+
 /* The posix_spawn flags for popen2_attr_set_group.  A new
  * session makes the child lead a new process group as well. */
 static short spawn_group_flags(int group)
@@ -218,14 +264,19 @@ int p2i_spawn_start(const struct p2i_spawn_request *req, pid_t *pid)
     posix_spawnattr_t attr;
     sigset_t none, defaults;
     const char *file = req->file;
-    char *found = NULL;
+    char *const *envp;
+    char *found = NULL, **composed;
     int r, i;
     bool fa_ok = false, attr_ok = false;
 
+    r = -compose_env(req, &composed);
+    if (r)
+        goto finish;
+    envp = composed ? composed : req->envp;
     /* With the caller's own environment, its PATH decides (see above); a name
      * with a slash is a path, as for execvp. */
-    if (req->search_path && req->envp && !strchr(file, '/')) {
-        r = -p2i_spawn_search(file, req->envp, req->cwd, &found);
+    if (req->search_path && envp && !strchr(file, '/')) {
+        r = -p2i_spawn_search(file, envp, req->cwd, &found);
         if (r)
             goto finish;
         file = found;
@@ -248,7 +299,7 @@ int p2i_spawn_start(const struct p2i_spawn_request *req, pid_t *pid)
     if (r == 0 && req->stderr_to_stdout)
         r = posix_spawn_file_actions_adddup2(&fa, 1, 2);
     /* The working directory.  Files named in the attr were
-     * opened by the parent (attr.c), relative to the parent's directory; a
+     * opened by the parent (channel.c), relative to the parent's directory; a
      * relative program path is found from the new one, as with subprocess. */
     if (r == 0 && req->cwd) {
 #ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCHDIR_NP
@@ -291,14 +342,15 @@ int p2i_spawn_start(const struct p2i_spawn_request *req, pid_t *pid)
      * not retry ENOEXEC through /bin/sh, unlike execvp, and neither does a
      * program found above. */
     if (req->search_path && !found)
-        r = posix_spawnp(pid, file, &fa, &attr, req->argv, req->envp ? req->envp : environ);
+        r = posix_spawnp(pid, file, &fa, &attr, req->argv, envp ? envp : environ);
     else
-        r = posix_spawn(pid, file, &fa, &attr, req->argv, req->envp ? req->envp : environ);
+        r = posix_spawn(pid, file, &fa, &attr, req->argv, envp ? envp : environ);
 finish:
     if (attr_ok)
         posix_spawnattr_destroy(&attr);
     if (fa_ok)
         posix_spawn_file_actions_destroy(&fa);
     free(found);
+    free(composed);
     return -r;
 }

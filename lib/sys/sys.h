@@ -8,7 +8,8 @@
  *                    pipe sizing
  *   wake.posix.c     wake-up descriptors, to interrupt a poll()
  *   clock.posix.c    the monotonic clock in milliseconds, for timeouts
- *   spawn.posix.c    posix_spawn with the child's descriptors and signals
+ *   spawn.posix.c    posix_spawn with the child's descriptors, environment
+ *                    and signals
  *   spill.posix.c    the unlinked temporary file behind a spilling ring
  *   process.posix.c  the kernel's process handles: open, signal, wait
  *   bell.c           a wake-up without a descriptor, waited for with a
@@ -102,7 +103,9 @@ struct p2i_spawn_request {
     int fd[3];              /* what becomes the child's 0, 1, 2; -1 inherits the parent's */
     bool stderr_to_stdout;  /* the child's 2 becomes a copy of its (inherited) 1 */
     const char *cwd;        /* working directory, NULL: the parent's */
-    char *const *envp;      /* environment, NULL: the parent's environ */
+    char *const *envp;      /* environment, NULL: the parent's environ at the spawn */
+    char *const *env_ops;   /* applied to it in order: "NAME=value" sets, "NAME" unsets */
+    size_t n_env_ops;
     int group;              /* POPEN2_GROUP_NEW: new process group; POPEN2_SESSION_NEW */
 };
 
