@@ -146,12 +146,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n, len;
     int op;
 
-    if (p2i_ringbuf_init(&rb, 1 + take16(&in) % 4096) != 0)
+    if (p2i_ringmem_init(&rb, 1 + take16(&in) % 4096) != 0)
         return 0;
     if (take(&in) & 1) {
         struct ring_limit lim = {1 + take16(&in) % 8192, POPEN2_SPILL};
 
-        CHECK(p2i_ringbuf_set_limit(&rb, lim) == 0);
+        CHECK(p2i_ringlimit_set(&rb, lim) == 0);
         m.spill = 1;
     }
     /* Allocated once: a fresh 256 KiB per run costs ASan more than the run. */
@@ -230,13 +230,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* Unbounded, everything is in memory; with a spill file, memory
          * plus file. */
         if (m.spill)
-            CHECK(p2i_ringbuf_available(&rb) == in_flight(&m));
+            CHECK(p2i_ringlimit_available(&rb) == in_flight(&m));
         else
             CHECK(p2i_ringbuf_length(&rb) == in_flight(&m));
     }
     /* Drain what is left: every byte still comes out in order. */
     while (!m.consumer_done && in_flight(&m))
         consumer_read(&rb, &m, 8192);
-    p2i_ringbuf_destroy(&rb);
+    p2i_ringmem_destroy(&rb);
     return 0;
 }

@@ -32,7 +32,7 @@ START_TEST(append_then_read_keeps_bytes_in_order_across_wraps)
         }
     }
     ck_assert_uint_eq(rd, wr);
-    ck_assert_uint_eq(rb.total, wr);
+    ck_assert_uint_eq(rb.acct.total, wr);
 }
 END_TEST
 
@@ -201,7 +201,7 @@ START_TEST(a_direct_claim_needs_an_empty_ring_and_no_read_in_flight)
     ck_assert_int_eq(p2i_ringbuf_commit(&rb, 0), 0);
     ck_assert(p2i_ringbuf_direct_begin(&rb));
     p2i_ringbuf_direct_end(&rb, 5);
-    ck_assert_uint_eq(rb.total, 15);
+    ck_assert_uint_eq(rb.acct.total, 15);
     p2i_ringbuf_close_producer(&rb, 0);
     ck_assert(!p2i_ringbuf_direct_begin(&rb)); /* the source is closed */
 }
@@ -267,7 +267,7 @@ START_TEST(read_to_empty_during_a_reservation_keeps_the_bytes)
     void *space;
     size_t n;
 
-    ck_assert_int_eq(p2i_ringbuf_init(&rb, 64), 0);
+    ck_assert_int_eq(p2i_ringmem_init(&rb, 64), 0);
     ck_assert_int_eq(p2i_ringbuf_append(&rb, "0123456789", 10), 10);
     ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 1, &space, &n), 0);
     ck_assert_uint_ge(n, 5);
@@ -277,7 +277,7 @@ START_TEST(read_to_empty_during_a_reservation_keeps_the_bytes)
     ck_assert_int_eq(p2i_ringbuf_commit(&rb, 5), 0);
     ck_assert_int_eq(p2i_ringbuf_read(&rb, out, sizeof out, false), 5);
     ck_assert_int_eq(memcmp(out, "abcde", 5), 0);
-    p2i_ringbuf_destroy(&rb);
+    p2i_ringmem_destroy(&rb);
 }
 END_TEST
 
@@ -290,7 +290,7 @@ START_TEST(consume_to_empty_during_a_reservation_keeps_the_bytes)
     void *space;
     size_t n;
 
-    ck_assert_int_eq(p2i_ringbuf_init(&rb, 64), 0);
+    ck_assert_int_eq(p2i_ringmem_init(&rb, 64), 0);
     ck_assert_int_eq(p2i_ringbuf_append(&rb, "0123456789", 10), 10);
     ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 1, &space, &n), 0);
     p2i_ringbuf_peek(&rb, &data, &n);
@@ -300,7 +300,7 @@ START_TEST(consume_to_empty_during_a_reservation_keeps_the_bytes)
     ck_assert_int_eq(p2i_ringbuf_commit(&rb, 5), 0);
     ck_assert_int_eq(p2i_ringbuf_read(&rb, out, sizeof out, false), 5);
     ck_assert_int_eq(memcmp(out, "vwxyz", 5), 0);
-    p2i_ringbuf_destroy(&rb);
+    p2i_ringmem_destroy(&rb);
 }
 END_TEST
 
@@ -331,8 +331,8 @@ START_TEST(zero_byte_read_with_spilled_data_is_zero)
     uint64_t off = 0, got = 0;
     ssize_t k;
 
-    ck_assert_int_eq(p2i_ringbuf_init(&rb, 64), 0);
-    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, (struct ring_limit){64, POPEN2_SPILL}), 0);
+    ck_assert_int_eq(p2i_ringmem_init(&rb, 64), 0);
+    ck_assert_int_eq(p2i_ringlimit_set(&rb, (struct ring_limit){64, POPEN2_SPILL}), 0);
     produce(&rb, 500, &off); /* 64 in memory, the rest in the spill file */
     p2i_ringbuf_close_producer(&rb, 0);
     ck_assert_int_eq(p2i_ringbuf_read(&rb, out, 64, false), 64);
@@ -345,7 +345,7 @@ START_TEST(zero_byte_read_with_spilled_data_is_zero)
     }
     ck_assert_int_eq(k, 0); /* EOF */
     ck_assert_uint_eq(got, 500);
-    p2i_ringbuf_destroy(&rb);
+    p2i_ringmem_destroy(&rb);
 }
 END_TEST
 

@@ -627,7 +627,7 @@ static void *lend_main(void *arg)
 {
     struct lender *l = arg;
 
-    l->got = p2i_ringbuf_lend(&rb, l->buf, l->n);
+    l->got = p2i_ringinput_lend(&rb, l->buf, l->n);
     return NULL;
 }
 
@@ -645,8 +645,8 @@ START_TEST(a_lent_buffer_is_read_in_place_after_the_ring)
 
     pattern_fill(first, sizeof first, 4, 0);
     pattern_fill(big, sizeof big, 4, sizeof first);
-    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, (struct ring_limit){4096, POPEN2_BLOCK}), 0);
-    ck_assert_int_eq(p2i_ringbuf_append_limited(&rb, first, sizeof first, true),
+    ck_assert_int_eq(p2i_ringlimit_set(&rb, (struct ring_limit){4096, POPEN2_BLOCK}), 0);
+    ck_assert_int_eq(p2i_ringinput_append(&rb, first, sizeof first, true),
                      (ssize_t)sizeof first);
     ck_assert_int_eq(pthread_create(&t, NULL, lend_main, &l), 0);
     /* The ring's bytes first, copied in. */

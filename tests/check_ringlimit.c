@@ -43,7 +43,7 @@ START_TEST(spill_keeps_every_byte_in_order_across_switches)
     size_t i, want;
     ssize_t k;
 
-    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, (struct ring_limit){10000, POPEN2_SPILL}), 0);
+    ck_assert_int_eq(p2i_ringlimit_set(&rb, (struct ring_limit){10000, POPEN2_SPILL}), 0);
     for (i = 0; i < 3000; i++) {
         want = 1 + (i * 7919) % 30000;
         produce(&wr, want, 0, out, &dummy);
@@ -64,7 +64,7 @@ START_TEST(spill_keeps_every_byte_in_order_across_switches)
     }
     ck_assert_int_eq(k, 0);
     ck_assert_uint_eq(rd, wr);
-    p2i_ringbuf_stats(&rb, &st);
+    p2i_ringlimit_stats(&rb, &st);
     ck_assert_uint_eq(st.total, wr);
     ck_assert_uint_eq(st.dropped, 0);
     ck_assert_uint_gt(st.spilled, 0);
@@ -84,7 +84,7 @@ START_TEST(spill_with_reads_between_reserve_and_commit)
     size_t i;
     ssize_t k;
 
-    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, (struct ring_limit){5000, POPEN2_SPILL}), 0);
+    ck_assert_int_eq(p2i_ringlimit_set(&rb, (struct ring_limit){5000, POPEN2_SPILL}), 0);
     for (i = 0; i < 2000; i++) {
         uint64_t before = rd;
         size_t mid = i % 2 ? sizeof out : 1 + i % 3000;
@@ -112,7 +112,7 @@ START_TEST(keep_tail_ends_with_exactly_the_last_bytes)
     size_t i, limit = 12345;
     ssize_t k;
 
-    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, (struct ring_limit){limit, POPEN2_KEEP_TAIL}), 0);
+    ck_assert_int_eq(p2i_ringlimit_set(&rb, (struct ring_limit){limit, POPEN2_KEEP_TAIL}), 0);
     for (i = 0; i < 500; i++)
         produce(&wr, 1 + (i * 7919) % 40000, 0, out, &dummy);
     ck_assert_uint_eq(p2i_ringbuf_length(&rb), limit);
@@ -121,7 +121,7 @@ START_TEST(keep_tail_ends_with_exactly_the_last_bytes)
     ck_assert_int_eq(k, (ssize_t)limit);
     ck_assert_uint_eq(pattern_check(out, limit, 9, wr - limit), limit);
     ck_assert_int_eq(p2i_ringbuf_read(&rb, out, sizeof out, false), 0);
-    p2i_ringbuf_stats(&rb, &st);
+    p2i_ringlimit_stats(&rb, &st);
     ck_assert_uint_eq(st.dropped, wr - limit);
     ck_assert_uint_le(st.high_water, limit);
 }
@@ -136,7 +136,7 @@ START_TEST(keep_tail_with_reads_between_reserve_and_commit)
     size_t i, limit = 3000;
     ssize_t k;
 
-    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, (struct ring_limit){limit, POPEN2_KEEP_TAIL}), 0);
+    ck_assert_int_eq(p2i_ringlimit_set(&rb, (struct ring_limit){limit, POPEN2_KEEP_TAIL}), 0);
     for (i = 0; i < 3000; i++) {
         produce(&wr, 1 + (i * 53) % 5000, i % 4 == 0 ? 1 + i % 2000 : 0, out, &rd_bytes);
         ck_assert_uint_le(p2i_ringbuf_length(&rb), limit);
@@ -156,7 +156,7 @@ START_TEST(fail_keeps_a_prefix_then_says_enobufs)
     size_t i;
     ssize_t k;
 
-    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, (struct ring_limit){7000, POPEN2_FAIL}), 0);
+    ck_assert_int_eq(p2i_ringlimit_set(&rb, (struct ring_limit){7000, POPEN2_FAIL}), 0);
     for (i = 0; i < 100; i++)
         produce(&wr, 1 + (i * 7919) % 3000, 0, out, &dummy);
     k = p2i_ringbuf_read(&rb, out, sizeof out, false);
@@ -166,7 +166,7 @@ START_TEST(fail_keeps_a_prefix_then_says_enobufs)
     /* Even after the producer ends, and for a blocking reader. */
     p2i_ringbuf_close_producer(&rb, 0);
     ck_assert_int_eq(p2i_ringbuf_read(&rb, out, sizeof out, true), -ENOBUFS);
-    ck_assert_uint_eq(rb.dropped, wr - 7000);
+    ck_assert_uint_eq(rb.bound.dropped, wr - 7000);
 }
 END_TEST
 
@@ -175,7 +175,7 @@ START_TEST(block_hands_out_no_more_room_than_the_limit)
     void *space;
     size_t n;
 
-    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, (struct ring_limit){6000, POPEN2_BLOCK}), 0);
+    ck_assert_int_eq(p2i_ringlimit_set(&rb, (struct ring_limit){6000, POPEN2_BLOCK}), 0);
     ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 16384, &space, &n), 0);
     ck_assert_uint_le(n, 6000);
     pattern_fill(space, n, 9, 0);
@@ -202,10 +202,10 @@ START_TEST(append_past_the_limit_keeps_every_byte)
     size_t off = 0, got = 0, i;
     ssize_t k;
 
-    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, (struct ring_limit){6000, POPEN2_BLOCK}), 0);
+    ck_assert_int_eq(p2i_ringlimit_set(&rb, (struct ring_limit){6000, POPEN2_BLOCK}), 0);
     for (i = 0; i < 2; i++) {
         pattern_fill(in, pieces[i], 9, off);
-        ck_assert_int_eq(p2i_ringbuf_append_limited(&rb, in, pieces[i], false), pieces[i]);
+        ck_assert_int_eq(p2i_ringinput_append(&rb, in, pieces[i], false), pieces[i]);
         off += pieces[i];
     }
     /* 1000 bytes of room left under the limit, 3000 to go. */
@@ -218,7 +218,7 @@ START_TEST(append_past_the_limit_keeps_every_byte)
         got += (size_t)k;
     ck_assert_uint_eq(got, off);
     ck_assert_uint_eq(pattern_check(out, got, 9, 0), got);
-    p2i_ringbuf_stats(&rb, &st);
+    p2i_ringlimit_stats(&rb, &st);
     ck_assert_uint_eq(st.total, off);
     ck_assert_uint_eq(st.high_water, off);
     ck_assert_uint_eq(st.dropped, 0);
@@ -227,8 +227,8 @@ END_TEST
 
 START_TEST(bad_policy_is_einval)
 {
-    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, (struct ring_limit){100, 0}), -EINVAL);
-    ck_assert_int_eq(p2i_ringbuf_set_limit(&rb, (struct ring_limit){100, 77}), -EINVAL);
+    ck_assert_int_eq(p2i_ringlimit_set(&rb, (struct ring_limit){100, 0}), -EINVAL);
+    ck_assert_int_eq(p2i_ringlimit_set(&rb, (struct ring_limit){100, 77}), -EINVAL);
 }
 END_TEST
 

@@ -40,7 +40,7 @@ START_TEST(a_consumer_that_keeps_up_never_makes_it_grow)
         ck_assert_int_eq(p2i_ringbuf_read(&rb, buf, sizeof buf, false), (ssize_t)sizeof buf);
     }
     ck_assert_uint_eq(rb.cap, MIN_CAP);
-    ck_assert_uint_eq(rb.high_water, sizeof buf);
+    ck_assert_uint_eq(rb.acct.high_water, sizeof buf);
 }
 END_TEST
 

@@ -14,12 +14,12 @@ static struct ringbuf rb;
 
 static void ring_setup(void)
 {
-    ck_assert_int_eq(p2i_ringbuf_init(&rb, MIN_CAP), 0);
+    ck_assert_int_eq(p2i_ringmem_init(&rb, MIN_CAP), 0);
 }
 
 static void ring_teardown(void)
 {
-    p2i_ringbuf_destroy(&rb);
+    p2i_ringmem_destroy(&rb);
 }
 
 #endif

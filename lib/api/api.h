@@ -31,31 +31,27 @@
  * run by the shell (empty: -EINVAL) or, with cmd NULL, argv (NULL argv or
  * argv[0]: -EINVAL) looked up in PATH as the plan says.  0 with *out, or
  * -errno. */
-int p2i_popen3_spawn(const struct spawn_plan *plan, const char *cmd, char *const argv[],
+int p2i_object_spawn(const struct spawn_plan *plan, const char *cmd, char *const argv[],
                      struct popen2_proc **out);
 /* object.c: the contract's objects, shared with module.c: Popen3's plan
  * (p2i_proc_plan_init) with stderr as err_how (POPEN2_INHERIT, POPEN2_PIPE
  * for capturestderr, POPEN2_MERGE for Popen4) and every FILE buffered as
- * bufsize; cmd or argv as for p2i_popen3_spawn. */
-int p2i_popen3_contract(const char *cmd, char *const argv[], int err_how, int bufsize,
+ * bufsize; cmd or argv as for p2i_object_spawn. */
+int p2i_object_contract(const char *cmd, char *const argv[], int err_how, int bufsize,
                         struct popen2_proc **out);
 
 /* An object made by the parent before this process forked: every function
  * but popen2_pid refuses it with ECHILD, and popen2_free leaves it alone,
  * before touching a lock a thread of the parent may have held (fork.c). */
-static inline bool p2i_front_inherited(struct popen2_proc *p)
+static inline bool p2i_api_inherited(struct popen2_proc *p)
 {
-    if (p && p2i_proc_inherited(p)) {
-        errno = ECHILD;
-        return true;
-    }
-    return false;
+    return p && p2i_proc_inherited(p) && p2i_fail(-ECHILD) == -1;
 }
 
 /* read.c: the channel of an output stream (1 stdout, 2 stderr) that is
  * piped (and, with need_open, whose FILE is still open); NULL with errno
  * EINVAL (no object, not an output stream) or EBADF. */
-struct channel *p2i_output_channel(struct popen2_proc *p, int stream, bool need_open);
+struct channel *p2i_read_channel(struct popen2_proc *p, int stream, bool need_open);
 /* read.c: popen2_read's non-blocking read of channel ch, without the public
  * errno convention or the event descriptor's re-arming: bytes, 0 at EOF, or
  * -errno (-EAGAIN for nothing yet). */

@@ -301,7 +301,7 @@ static popen2_proc *attr_spawn(const char *cmd, char *const argv[], const popen2
 
     if (!a)
         p2i_proc_plan_init(&defaults);
-    r = p2i_popen3_spawn(a ? &a->plan : &defaults, cmd, argv, &p);
+    r = p2i_object_spawn(a ? &a->plan : &defaults, cmd, argv, &p);
     return r < 0 ? p2i_fail_null(r) : p;
 }
 

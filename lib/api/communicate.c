@@ -94,19 +94,19 @@ static void bound(struct ringbuf *rb, struct gathered *g)
 {
     size_t drop;
 
-    if (!rb->limit || g->len <= rb->limit)
+    if (!rb->bound.limit.max || g->len <= rb->bound.limit.max)
         return;
-    if (rb->policy == POPEN2_KEEP_TAIL && !g->done && g->len / 2 < rb->limit)
+    if (rb->bound.limit.policy == POPEN2_KEEP_TAIL && !g->done && g->len / 2 < rb->bound.limit.max)
         return;
-    if (rb->policy == POPEN2_FAIL) {
-        g->len = rb->limit; /* what a ring alone would have kept */
+    if (rb->bound.limit.policy == POPEN2_FAIL) {
+        g->len = rb->bound.limit.max; /* what a ring alone would have kept */
         g->error = ENOBUFS;
         g->done = true;
-    } else if (rb->policy == POPEN2_KEEP_TAIL) {
-        drop = g->len - rb->limit;
-        memmove(g->data, g->data + drop, rb->limit);
-        g->len = rb->limit;
-        p2i_ringbuf_add_dropped(rb, drop);
+    } else if (rb->bound.limit.policy == POPEN2_KEEP_TAIL) {
+        drop = g->len - rb->bound.limit.max;
+        memmove(g->data, g->data + drop, rb->bound.limit.max);
+        g->len = rb->bound.limit.max;
+        p2i_ringlimit_add_dropped(rb, drop);
     }
 }
 
@@ -173,7 +173,7 @@ static int gather(struct popen2_proc *p, int which, struct gathered *g, long lon
         if (r < 0)
             return r;
         /* Looked up at every read: the caller may have closed the FILE. */
-        ch = p2i_output_channel(p, which, true);
+        ch = p2i_read_channel(p, which, true);
         if (!ch)
             k = -errno;
         else if (g->discard)
@@ -183,7 +183,7 @@ static int gather(struct popen2_proc *p, int which, struct gathered *g, long lon
         if (k > 0 && !g->discard) {
             g->len += (size_t)k;
             bound(rb, g);
-            if (p2i_ms_left(deadline) == 0)
+            if (p2i_clock_ms_left(deadline) == 0)
                 break;
         } else if (k == 0) {
             g->done = true;
@@ -262,7 +262,7 @@ static int feed(struct popen2_proc *p, struct collected *c, const char *input)
     if (fflush(f) == EOF)
         r = -errno;
     if (r == 0 && c->in_taken < c->in_len) {
-        r = p2i_channel_write_now(&p->ch[CH_STDIN], input + c->in_taken, c->in_len - c->in_taken,
+        r = p2i_stream_write_now(&p->ch[CH_STDIN], input + c->in_taken, c->in_len - c->in_taken,
                                   &taken);
         c->in_taken += taken;
     }
@@ -338,7 +338,7 @@ static int run(struct popen2_proc *p, struct collected *c, const char *input, lo
         p2i_events_rearm(p);
         if (c->input_done && c->s[CH_STDOUT].done && c->s[CH_STDERR].done)
             return 0;
-        if (p2i_ms_left(deadline) == 0)
+        if (p2i_clock_ms_left(deadline) == 0)
             return -ETIMEDOUT;
         p2i_bell_wait(&p->bell, seen, deadline);
     }
@@ -353,9 +353,9 @@ int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **o
 
     if (!p || timeout_ms < -1 || (inlen && !input))
         return p2i_fail(-EINVAL);
-    if (p2i_front_inherited(p))
+    if (p2i_api_inherited(p))
         return -1;
-    deadline = p2i_deadline(timeout_ms);
+    deadline = p2i_clock_deadline(timeout_ms);
     c = collected_get(p);
     if (!c)
         return p2i_fail(-ENOMEM);
@@ -375,7 +375,7 @@ int popen2_communicate(popen2_proc *p, const void *input, size_t inlen, char **o
     if (r < 0)
         return p2i_fail(r); /* keeps everything for the next call */
 
-    r = p2i_child_wait(&p->child, p2i_ms_left(deadline), &st);
+    r = p2i_child_wait(&p->child, p2i_clock_ms_left(deadline), &st);
     if (r < 0 && r != -ECHILD)
         return p2i_fail(r); /* a timeout or a failed wait: everything is kept for the next call */
     /* Reaped elsewhere (a waitpid(-1) in the program, SIGCHLD ignored): no

@@ -15,7 +15,7 @@ int popen2_event_fd(popen2_proc *p)
 
     if (!p)
         return p2i_fail(-EINVAL);
-    if (p2i_front_inherited(p))
+    if (p2i_api_inherited(p))
         return -1;
     r = p2i_events_fd(p);
     return r < 0 ? p2i_fail(r) : r;

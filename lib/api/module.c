@@ -17,7 +17,7 @@ static bool mode_ok(const char *mode)
     return !mode || strcmp(mode, "t") == 0 || strcmp(mode, "b") == 0;
 }
 
-/* Builds a Popen3 or Popen4 object (cmd or argv as p2i_popen3_spawn takes
+/* Builds a Popen3 or Popen4 object (cmd or argv as p2i_object_spawn takes
  * them), hands its FILEs out and gives up the handle: its reference now
  * belongs to the set of FILEs, dropped by the last fclose (proc_finish).
  * The out-parameters are checked before the object is made, so they are
@@ -30,7 +30,7 @@ static int hand_out(const char *cmd, char *const argv[], int err_how, int bufsiz
 
     if (!out || !in || (err_how == POPEN2_PIPE && !err) || !mode_ok(mode))
         return p2i_fail(-EINVAL);
-    r = p2i_popen3_contract(cmd, argv, err_how, bufsize, &p);
+    r = p2i_object_contract(cmd, argv, err_how, bufsize, &p);
     if (r < 0)
         return p2i_fail(r);
     *out = p2i_proc_file(p, CH_STDOUT);

@@ -13,7 +13,7 @@
 
 #include <errno.h>
 
-int p2i_popen3_spawn(const struct spawn_plan *plan, const char *cmd, char *const argv[],
+int p2i_object_spawn(const struct spawn_plan *plan, const char *cmd, char *const argv[],
                      struct popen2_proc **out)
 {
     struct spawn_plan run = *plan;
@@ -36,7 +36,7 @@ int p2i_popen3_spawn(const struct spawn_plan *plan, const char *cmd, char *const
     return p2i_proc_create(&run, out);
 }
 
-int p2i_popen3_contract(const char *cmd, char *const argv[], int err_how, int bufsize,
+int p2i_object_contract(const char *cmd, char *const argv[], int err_how, int bufsize,
                         struct popen2_proc **out)
 {
     struct spawn_plan plan;
@@ -46,13 +46,13 @@ int p2i_popen3_contract(const char *cmd, char *const argv[], int err_how, int bu
     plan.io[CH_STDERR].how = err_how;
     for (i = 0; i < CH_COUNT; i++)
         plan.io[i].bufsize = bufsize;
-    return p2i_popen3_spawn(&plan, cmd, argv, out);
+    return p2i_object_spawn(&plan, cmd, argv, out);
 }
 
 static popen2_proc *contract(const char *cmd, char *const argv[], int err_how, int bufsize)
 {
     popen2_proc *p;
-    int r = p2i_popen3_contract(cmd, argv, err_how, bufsize, &p);
+    int r = p2i_object_contract(cmd, argv, err_how, bufsize, &p);
 
     return r < 0 ? p2i_fail_null(r) : p;
 }
@@ -83,7 +83,7 @@ int popen2_poll(popen2_proc *p)
 
     if (!p)
         return p2i_fail(-EINVAL);
-    if (p2i_front_inherited(p))
+    if (p2i_api_inherited(p))
         return -1;
     r = p2i_child_poll(&p->child, &st);
     if (r == 1)
@@ -102,7 +102,7 @@ int popen2_wait(popen2_proc *p)
 
     if (!p)
         return p2i_fail(-EINVAL);
-    if (p2i_front_inherited(p))
+    if (p2i_api_inherited(p))
         return -1;
     r = p2i_child_wait(&p->child, -1, &st);
     return r == 1 ? st : p2i_fail(r);
@@ -112,7 +112,7 @@ static FILE *get_file(popen2_proc *p, int which)
 {
     if (!p)
         return p2i_fail_null(-EINVAL);
-    if (p2i_front_inherited(p))
+    if (p2i_api_inherited(p))
         return NULL;
     return p2i_proc_file(p, which);
 }

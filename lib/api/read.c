@@ -11,11 +11,11 @@
 #include <errno.h>
 #include <limits.h>
 
-struct channel *p2i_output_channel(struct popen2_proc *p, int stream, bool need_open)
+struct channel *p2i_read_channel(struct popen2_proc *p, int stream, bool need_open)
 {
     if (!p || (stream != CH_STDOUT && stream != CH_STDERR))
         return p2i_fail_null(-EINVAL);
-    if (p2i_front_inherited(p))
+    if (p2i_api_inherited(p))
         return NULL;
     if (!p2i_proc_stream_ok(p, stream, need_open))
         return p2i_fail_null(-EBADF);
@@ -31,7 +31,7 @@ static struct channel *any_channel(struct popen2_proc *p, int stream, bool need_
             return p2i_fail_null(-EBADF);
         return &p->ch[CH_STDIN];
     }
-    return p2i_output_channel(p, stream, need_open);
+    return p2i_read_channel(p, stream, need_open);
 }
 
 ssize_t p2i_read_some(struct popen2_proc *p, struct channel *ch, void *buf, size_t n)
@@ -46,7 +46,7 @@ ssize_t p2i_read_some(struct popen2_proc *p, struct channel *ch, void *buf, size
 
 ssize_t popen2_read(popen2_proc *p, int stream, void *buf, size_t n)
 {
-    struct channel *ch = p2i_output_channel(p, stream, true);
+    struct channel *ch = p2i_read_channel(p, stream, true);
     ssize_t r;
 
     if (!ch)
@@ -69,12 +69,12 @@ ssize_t popen2_readinto(popen2_proc *p, int stream, void *buf, size_t n)
 
     if (!buf && n)
         return p2i_fail(-EINVAL);
-    ch = p2i_output_channel(p, stream, true);
+    ch = p2i_read_channel(p, stream, true);
     if (!ch)
         return -1;
     if (n == 0)
         return 0;
-    r = p2i_channel_read(ch, buf, n);
+    r = p2i_stream_read(ch, buf, n);
     return r < 0 ? p2i_fail((int)r) : r;
 }
 
@@ -85,7 +85,7 @@ ssize_t popen2_stream_available(popen2_proc *p, int stream)
 
     if (!ch)
         return -1;
-    n = p2i_ringbuf_available(&ch->ring);
+    n = p2i_ringlimit_available(&ch->ring);
     return n > SSIZE_MAX ? SSIZE_MAX : (ssize_t)n;
 }
 
@@ -97,6 +97,6 @@ int popen2_stream_stats(popen2_proc *p, int stream, struct popen2_stream_stats *
         return -1;
     if (!st)
         return p2i_fail(-EINVAL);
-    p2i_ringbuf_stats(&ch->ring, st);
+    p2i_ringlimit_stats(&ch->ring, st);
     return 0;
 }

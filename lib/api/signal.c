@@ -15,7 +15,7 @@ static int send_signal(popen2_proc *p, int sig)
 
     if (!p || sig < 0 || sig >= NSIG)
         return p2i_fail(-EINVAL);
-    if (p2i_front_inherited(p))
+    if (p2i_api_inherited(p))
         return -1;
     r = p2i_child_signal(&p->child, sig);
     return r < 0 ? p2i_fail(r) : 0;

@@ -15,7 +15,7 @@ int popen2_wait_timeout(popen2_proc *p, int timeout_ms)
 
     if (!p || timeout_ms < -1)
         return p2i_fail(-EINVAL);
-    if (p2i_front_inherited(p))
+    if (p2i_api_inherited(p))
         return -1;
     r = p2i_child_wait(&p->child, timeout_ms, &st);
     return r == 1 ? st : p2i_fail(r);
@@ -29,6 +29,6 @@ int popen2_drain(popen2_proc *p, int timeout_ms)
         return p2i_fail(-EINVAL);
     if (!p2i_proc_stream_ok(p, CH_STDIN, false))
         return p2i_fail(-EBADF);
-    r = p2i_ringbuf_wait_drained(&p->ch[CH_STDIN].ring, p2i_deadline(timeout_ms));
+    r = p2i_ringinput_wait_drained(&p->ch[CH_STDIN].ring, p2i_clock_deadline(timeout_ms));
     return r < 0 ? p2i_fail(r) : 0;
 }

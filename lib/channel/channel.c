@@ -84,12 +84,12 @@ static int open_pipe(struct channel *ch, const struct stream_plan *plan)
     if (r == 0 && !input)
         r = p2i_wake_open(&ch->wake);
     if (r == 0)
-        r = p2i_ringbuf_init(&ch->ring, input ? IN_RING_MIN : OUT_RING_MIN);
+        r = p2i_ringmem_init(&ch->ring, input ? IN_RING_MIN : OUT_RING_MIN);
     if (r < 0)
         return r;
     ch->ring_ready = true;
     if (plan->limit.max) {
-        r = p2i_ringbuf_set_limit(&ch->ring, plan->limit);
+        r = p2i_ringlimit_set(&ch->ring, plan->limit);
         if (r < 0)
             return r;
     }
@@ -146,7 +146,7 @@ void p2i_channel_close(struct channel *ch)
         ch->fd = p2i_fd_close(ch->fd);
     p2i_wake_close(&ch->wake);
     if (ch->ring_ready)
-        p2i_ringbuf_destroy(&ch->ring);
+        p2i_ringmem_destroy(&ch->ring);
     ch->ring_ready = false;
     free(ch->iobuf);
     ch->iobuf = NULL;

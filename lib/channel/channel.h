@@ -127,7 +127,7 @@ int p2i_pump_start(struct channel *ch);
  * N > 1 about N bytes).  NULL with errno on failure.
  *
  * Cancellation: a thread cancelled while blocked reading the FILE (fgets,
- * fread) or in p2i_channel_read leaves the ring and the pipe as they were;
+ * fread) or in p2i_stream_read leaves the ring and the pipe as they were;
  * closing the FILE is not a cancellation point. */
 FILE *p2i_stream_open(struct channel *ch, int bufsize);
 /* The input's write for a caller that waits itself, beside the FILE (call
@@ -139,7 +139,7 @@ FILE *p2i_stream_open(struct channel *ch, int bufsize);
  * *taken what fitted; -EAGAIN or -ENOMEM when no writer thread could be
  * started, -ENOMEM, or the error that ended the writer thread (-EPIPE: the
  * child stopped reading); *taken 0 then. */
-int p2i_channel_write_now(struct channel *ch, const void *buf, size_t n, size_t *taken);
+int p2i_stream_write_now(struct channel *ch, const void *buf, size_t n, size_t *taken);
 /* Closes the channel's FILE f on its owner's behalf (a free), as fclose
  * does; the bytes still in f's buffer are queued even past a limit (see
  * cookie_write), so this never waits for the child. */
@@ -151,6 +151,6 @@ size_t p2i_stream_buffered(FILE *f);
 /* A blocking read of an output channel, as the FILE reads: the ring's bytes
  * first, then, for a large request, the pipe itself.  Bytes, 0 at EOF, or
  * -errno. */
-ssize_t p2i_channel_read(struct channel *ch, void *buf, size_t n);
+ssize_t p2i_stream_read(struct channel *ch, void *buf, size_t n);
 
 #endif

@@ -107,7 +107,7 @@ static void direct_cancelled(void *arg)
     p2i_ringbuf_direct_end(&ch->ring, 0);
 }
 
-ssize_t p2i_channel_read(struct channel *ch, void *buf, size_t n)
+ssize_t p2i_stream_read(struct channel *ch, void *buf, size_t n)
 {
     ssize_t r;
 
@@ -136,7 +136,7 @@ static ssize_t cookie_read(void *cookie, char *buf, size_t n)
         return -1;
     }
     ((struct channel *)cookie)->stdio_read = true;
-    r = p2i_channel_read(cookie, buf, n);
+    r = p2i_stream_read(cookie, buf, n);
 
     if (r < 0) {
         errno = (int)-r;
@@ -210,18 +210,18 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
      * queued past the limit (at most the FILE's buffer more) and delivered
      * as any other: neither waiting for a child that may never read (a
      * close never waits for the child) nor failing would keep them. */
-    limited = ch->ring.limit && !closing(ch);
-    if (limited && ch->ring.policy == POPEN2_BLOCK && n >= LEND_MIN)
-        r = p2i_ringbuf_lend(&ch->ring, buf, n);
+    limited = ch->ring.bound.limit.max && !closing(ch);
+    if (limited && ch->ring.bound.limit.policy == POPEN2_BLOCK && n >= LEND_MIN)
+        r = p2i_ringinput_lend(&ch->ring, buf, n);
     else if (limited)
-        r = p2i_ringbuf_append_limited(&ch->ring, buf, n, ch->ring.policy == POPEN2_BLOCK);
+        r = p2i_ringinput_append(&ch->ring, buf, n, ch->ring.bound.limit.policy == POPEN2_BLOCK);
     else
         r = p2i_ringbuf_append(&ch->ring, buf, n);
     /* stdio's last flush at exit comes after the library's exit wait
      * (linger.c): wait for these bytes here the same way, on the same
      * clock. */
     if (r > 0 && p2i_linger_exiting())
-        p2i_ringbuf_exit_wait(&ch->ring);
+        p2i_ringinput_exit_wait(&ch->ring);
 
     /* Failure is 0 with errno set, as fopencookie(3) demands ("must not
      * return a negative value"): glibc's cookie write passes -1 up as a
@@ -237,11 +237,11 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
      * set); say why: the limit (POPEN2_FAIL) or a child that stopped
      * reading part-way. */
     if ((size_t)r < n)
-        errno = ch->ring.policy == POPEN2_FAIL ? ENOBUFS : EPIPE;
+        errno = ch->ring.bound.limit.policy == POPEN2_FAIL ? ENOBUFS : EPIPE;
     return r;
 }
 
-int p2i_channel_write_now(struct channel *ch, const void *buf, size_t n, size_t *taken)
+int p2i_stream_write_now(struct channel *ch, const void *buf, size_t n, size_t *taken)
 {
     ssize_t r;
 
@@ -251,16 +251,16 @@ int p2i_channel_write_now(struct channel *ch, const void *buf, size_t n, size_t 
         return (int)r;
     /* Without a limit the ring takes it all; with one, what fits (the
      * writer thread never waits for this thread, so neither do we). */
-    if (ch->ring.limit)
-        r = p2i_ringbuf_append_limited(&ch->ring, buf, n, false);
+    if (ch->ring.bound.limit.max)
+        r = p2i_ringinput_append(&ch->ring, buf, n, false);
     else
         r = p2i_ringbuf_append(&ch->ring, buf, n);
-    if (r == -ENOBUFS && ch->ring.policy == POPEN2_BLOCK)
+    if (r == -ENOBUFS && ch->ring.bound.limit.policy == POPEN2_BLOCK)
         return 0; /* full for now */
     if (r < 0)
         return (int)r;
     *taken = (size_t)r;
-    if ((size_t)r < n && ch->ring.policy == POPEN2_FAIL)
+    if ((size_t)r < n && ch->ring.bound.limit.policy == POPEN2_FAIL)
         return -ENOBUFS;
     return 0;
 }

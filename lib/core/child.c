@@ -85,7 +85,7 @@ int p2i_child_start(struct child *c, const struct p2i_spawn_request *req)
         return r;
     }
     c->group_leader = req->group != POPEN2_GROUP_INHERIT;
-    r = p2i_pidfd_open(c->pid);
+    r = p2i_process_open(c->pid);
     if (r >= 0)
         c->pidfd = r;
     else if (r == -ESRCH)
@@ -118,9 +118,9 @@ static int try_reap_locked(struct child *c)
         return 0;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     if (c->pidfd >= 0)
-        r = p2i_pidfd_reap(c->pidfd, c->pid, &st);
+        r = p2i_process_reap(c->pidfd, c->pid, &st);
     else
-        r = p2i_pid_reap(c->pid, &st);
+        r = p2i_process_reap_pid(c->pid, &st);
     if (r == 1) {
         c->status = st;
         c->reaped = true;
@@ -214,7 +214,7 @@ static int sleep_on_child(struct child *c, int ms)
 
 int p2i_child_wait(struct child *c, int timeout_ms, int *status)
 {
-    long long deadline = p2i_deadline(timeout_ms);
+    long long deadline = p2i_clock_deadline(timeout_ms);
     int r, left;
 
     for (;;) {
@@ -225,7 +225,7 @@ int p2i_child_wait(struct child *c, int timeout_ms, int *status)
         pthread_mutex_unlock(&c->mu);
         if (r != -EAGAIN)
             return r;
-        left = p2i_ms_left(deadline);
+        left = p2i_clock_ms_left(deadline);
         if (left == 0)
             return -ETIMEDOUT;
         r = sleep_on_child(c, left);
@@ -255,7 +255,7 @@ int p2i_child_signal(struct child *c, int sig)
         /* Whatever of its group outlived it; see the top of the file. */
         r = -ESRCH;
         if (c->group_leader && c->pidfd >= 0) {
-            r = p2i_pidfd_signal_group(c->pidfd, sig);
+            r = p2i_process_signal_group(c->pidfd, sig);
             if (r == -ENOSYS)
                 r = -ESRCH;
         }
@@ -264,7 +264,7 @@ int p2i_child_signal(struct child *c, int sig)
          * number polls and may waitid: cancellation points, as in
          * try_reap_locked. */
         pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
-        r = p2i_pidfd_signal(c->pidfd, c->pid, sig, c->group_leader);
+        r = p2i_process_signal(c->pidfd, c->pid, sig, c->group_leader);
         pthread_setcancelstate(cancel, NULL);
         if (r == -ESRCH) {
             /* Exited and reaped elsewhere since we looked: it is gone. */

@@ -59,7 +59,7 @@ static bool stream_pending(struct popen2_proc *p, int which)
     pthread_mutex_lock(&p->mu);
     reported = ch->end_reported || !ch->file;
     pthread_mutex_unlock(&p->mu);
-    return !reported && p2i_ringbuf_readable(&ch->ring);
+    return !reported && p2i_ringlimit_readable(&ch->ring);
 }
 
 static struct events *events_get(struct popen2_proc *p)

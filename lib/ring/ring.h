@@ -19,6 +19,49 @@
 #include <sys/types.h>
 #include <time.h>
 
+/* A ring's memory limit, as popen2_attr_set_limit takes it and the ring
+ * applies it: the same value from the caller's call down to the ring. */
+struct ring_limit {
+    size_t max; /* most bytes held in memory; 0: unbounded */
+    int policy; /* POPEN2_BLOCK, POPEN2_SPILL, POPEN2_FAIL or POPEN2_KEEP_TAIL */
+};
+
+/* The input ring's lending (ringinput.c): a blocking producer's own buffer,
+ * which the consumer reads in place of the ring while the producer waits,
+ * so the bytes are not copied into the ring first.  Guarded by the ring's
+ * mu. */
+struct ring_lend {
+    const char *buf;  /* the producer's buffer, NULL when none is lent */
+    size_t len;       /* bytes of it not yet consumed */
+    size_t done;      /* bytes of it consumed */
+    bool peeking;     /* the consumer's peek points into buf */
+};
+
+/* Bounded memory (p2i_ringlimit_set; ringlimit.c).  With limit.max 0 none
+ * of this is used and the ring is unbounded.  Guarded by the ring's mu. */
+struct ring_bound {
+    struct ring_limit limit;    /* as the caller set it */
+    char *stage;                /* producer's scratch for bytes that do not go to buf */
+    bool staged;                /* the last reserve handed out stage */
+    int overflow_error;         /* ENOBUFS (FAIL) or the spill file's errno: later
+                                 * bytes are dropped, reported after the data */
+    int spill_fd;               /* SPILL: unlinked temporary file, -1 until needed */
+    unsigned long long spill_wr; /* bytes written to the spill file */
+    unsigned long long spill_rd; /* of which the consumer has read this many */
+    unsigned long long dropped; /* bytes discarded (KEEP_TAIL, FAIL) */
+    unsigned long long spilled; /* bytes that went through the spill file */
+};
+
+/* What the ring counts: its bytes for popen2_stream_stats, and whether the
+ * exit waits for it (linger.c).  Guarded by the ring's mu. */
+struct ring_account {
+    bool linger;                /* an input ring: counted by linger.c while it holds
+                                 * undelivered bytes, so exit waits for them */
+    bool lingering;             /* counted now */
+    unsigned long long total;   /* bytes ever appended */
+    size_t high_water;          /* most bytes buffered at once */
+};
+
 struct ringbuf {
     pthread_mutex_t mu;
     pthread_cond_t cond;  /* data appended, space freed, or a side closed */
@@ -39,39 +82,15 @@ struct ringbuf {
     int consumer_error;   /* errno that ended the consumer, reported to appends */
     bool discarding;      /* the consumer wants no byte: the producer drains
                            * on, and its bytes are dropped at the commit */
-    bool linger;          /* an input ring: counted by linger.c while it holds
-                           * undelivered bytes, so exit waits for them */
-    bool lingering;       /* counted now */
-    unsigned long long total;   /* bytes ever appended */
-    size_t high_water;          /* most bytes buffered at once */
-
-    /* The input ring's lending (ringinput.c): a blocking producer's own
-     * buffer, which the consumer reads in place of the ring while the
-     * producer waits, so the bytes are not copied into the ring first. */
-    const char *lent;           /* the producer's buffer, NULL when none is lent */
-    size_t lent_len;            /* bytes of it not yet consumed */
-    size_t lent_done;           /* bytes of it consumed */
-    bool peeking_lent;          /* the consumer's peek points into lent */
-
-    /* Bounded memory (p2i_ringbuf_set_limit; ringlimit.c).  With limit 0
-     * none of this is used and the ring behaves as above. */
-    size_t limit;               /* most bytes held in memory; 0 unbounded */
-    int policy;                 /* POPEN2_BLOCK, _SPILL, _FAIL or _KEEP_TAIL */
-    char *stage;                /* producer's scratch for bytes that do not go to buf */
-    bool staged;                /* the last reserve handed out stage */
-    int overflow_error;         /* ENOBUFS (FAIL) or the spill file's errno: later
-                                 * bytes are dropped, reported after the data */
-    int spill_fd;               /* SPILL: unlinked temporary file, -1 until needed */
-    unsigned long long spill_wr; /* bytes written to the spill file */
-    unsigned long long spill_rd; /* of which the consumer has read this many */
-    unsigned long long dropped; /* bytes discarded (KEEP_TAIL, FAIL) */
-    unsigned long long spilled; /* bytes that went through the spill file */
+    struct ring_lend lend;     /* the input ring's lent buffer (ringinput.c) */
+    struct ring_bound bound;   /* bounded memory and spill (ringlimit.c) */
+    struct ring_account acct;  /* counters and the exit's count (ringmem.c) */
 };
 
 /* Prepares an empty ring; 0 or -errno. */
-int p2i_ringbuf_init(struct ringbuf *rb, size_t min_cap);
+int p2i_ringmem_init(struct ringbuf *rb, size_t min_cap);
 /* Frees the ring; nobody may use it any more. */
-void p2i_ringbuf_destroy(struct ringbuf *rb);
+void p2i_ringmem_destroy(struct ringbuf *rb);
 
 /* Producer, zero-copy: finds contiguous free space of at least one byte,
  * growing the ring (doubling) when less than `want` bytes are free.  Waits
@@ -147,7 +166,7 @@ size_t p2i_ringbuf_length(struct ringbuf *rb);
 
 /* ---- the input ring's producer side (ringinput.c) ------------------------
  * The caller's thread is the producer of the input ring.  With a limit
- * (POPEN2_BLOCK or POPEN2_FAIL, set with p2i_ringbuf_set_limit) it may hold
+ * (POPEN2_BLOCK or POPEN2_FAIL, set with p2i_ringlimit_set) it may hold
  * at most `limit` bytes queued.  None of these waits for anything but the
  * consumer (the writer thread, which only waits for the child to read) or
  * memory (a timed retry), and
@@ -160,43 +179,37 @@ size_t p2i_ringbuf_length(struct ringbuf *rb);
  * (> 0), -ENOBUFS when nothing fits and !block, -ENOMEM (only !block), or
  * the consumer's error (-EPIPE) once it has closed; a partial count is
  * returned before an error. */
-ssize_t p2i_ringbuf_append_limited(struct ringbuf *rb, const void *src, size_t n, bool block);
+ssize_t p2i_ringinput_append(struct ringbuf *rb, const void *src, size_t n, bool block);
 /* Lends src to the consumer once the ring is empty, and waits until it has
  * consumed all n bytes (or closed).  The count consumed (n unless the
  * consumer closed), or the consumer's error if it consumed nothing. */
-ssize_t p2i_ringbuf_lend(struct ringbuf *rb, const void *src, size_t n);
+ssize_t p2i_ringinput_lend(struct ringbuf *rb, const void *src, size_t n);
 /* Waits until everything appended or lent has been consumed (0), the
- * consumer closed (its error, -EPIPE), or deadline_ms (a p2i_now_ms value;
+ * consumer closed (its error, -EPIPE), or deadline_ms (a p2i_clock_now_ms value;
  * -1: none) passed (-ETIMEDOUT). */
-int p2i_ringbuf_wait_drained(struct ringbuf *rb, long long deadline_ms);
-/* Waits as p2i_ringbuf_wait_drained, without a deadline but giving up
+int p2i_ringinput_wait_drained(struct ringbuf *rb, long long deadline_ms);
+/* Waits as p2i_ringinput_wait_drained, without a deadline but giving up
  * (-ETIMEDOUT) once the exit's stall clock runs out (linger.c): the wait of
  * a write to the ring at exit. */
-int p2i_ringbuf_exit_wait(struct ringbuf *rb);
+int p2i_ringinput_exit_wait(struct ringbuf *rb);
 
 /* ---- bounded memory (ringlimit.c) --------------------------------------- */
 
 struct popen2_stream_stats;
 
-/* A ring's memory limit, as popen2_attr_set_limit takes it and the ring
- * applies it: the same value from the caller's call down to the ring. */
-struct ring_limit {
-    size_t max; /* most bytes held in memory; 0: unbounded */
-    int policy; /* POPEN2_BLOCK, POPEN2_SPILL, POPEN2_FAIL or POPEN2_KEEP_TAIL */
-};
 
 /* Before the producer starts: hold at most lim.max bytes in memory and
  * apply lim.policy to what does not fit.  0 or -EINVAL. */
-int p2i_ringbuf_set_limit(struct ringbuf *rb, struct ring_limit lim);
+int p2i_ringlimit_set(struct ringbuf *rb, struct ring_limit lim);
 /* Bytes the consumer can still read: in memory plus in the spill file. */
-unsigned long long p2i_ringbuf_available(struct ringbuf *rb);
+unsigned long long p2i_ringlimit_available(struct ringbuf *rb);
 /* True when a non-blocking read would not say EAGAIN (data, EOF or error). */
-bool p2i_ringbuf_readable(struct ringbuf *rb);
+bool p2i_ringlimit_readable(struct ringbuf *rb);
 /* Counts n bytes a consumer dropped after reading them (a bounded result
  * built from the ring's bytes). */
-void p2i_ringbuf_add_dropped(struct ringbuf *rb, unsigned long long n);
+void p2i_ringlimit_add_dropped(struct ringbuf *rb, unsigned long long n);
 /* Fills the counters of popen2_stream_stats. */
-void p2i_ringbuf_stats(struct ringbuf *rb, struct popen2_stream_stats *st);
+void p2i_ringlimit_stats(struct ringbuf *rb, struct popen2_stream_stats *st);
 
 
 /* ---- shared by ringbuf.c and ringlimit.c only ---------------------------- */
@@ -226,22 +239,22 @@ static inline void p2i_ring_copy_out(void *dst, const char *buf, size_t cap, siz
 }
 
 /* An input ring holding undelivered bytes is counted (linger.c); mu held. */
-void p2i_ring_set_lingering_locked(struct ringbuf *rb, bool on);
+void p2i_ringmem_set_lingering_locked(struct ringbuf *rb, bool on);
 /* Wakes threads waiting on the ring's condition; mu held. */
-void p2i_ring_wake(struct ringbuf *rb);
+void p2i_ringmem_wake(struct ringbuf *rb);
 /* Waits on the ring's condition; mu held. */
-void p2i_ring_wait_locked(struct ringbuf *rb);
+void p2i_ringmem_wait_locked(struct ringbuf *rb);
 /* Waits on it at most until the CLOCK_MONOTONIC time `until`; mu held. */
-void p2i_ring_wait_until_locked(struct ringbuf *rb, const struct timespec *until);
+void p2i_ringmem_wait_until_locked(struct ringbuf *rb, const struct timespec *until);
 /* Producer out of memory, mu held: waits until the consumer frees space
  * or *backoff_ms passes (the caller then tries to allocate again), and
  * doubles *backoff_ms up to a cap for the next wait.  Start with 0. */
-void p2i_ring_wait_for_memory_locked(struct ringbuf *rb, int *backoff_ms);
+void p2i_ringmem_wait_for_memory_locked(struct ringbuf *rb, int *backoff_ms);
 /* Makes room for `need` more bytes (or any room at all when need is 0 and
  * the ring is full); 0, -ENOMEM, or -ENOBUFS for a bounded ring at its
  * ceiling: its limit, or the bytes it holds plus `need` when that is more
  * (a producer that lets bytes past the limit).  Producer only, mu held. */
-int p2i_ring_make_room_locked(struct ringbuf *rb, size_t need);
+int p2i_ringmem_make_room_locked(struct ringbuf *rb, size_t need);
 
 /* A blocking consumer has something to return besides ring bytes (spilled
  * bytes, an overflow error); mu held. */

@@ -65,7 +65,7 @@ static bool wait_for_direct_locked(struct ringbuf *rb)
         rb->lease_end.tv_sec = 0; /* expired: back to the plain fast path */
         return false;
     }
-    p2i_ring_wait_until_locked(rb, &until);
+    p2i_ringmem_wait_until_locked(rb, &until);
     return true;
 }
 
@@ -75,7 +75,7 @@ int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n
     int r = 0, backoff_ms = 0;
 
     pthread_mutex_lock(&rb->mu);
-    rb->staged = false;
+    rb->bound.staged = false;
     for (;;) {
         if (rb->consumer_done) {
             r = -EPIPE;
@@ -84,11 +84,11 @@ int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n
         if (wait_for_direct_locked(rb))
             continue;
         /* Discarded bytes never stay: an empty ring of any size will do. */
-        if (rb->limit && !rb->discarding) {
+        if (rb->bound.limit.max && !rb->discarding) {
             /* A bounded ring (see ringlimit.c). */
             r = p2i_ringlimit_room_locked(rb, &want);
             if (r == 1) {
-                *space = rb->stage;
+                *space = rb->bound.stage;
                 *n = P2I_RING_STAGE_SIZE;
                 rb->producer_busy = true; /* a read() in flight, as below */
                 r = 0;
@@ -97,18 +97,18 @@ int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n
             if (r == 0)
                 break;
             if (r == -EAGAIN)
-                p2i_ring_wait_locked(rb); /* BLOCK at the limit: the consumer has bytes */
+                p2i_ringmem_wait_locked(rb); /* BLOCK at the limit: the consumer has bytes */
             else
-                p2i_ring_wait_for_memory_locked(rb, &backoff_ms);
+                p2i_ringmem_wait_for_memory_locked(rb, &backoff_ms);
             r = 0;
             continue;
         }
-        if (p2i_ring_make_room_locked(rb, want) == 0 || (rb->buf && rb->len < rb->cap))
+        if (p2i_ringmem_make_room_locked(rb, want) == 0 || (rb->buf && rb->len < rb->cap))
             break;
         /* Out of memory: stop draining until the consumer reads or memory
          * comes back.  The child then waits on a full pipe, but no byte is
          * dropped, and the stream never fails for it. */
-        p2i_ring_wait_for_memory_locked(rb, &backoff_ms);
+        p2i_ringmem_wait_for_memory_locked(rb, &backoff_ms);
     }
     tail = rb->head + rb->len;
     if (tail >= rb->cap) {
@@ -117,8 +117,8 @@ int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n
     } else {
         *n = rb->cap - tail;
     }
-    if (rb->limit && *n > rb->limit - rb->len)
-        *n = rb->limit - rb->len;
+    if (rb->bound.limit.max && *n > rb->bound.limit.max - rb->len)
+        *n = rb->bound.limit.max - rb->len;
     *space = rb->buf + tail;
     rb->producer_busy = true;
 finish:
@@ -135,23 +135,23 @@ int p2i_ringbuf_commit(struct ringbuf *rb, size_t n)
     if (rb->consumer_done) {
         r = -EPIPE;
     } else if (rb->discarding) {
-        rb->staged = false;
-        rb->total += n;
-    } else if (rb->staged) {
+        rb->bound.staged = false;
+        rb->acct.total += n;
+    } else if (rb->bound.staged) {
         /* The bytes are in the stage (bounded ring).  A commit of 0 only
          * gives the reservation up (see pump.c). */
-        rb->staged = false;
+        rb->bound.staged = false;
         if (n) {
             p2i_ringlimit_commit_staged_locked(rb, n);
-            p2i_ring_wake(rb);
+            p2i_ringmem_wake(rb);
         }
     } else {
         rb->len += n;
-        rb->total += n;
-        if (rb->len > rb->high_water)
-            rb->high_water = rb->len;
+        rb->acct.total += n;
+        if (rb->len > rb->acct.high_water)
+            rb->acct.high_water = rb->len;
         if (n)
-            p2i_ring_wake(rb);
+            p2i_ringmem_wake(rb);
     }
     pthread_mutex_unlock(&rb->mu);
     return r;
@@ -170,16 +170,16 @@ ssize_t p2i_ringbuf_append(struct ringbuf *rb, const void *src, size_t n)
         r = 0;
         goto finish;
     }
-    r = p2i_ring_make_room_locked(rb, n);
+    r = p2i_ringmem_make_room_locked(rb, n);
     if (r < 0)
         goto finish;
     p2i_ring_copy_in(rb->buf, rb->cap, (rb->head + rb->len) % rb->cap, src, n);
     rb->len += n;
-    rb->total += n;
-    if (rb->len > rb->high_water)
-        rb->high_water = rb->len;
-    p2i_ring_set_lingering_locked(rb, true);
-    p2i_ring_wake(rb);
+    rb->acct.total += n;
+    if (rb->len > rb->acct.high_water)
+        rb->acct.high_water = rb->len;
+    p2i_ringmem_set_lingering_locked(rb, true);
+    p2i_ringmem_wake(rb);
     r = (ssize_t)n;
 finish:
     pthread_mutex_unlock(&rb->mu);
@@ -198,12 +198,12 @@ void p2i_ringbuf_close_producer(struct ringbuf *rb, int err)
     while (rb->direct) {
         clock_gettime(CLOCK_MONOTONIC, &until);
         add_ns(&until, 1000 * 1000);
-        p2i_ring_wait_until_locked(rb, &until);
+        p2i_ringmem_wait_until_locked(rb, &until);
     }
     rb->producer_done = true;
     rb->producer_busy = false;
     rb->error = err;
-    p2i_ring_wake(rb);
+    p2i_ringmem_wake(rb);
     pthread_mutex_unlock(&rb->mu);
 }
 
@@ -220,7 +220,7 @@ static char *finish_read_locked(struct ringbuf *rb, size_t k)
     rb->len -= k;
     rb->peeking = false;
     rb->retired = NULL;
-    p2i_ring_wake(rb); /* a producer out of memory waits for this space */
+    p2i_ringmem_wake(rb); /* a producer out of memory waits for this space */
     return old;
 }
 
@@ -233,14 +233,14 @@ ssize_t p2i_ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
 
     pthread_mutex_lock(&rb->mu);
     while (rb->len == 0 && !rb->producer_done && block && !p2i_ringlimit_pending_locked(rb))
-        p2i_ring_wait_locked(rb);
+        p2i_ringmem_wait_locked(rb);
     if (rb->len == 0) {
         /* Spilled bytes come after the ring's, and a stream that
          * overflowed reports why after its data. */
-        if (rb->spill_wr > rb->spill_rd)
+        if (rb->bound.spill_wr > rb->bound.spill_rd)
             r = p2i_ringlimit_spill_read_locked(rb, dst, n);
-        else if (rb->overflow_error)
-            r = -rb->overflow_error;
+        else if (rb->bound.overflow_error)
+            r = -rb->bound.overflow_error;
         else
             r = rb->producer_done ? -rb->error : -EAGAIN;
         pthread_mutex_unlock(&rb->mu);
@@ -249,7 +249,7 @@ ssize_t p2i_ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
     /* Hand over whatever is there, at once: interactive readers (fgets on a
      * prompt) must not wait for more bytes than the child wrote. */
     k = n < rb->len ? n : rb->len;
-    if (rb->limit) {
+    if (rb->bound.limit.max) {
         /* A bounded ring's producer may drop the oldest bytes (KEEP_TAIL)
          * under the lock, so its consumer copies under the lock too. */
         p2i_ring_copy_out(dst, rb->buf, rb->cap, rb->head, k);
@@ -278,18 +278,18 @@ ssize_t p2i_ringbuf_read(struct ringbuf *rb, void *dst, size_t n, bool block)
 void p2i_ringbuf_peek(struct ringbuf *rb, const void **data, size_t *n)
 {
     pthread_mutex_lock(&rb->mu);
-    while (rb->len == 0 && rb->lent_len == 0 && !rb->producer_done) {
-        p2i_ring_set_lingering_locked(rb, false); /* everything delivered, for now */
-        p2i_ring_wait_locked(rb);
+    while (rb->len == 0 && rb->lend.len == 0 && !rb->producer_done) {
+        p2i_ringmem_set_lingering_locked(rb, false); /* everything delivered, for now */
+        p2i_ringmem_wait_locked(rb);
     }
-    if (rb->len == 0 && rb->lent_len) {
+    if (rb->len == 0 && rb->lend.len) {
         /* A lent buffer is only handed over while the ring is empty, so
          * its bytes come after every byte of the ring. */
-        *data = rb->lent;
-        *n = rb->lent_len;
-        rb->peeking_lent = true;
+        *data = rb->lend.buf;
+        *n = rb->lend.len;
+        rb->lend.peeking = true;
     } else if (rb->len == 0) {
-        p2i_ring_set_lingering_locked(rb, false);
+        p2i_ringmem_set_lingering_locked(rb, false);
         *data = NULL;
         *n = 0;
     } else {
@@ -305,14 +305,14 @@ void p2i_ringbuf_consume(struct ringbuf *rb, size_t n)
     char *old;
 
     pthread_mutex_lock(&rb->mu);
-    if (rb->peeking_lent) {
-        if (n > rb->lent_len)
-            n = rb->lent_len;
-        rb->lent += n;
-        rb->lent_len -= n;
-        rb->lent_done += n;
-        rb->peeking_lent = false;
-        p2i_ring_wake(rb); /* the lender waits for this */
+    if (rb->lend.peeking) {
+        if (n > rb->lend.len)
+            n = rb->lend.len;
+        rb->lend.buf += n;
+        rb->lend.len -= n;
+        rb->lend.done += n;
+        rb->lend.peeking = false;
+        p2i_ringmem_wake(rb); /* the lender waits for this */
         pthread_mutex_unlock(&rb->mu);
         return;
     }
@@ -323,7 +323,7 @@ void p2i_ringbuf_consume(struct ringbuf *rb, size_t n)
     rb->peeking = false;
     old = rb->retired;
     rb->retired = NULL;
-    p2i_ring_wake(rb);
+    p2i_ringmem_wake(rb);
     pthread_mutex_unlock(&rb->mu);
     free(old);
 }
@@ -335,9 +335,9 @@ static void drop_buffered_locked(struct ringbuf *rb)
 {
     rb->head = rb->cap ? (rb->head + rb->len) % rb->cap : 0;
     rb->len = 0;
-    if (rb->spill_fd >= 0 && rb->spill_wr) {
-        p2i_spill_reset(rb->spill_fd);
-        rb->spill_wr = rb->spill_rd = 0;
+    if (rb->bound.spill_fd >= 0 && rb->bound.spill_wr) {
+        p2i_spill_reset(rb->bound.spill_fd);
+        rb->bound.spill_wr = rb->bound.spill_rd = 0;
     }
 }
 
@@ -350,11 +350,11 @@ void p2i_ringbuf_close_consumer(struct ringbuf *rb, int err)
      * stopped reading: what was queued for it is lost, and counted.  (An
      * output ring's consumer closes with 0: the caller chose not to read.) */
     if (err)
-        rb->dropped += rb->len + rb->lent_len;
-    rb->lent_len = 0;
+        rb->bound.dropped += rb->len + rb->lend.len;
+    rb->lend.len = 0;
     drop_buffered_locked(rb);
-    p2i_ring_set_lingering_locked(rb, false);
-    p2i_ring_wake(rb);
+    p2i_ringmem_set_lingering_locked(rb, false);
+    p2i_ringmem_wake(rb);
     pthread_mutex_unlock(&rb->mu);
 }
 
@@ -363,8 +363,8 @@ void p2i_ringbuf_discard(struct ringbuf *rb)
     pthread_mutex_lock(&rb->mu);
     rb->discarding = true;
     drop_buffered_locked(rb);
-    rb->overflow_error = 0; /* nobody is left to tell */
-    p2i_ring_wake(rb);      /* a producer waiting for room (BLOCK) drains again */
+    rb->bound.overflow_error = 0; /* nobody is left to tell */
+    p2i_ringmem_wake(rb);      /* a producer waiting for room (BLOCK) drains again */
     pthread_mutex_unlock(&rb->mu);
 }
 
@@ -380,7 +380,7 @@ int p2i_ringbuf_consumer_error(struct ringbuf *rb)
 
 void p2i_ringbuf_set_linger(struct ringbuf *rb)
 {
-    rb->linger = true;
+    rb->acct.linger = true;
 }
 
 bool p2i_ringbuf_direct_begin(struct ringbuf *rb)
@@ -402,7 +402,7 @@ void p2i_ringbuf_direct_end(struct ringbuf *rb, size_t n)
 {
     pthread_mutex_lock(&rb->mu);
     rb->direct = false;
-    rb->total += n;
+    rb->acct.total += n;
     /* No wake-up: the producer parked in p2i_ringbuf_reserve waits out the
      * lease by itself, which is the point (see ring.h). */
     clock_gettime(CLOCK_MONOTONIC, &rb->lease_end);

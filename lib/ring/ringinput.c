@@ -31,7 +31,7 @@
 /* Bytes queued, lent, or taken by the consumer but not yet written. */
 static bool undelivered_locked(const struct ringbuf *rb)
 {
-    return rb->len || rb->lent_len || rb->peeking || rb->peeking_lent;
+    return rb->len || rb->lend.len || rb->peeking || rb->lend.peeking;
 }
 
 static ssize_t consumer_error_locked(const struct ringbuf *rb)
@@ -39,7 +39,7 @@ static ssize_t consumer_error_locked(const struct ringbuf *rb)
     return -(rb->consumer_error ? rb->consumer_error : EPIPE);
 }
 
-ssize_t p2i_ringbuf_append_limited(struct ringbuf *rb, const void *src, size_t n, bool block)
+ssize_t p2i_ringinput_append(struct ringbuf *rb, const void *src, size_t n, bool block)
 {
     const char *p = src;
     size_t done = 0, room, k;
@@ -53,17 +53,17 @@ ssize_t p2i_ringbuf_append_limited(struct ringbuf *rb, const void *src, size_t n
             r = consumer_error_locked(rb);
             break;
         }
-        room = rb->limit > rb->len ? rb->limit - rb->len : 0;
+        room = rb->bound.limit.max > rb->len ? rb->bound.limit.max - rb->len : 0;
         if (room == 0) {
             if (!block) {
                 r = -ENOBUFS;
                 break;
             }
-            p2i_ring_wait_locked(rb);
+            p2i_ringmem_wait_locked(rb);
             continue;
         }
         k = n - done < room ? n - done : room;
-        if (p2i_ring_make_room_locked(rb, k) < 0 || rb->cap - rb->len < k) {
+        if (p2i_ringmem_make_room_locked(rb, k) < 0 || rb->cap - rb->len < k) {
             /* Out of memory: what fits now, else wait (or fail) as above. */
             k = rb->buf ? rb->cap - rb->len : 0;
             if (k == 0) {
@@ -73,7 +73,7 @@ ssize_t p2i_ringbuf_append_limited(struct ringbuf *rb, const void *src, size_t n
                 }
                 /* A ring with no buffer yet gives the writer thread nothing
                  * to consume, so nobody would wake an untimed wait. */
-                p2i_ring_wait_for_memory_locked(rb, &backoff_ms);
+                p2i_ringmem_wait_for_memory_locked(rb, &backoff_ms);
                 continue;
             }
             if (k > n - done)
@@ -81,19 +81,19 @@ ssize_t p2i_ringbuf_append_limited(struct ringbuf *rb, const void *src, size_t n
         }
         p2i_ring_copy_in(rb->buf, rb->cap, (rb->head + rb->len) % rb->cap, p + done, k);
         rb->len += k;
-        p2i_ring_set_lingering_locked(rb, true);
-        rb->total += k;
-        if (rb->len > rb->high_water)
-            rb->high_water = rb->len;
+        p2i_ringmem_set_lingering_locked(rb, true);
+        rb->acct.total += k;
+        if (rb->len > rb->acct.high_water)
+            rb->acct.high_water = rb->len;
         done += k;
-        p2i_ring_wake(rb);
+        p2i_ringmem_wake(rb);
     }
     pthread_mutex_unlock(&rb->mu);
     pthread_setcancelstate(oldstate, NULL);
     return done ? (ssize_t)done : r;
 }
 
-ssize_t p2i_ringbuf_lend(struct ringbuf *rb, const void *src, size_t n)
+ssize_t p2i_ringinput_lend(struct ringbuf *rb, const void *src, size_t n)
 {
     ssize_t r;
     int oldstate;
@@ -101,24 +101,24 @@ ssize_t p2i_ringbuf_lend(struct ringbuf *rb, const void *src, size_t n)
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &oldstate);
     pthread_mutex_lock(&rb->mu);
     while ((rb->len || rb->peeking) && !rb->consumer_done)
-        p2i_ring_wait_locked(rb);
+        p2i_ringmem_wait_locked(rb);
     if (rb->consumer_done) {
         r = consumer_error_locked(rb);
         goto finish;
     }
-    rb->lent = src;
-    rb->lent_len = n;
-    rb->lent_done = 0;
-    rb->total += n; /* high_water is the ring's memory: a lent buffer is the caller's */
-    p2i_ring_set_lingering_locked(rb, true);
-    p2i_ring_wake(rb);
-    while ((rb->lent_len || rb->peeking_lent) && !rb->consumer_done)
-        p2i_ring_wait_locked(rb);
+    rb->lend.buf = src;
+    rb->lend.len = n;
+    rb->lend.done = 0;
+    rb->acct.total += n; /* high_water is the ring's memory: a lent buffer is the caller's */
+    p2i_ringmem_set_lingering_locked(rb, true);
+    p2i_ringmem_wake(rb);
+    while ((rb->lend.len || rb->lend.peeking) && !rb->consumer_done)
+        p2i_ringmem_wait_locked(rb);
     /* A consumer that closed meanwhile counted the rest as dropped. */
-    r = rb->lent_done ? (ssize_t)rb->lent_done : consumer_error_locked(rb);
-    rb->lent = NULL;
-    rb->lent_len = 0;
-    rb->lent_done = 0;
+    r = rb->lend.done ? (ssize_t)rb->lend.done : consumer_error_locked(rb);
+    rb->lend.buf = NULL;
+    rb->lend.len = 0;
+    rb->lend.done = 0;
 finish:
     pthread_mutex_unlock(&rb->mu);
     pthread_setcancelstate(oldstate, NULL);
@@ -126,7 +126,7 @@ finish:
 }
 
 /* Waits until nothing is undelivered (0), the consumer closed (its error),
- * the deadline (a p2i_now_ms value; -1 none) passed, or, with at_exit, the
+ * the deadline (a p2i_clock_now_ms value; -1 none) passed, or, with at_exit, the
  * exit's stall clock ran out (linger.c): -ETIMEDOUT for either.  Every
  * writer's delivery restarts that clock, this ring's among them. */
 static int wait_undelivered(struct ringbuf *rb, long long deadline_ms, bool at_exit)
@@ -139,21 +139,21 @@ static int wait_undelivered(struct ringbuf *rb, long long deadline_ms, bool at_e
     pthread_mutex_lock(&rb->mu);
     while (undelivered_locked(rb) && !rb->consumer_done) {
         left = at_exit ? p2i_linger_stall_left_ms() : -1;
-        if (left == 0 || (deadline_ms >= 0 && p2i_ms_left(deadline_ms) == 0)) {
+        if (left == 0 || (deadline_ms >= 0 && p2i_clock_ms_left(deadline_ms) == 0)) {
             r = -ETIMEDOUT;
             break;
         }
         /* The stall clock is looked at every 50 ms; the deadline is kept
          * exactly. */
-        wake = left > 0 ? p2i_now_ms() + (left < 50 ? left : 50) : -1;
+        wake = left > 0 ? p2i_clock_now_ms() + (left < 50 ? left : 50) : -1;
         if (deadline_ms >= 0 && (wake < 0 || deadline_ms < wake))
             wake = deadline_ms;
         if (wake < 0) {
-            p2i_ring_wait_locked(rb);
+            p2i_ringmem_wait_locked(rb);
         } else {
             until.tv_sec = (time_t)(wake / 1000);
             until.tv_nsec = (long)(wake % 1000) * 1000000L;
-            p2i_ring_wait_until_locked(rb, &until);
+            p2i_ringmem_wait_until_locked(rb, &until);
         }
     }
     if (r == 0 && rb->consumer_done)
@@ -163,12 +163,12 @@ static int wait_undelivered(struct ringbuf *rb, long long deadline_ms, bool at_e
     return r;
 }
 
-int p2i_ringbuf_wait_drained(struct ringbuf *rb, long long deadline_ms)
+int p2i_ringinput_wait_drained(struct ringbuf *rb, long long deadline_ms)
 {
     return wait_undelivered(rb, deadline_ms, false);
 }
 
-int p2i_ringbuf_exit_wait(struct ringbuf *rb)
+int p2i_ringinput_exit_wait(struct ringbuf *rb)
 {
     return wait_undelivered(rb, -1, true);
 }

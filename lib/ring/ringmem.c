@@ -35,44 +35,44 @@
 #define MEMORY_RETRY_MAX_MS 100
 
 /* An input ring holding undelivered bytes is counted (linger.c); mu held. */
-void p2i_ring_set_lingering_locked(struct ringbuf *rb, bool on)
+void p2i_ringmem_set_lingering_locked(struct ringbuf *rb, bool on)
 {
-    if (!rb->linger || rb->lingering == on)
+    if (!rb->acct.linger || rb->acct.lingering == on)
         return;
-    rb->lingering = on;
+    rb->acct.lingering = on;
     p2i_linger_add(on ? 1 : -1);
 }
 
-int p2i_ringbuf_init(struct ringbuf *rb, size_t min_cap)
+int p2i_ringmem_init(struct ringbuf *rb, size_t min_cap)
 {
     int r;
 
     memset(rb, 0, sizeof *rb);
     rb->min_cap = min_cap ? min_cap : 4096;
-    rb->spill_fd = -1;
+    rb->bound.spill_fd = -1;
     r = pthread_mutex_init(&rb->mu, NULL);
     if (r)
         return -r;
     /* Timed waits (the direct-read lease) count on the monotonic clock. */
-    r = p2i_cond_init_monotonic(&rb->cond);
+    r = p2i_clock_cond_init(&rb->cond);
     if (r < 0)
         pthread_mutex_destroy(&rb->mu);
     return r;
 }
 
-void p2i_ringbuf_destroy(struct ringbuf *rb)
+void p2i_ringmem_destroy(struct ringbuf *rb)
 {
-    p2i_ring_set_lingering_locked(rb, false); /* nobody else uses it any more */
+    p2i_ringmem_set_lingering_locked(rb, false); /* nobody else uses it any more */
     free(rb->buf);
     free(rb->retired);
-    free(rb->stage);
-    rb->spill_fd = p2i_fd_close(rb->spill_fd);
+    free(rb->bound.stage);
+    rb->bound.spill_fd = p2i_fd_close(rb->bound.spill_fd);
     pthread_cond_destroy(&rb->cond);
     pthread_mutex_destroy(&rb->mu);
     rb->buf = rb->retired = NULL;
 }
 
-void p2i_ring_wake(struct ringbuf *rb)
+void p2i_ringmem_wake(struct ringbuf *rb)
 {
     /* Skipping the broadcast when nobody waits keeps the fast path free of
      * futex calls; waiters is only changed under mu. */
@@ -90,7 +90,7 @@ static void wait_cancelled(void *arg)
     pthread_mutex_unlock(&rb->mu);
 }
 
-void p2i_ring_wait_locked(struct ringbuf *rb)
+void p2i_ringmem_wait_locked(struct ringbuf *rb)
 {
     rb->waiters++;
     pthread_cleanup_push(wait_cancelled, rb);
@@ -127,7 +127,7 @@ static int grow_in_place_locked(struct ringbuf *rb, size_t new_cap)
     return 0;
 }
 
-void p2i_ring_wait_until_locked(struct ringbuf *rb, const struct timespec *until)
+void p2i_ringmem_wait_until_locked(struct ringbuf *rb, const struct timespec *until)
 {
     rb->waiters++;
     pthread_cleanup_push(wait_cancelled, rb);
@@ -136,17 +136,17 @@ void p2i_ring_wait_until_locked(struct ringbuf *rb, const struct timespec *until
     rb->waiters--;
 }
 
-void p2i_ring_wait_for_memory_locked(struct ringbuf *rb, int *backoff_ms)
+void p2i_ringmem_wait_for_memory_locked(struct ringbuf *rb, int *backoff_ms)
 {
     struct timespec until;
     long long wake;
 
     if (*backoff_ms < MEMORY_RETRY_FIRST_MS)
         *backoff_ms = MEMORY_RETRY_FIRST_MS;
-    wake = p2i_now_ms() + *backoff_ms;
+    wake = p2i_clock_now_ms() + *backoff_ms;
     until.tv_sec = (time_t)(wake / 1000);
     until.tv_nsec = (long)(wake % 1000) * 1000000L;
-    p2i_ring_wait_until_locked(rb, &until);
+    p2i_ringmem_wait_until_locked(rb, &until);
     *backoff_ms = *backoff_ms > MEMORY_RETRY_MAX_MS / 2 ? MEMORY_RETRY_MAX_MS : *backoff_ms * 2;
 }
 
@@ -179,7 +179,7 @@ static int resize_locked(struct ringbuf *rb, size_t new_cap)
  * when a producer asks for more than that: the producer decides what may
  * pass the limit (ringinput.c lets a close through), this only keeps the
  * memory from growing beyond what was asked for. */
-int p2i_ring_make_room_locked(struct ringbuf *rb, size_t need)
+int p2i_ringmem_make_room_locked(struct ringbuf *rb, size_t need)
 {
     size_t new_cap, ceiling = 0;
     char *nb;
@@ -198,10 +198,10 @@ int p2i_ring_make_room_locked(struct ringbuf *rb, size_t need)
             }
         }
     }
-    if (rb->limit) {
+    if (rb->bound.limit.max) {
         if (need > SIZE_MAX - rb->len)
             return -ENOMEM;
-        ceiling = rb->len + need > rb->limit ? rb->len + need : rb->limit;
+        ceiling = rb->len + need > rb->bound.limit.max ? rb->len + need : rb->bound.limit.max;
     }
     if (!rb->buf) {
         new_cap = rb->min_cap;

@@ -69,7 +69,7 @@ void p2i_linger_forked(void)
 int p2i_linger_stall_left_ms(void)
 {
     unsigned long long now = p2i_linger_progress_count();
-    long long t = p2i_now_ms(), left;
+    long long t = p2i_clock_now_ms(), left;
 
     pthread_mutex_lock(&stall_mu);
     if (stall_from < 0 || now != stall_seen) {

@@ -27,7 +27,7 @@ int p2i_bell_init(struct p2i_bell *b)
     r = pthread_mutex_init(&b->mu, NULL);
     if (r)
         return -r;
-    r = p2i_cond_init_monotonic(&b->cond);
+    r = p2i_clock_cond_init(&b->cond);
     if (r < 0)
         pthread_mutex_destroy(&b->mu);
     return r;
@@ -82,7 +82,7 @@ void p2i_bell_wait(struct p2i_bell *b, unsigned long long seen, long long deadli
     while (b->rung == seen) {
         if (deadline_ms < 0)
             pthread_cond_wait(&b->cond, &b->mu);
-        else if (p2i_ms_left(deadline_ms) == 0 ||
+        else if (p2i_clock_ms_left(deadline_ms) == 0 ||
                  pthread_cond_timedwait(&b->cond, &b->mu, &until) == ETIMEDOUT)
             break;
     }

@@ -9,7 +9,7 @@
 #include <pthread.h>
 #include <time.h>
 
-long long p2i_now_ms(void)
+long long p2i_clock_now_ms(void)
 {
     struct timespec ts;
 
@@ -17,24 +17,24 @@ long long p2i_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-long long p2i_deadline(int timeout_ms)
+long long p2i_clock_deadline(int timeout_ms)
 {
-    return timeout_ms < 0 ? -1 : p2i_now_ms() + timeout_ms;
+    return timeout_ms < 0 ? -1 : p2i_clock_now_ms() + timeout_ms;
 }
 
-int p2i_ms_left(long long deadline)
+int p2i_clock_ms_left(long long deadline)
 {
     long long left;
 
     if (deadline < 0)
         return -1;
-    left = deadline - p2i_now_ms();
+    left = deadline - p2i_clock_now_ms();
     if (left <= 0)
         return 0;
     return left > INT_MAX ? INT_MAX : (int)left;
 }
 
-int p2i_cond_init_monotonic(pthread_cond_t *cond)
+int p2i_clock_cond_init(pthread_cond_t *cond)
 {
     pthread_condattr_t ca;
     int r = pthread_condattr_init(&ca);

@@ -35,7 +35,7 @@
 #define PIDFD_SIGNAL_PROCESS_GROUP (1U << 2) /* linux/pidfd.h, kernel 6.9 */
 #endif
 
-int p2i_pidfd_open(pid_t pid)
+int p2i_process_open(pid_t pid)
 {
 #if defined(__linux__) && defined(SYS_pidfd_open)
     int fd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -108,7 +108,7 @@ static int number_state(int pidfd, pid_t pid)
     return si.si_pid == pid ? 1 : -ESRCH;
 }
 
-int p2i_pidfd_signal(int pidfd, pid_t pid, int sig, bool group)
+int p2i_process_signal(int pidfd, pid_t pid, int sig, bool group)
 {
     int r = send_signal(pidfd, sig, group ? PIDFD_SIGNAL_PROCESS_GROUP : 0);
 
@@ -123,7 +123,7 @@ int p2i_pidfd_signal(int pidfd, pid_t pid, int sig, bool group)
     return kill(group ? -pid : pid, sig) < 0 ? -errno : 0;
 }
 
-int p2i_pidfd_signal_group(int pidfd, int sig)
+int p2i_process_signal_group(int pidfd, int sig)
 {
     /* There is deliberately no fallback by number here: the leader is
      * reaped, so its number may name a stranger's group. */
@@ -143,7 +143,7 @@ static int status_of(const siginfo_t *si)
     }
 }
 
-int p2i_pidfd_reap(int pidfd, pid_t pid, int *status)
+int p2i_process_reap(int pidfd, pid_t pid, int *status)
 {
     siginfo_t si;
     int r;
@@ -167,12 +167,12 @@ int p2i_pidfd_reap(int pidfd, pid_t pid, int *status)
     r = number_state(pidfd, pid);
     if (r <= 0)
         return r == -ESRCH ? -ECHILD : r;
-    r = p2i_pid_reap(pid, status);
+    r = p2i_process_reap_pid(pid, status);
     /* Exited, yet not reapable under its number: reaped elsewhere just now. */
     return r == 0 ? -ECHILD : r;
 }
 
-int p2i_pid_reap(pid_t pid, int *status)
+int p2i_process_reap_pid(pid_t pid, int *status)
 {
     pid_t r;
 

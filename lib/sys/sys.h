@@ -83,15 +83,15 @@ void p2i_wake_close(struct wake *w);
 /* ---- clock.posix.c ------------------------------------------------------ */
 
 /* CLOCK_MONOTONIC in milliseconds. */
-long long p2i_now_ms(void);
-/* Milliseconds left until deadline (a p2i_now_ms value), at least 0; -1 for
+long long p2i_clock_now_ms(void);
+/* Milliseconds left until deadline (a p2i_clock_now_ms value), at least 0; -1 for
  * the deadline -1, which means "never". */
-int p2i_ms_left(long long deadline);
+int p2i_clock_ms_left(long long deadline);
 /* The deadline timeout_ms from now; -1 (never) for a negative timeout. */
-long long p2i_deadline(int timeout_ms);
+long long p2i_clock_deadline(int timeout_ms);
 /* A condition variable whose timed waits count on this clock (deadlines
- * from p2i_now_ms); 0 or -errno. */
-int p2i_cond_init_monotonic(pthread_cond_t *cond);
+ * from p2i_clock_now_ms); 0 or -errno. */
+int p2i_clock_cond_init(pthread_cond_t *cond);
 
 /* ---- spawn.posix.c ------------------------------------------------------ */
 
@@ -141,7 +141,7 @@ void p2i_spill_reset(int fd);
  * A pidfd names one process for as long as the descriptor is open, whatever
  * happens to its number; waiting and signalling through it can never reach
  * a process that got the number after ours was reaped.  Where the kernel has
- * no pidfds (before Linux 5.3) p2i_pidfd_open says -ENOSYS and callers keep
+ * no pidfds (before Linux 5.3) p2i_process_open says -ENOSYS and callers keep
  * to the pid.  Where it has them but refuses a call on one (an older
  * kernel, or a sandbox's seccomp filter), the call is made by number once
  * the pidfd has shown that the process is not reaped, so that its number is
@@ -149,13 +149,13 @@ void p2i_spill_reset(int fd);
 
 /* A pidfd for pid, close-on-exec and numbered 3 or above; or -errno: -ESRCH
  * when no such process exists any more (reaped), -ENOSYS without pidfds. */
-int p2i_pidfd_open(pid_t pid);
+int p2i_process_open(pid_t pid);
 /* Sends sig to the process pid that pidfd names (to its whole group with
  * `group`: through the kernel where it can, Linux 6.9).  Where
  * pidfd_send_signal is refused, or cannot signal a group, by kill(pid) or
  * kill(-pid) once the pidfd shows the process unreaped.  0 or -errno;
  * -ESRCH once the process has been reaped. */
-int p2i_pidfd_signal(int pidfd, pid_t pid, int sig, bool group);
+int p2i_process_signal(int pidfd, pid_t pid, int sig, bool group);
 /* Sends sig to the process group the process led, through the kernel alone
  * (Linux 6.9), also after the leader was reaped: the pidfd holds the
  * kernel's record of the pid, which the group's members keep naming as
@@ -164,16 +164,16 @@ int p2i_pidfd_signal(int pidfd, pid_t pid, int sig, bool group);
  * and nobody else.  0, -ESRCH when the group has no member left, -ENOSYS
  * where the kernel cannot or a filter refuses (never a fallback by number,
  * which after the reap could name a stranger's group), or another -errno. */
-int p2i_pidfd_signal_group(int pidfd, int sig);
+int p2i_process_signal_group(int pidfd, int sig);
 /* Reaps the process pid that pidfd names if it has exited, without
  * blocking: 1 with *status (as waitpid gives it), 0 while it runs, -ECHILD
  * when it is not (or no longer) a child of ours to reap, or another -errno.
  * Where waitid(P_PIDFD) is refused, reaps by number once the pidfd shows
  * the process exited but unreaped. */
-int p2i_pidfd_reap(int pidfd, pid_t pid, int *status);
-/* As p2i_pidfd_reap, by number, for a kernel without pidfds.  Safe only
+int p2i_process_reap(int pidfd, pid_t pid, int *status);
+/* As p2i_process_reap, by number, for a kernel without pidfds.  Safe only
  * while nothing else may reap the child. */
-int p2i_pid_reap(pid_t pid, int *status);
+int p2i_process_reap_pid(pid_t pid, int *status);
 
 /* ---- bell.c ----------------------------------------------------------------
  * One waiter sleeps until any of several threads rings, or a deadline. */
@@ -195,7 +195,7 @@ void p2i_bell_ring(struct p2i_bell *b);
  * for, and pass it to p2i_bell_wait. */
 unsigned long long p2i_bell_count(struct p2i_bell *b);
 /* Sleeps until the bell was rung since the count `seen` was read, or until
- * deadline_ms (a p2i_now_ms value; -1: none) passes.  A cancellation point;
+ * deadline_ms (a p2i_clock_now_ms value; -1: none) passes.  A cancellation point;
  * the bell stays usable after a cancel. */
 void p2i_bell_wait(struct p2i_bell *b, unsigned long long seen, long long deadline_ms);
 
