@@ -52,9 +52,5 @@ static inline bool p2i_api_inherited(struct popen2_proc *p)
  * piped (and, with need_open, whose FILE is still open); NULL with errno
  * EINVAL (no object, not an output stream) or EBADF. */
 struct channel *p2i_read_channel(struct popen2_proc *p, int stream, bool need_open);
-/* read.c: popen2_read's non-blocking read of channel ch, without the public
- * errno convention or the event descriptor's re-arming: bytes, 0 at EOF, or
- * -errno (-EAGAIN for nothing yet). */
-ssize_t p2i_read_some(struct popen2_proc *p, struct channel *ch, void *buf, size_t n);
 
 #endif

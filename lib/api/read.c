@@ -34,16 +34,6 @@ static struct channel *any_channel(struct popen2_proc *p, int stream, bool need_
     return p2i_read_channel(p, stream, need_open);
 }
 
-ssize_t p2i_read_some(struct popen2_proc *p, struct channel *ch, void *buf, size_t n)
-{
-    ssize_t r = p2i_ringbuf_read(&ch->ring, buf, n, false);
-
-    /* The event descriptor stops announcing an end once it was seen. */
-    if (r == 0 || (r < 0 && r != -EAGAIN))
-        p2i_proc_end_reported(p, ch->which);
-    return r;
-}
-
 ssize_t popen2_read(popen2_proc *p, int stream, void *buf, size_t n)
 {
     struct channel *ch = p2i_read_channel(p, stream, true);
@@ -57,7 +47,7 @@ ssize_t popen2_read(popen2_proc *p, int stream, void *buf, size_t n)
         return 0;
     if (n > SSIZE_MAX)
         n = SSIZE_MAX;
-    r = p2i_read_some(p, ch, buf, n);
+    r = p2i_proc_read_some(p, ch, buf, n);
     p2i_events_rearm(p);
     return r < 0 ? p2i_fail((int)r) : r;
 }

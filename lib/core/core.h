@@ -1,8 +1,10 @@
 /* core: the library's fourth layer, the process object and its child.
  *
- *   proc.c    the object: creation, references, the FILEs, teardown
- *   child.c   the child process: pid and pidfd, reaping, waiting, signals
- *   events.c  the event descriptor (one pollable fd for streams and exit)
+ *   proc.c         the object: creation, references, the FILEs, teardown
+ *   child.c        the child process: pid and pidfd, reaping, waiting, signals
+ *   events.c       the event descriptor (one pollable fd for streams and exit)
+ *   communicate.c  communicate(): feeding the input, gathering the outputs,
+ *                  the status, with what was gathered kept between calls
  *
  * Lifetime: refs counts the caller's handle (or, for the module functions,
  * the set of FILEs handed out) plus the writer thread, which may outlive the
@@ -86,6 +88,7 @@ void p2i_child_release(struct child *c, struct p2i_active_node **node);
 /* ---- proc.c ------------------------------------------------------------- */
 
 struct events;
+struct p2i_collected;
 
 struct popen2_proc {
     pthread_mutex_t mu;    /* guards everything below but the child and the rings */
@@ -101,10 +104,9 @@ struct popen2_proc {
     /* Rung by every pump thread after each step (channel.h): communicate
      * waits on it for its streams, without a descriptor. */
     struct p2i_bell bell;
-    /* A slot for a front's own state (communicate's gathered output),
-     * freed with the object by its destructor. */
-    void *slot;
-    void (*slot_free)(void *slot);
+    /* communicate's state (gathered output, input taken), NULL until the
+     * first call; kept between calls, freed with the object. */
+    struct p2i_collected *collected;
 };
 
 /* One spawn, from the caller's options down to the code that uses each
@@ -135,8 +137,10 @@ FILE *p2i_proc_file(struct popen2_proc *p, int which);
 /* Whether stream `which` is piped (and, with need_open, its FILE still
  * open); takes proc->mu. */
 bool p2i_proc_stream_ok(struct popen2_proc *p, int which, bool need_open);
-/* Marks that popen2_read has reported stream `which`'s end. */
-void p2i_proc_end_reported(struct popen2_proc *p, int which);
+/* A non-blocking read of output channel ch's ring that marks its end as
+ * reported once seen: bytes, 0 at EOF, or -errno (-EAGAIN for nothing
+ * yet).  No errno, no re-arming of the event descriptor. */
+ssize_t p2i_proc_read_some(struct popen2_proc *p, struct channel *ch, void *buf, size_t n);
 /* True in a forked child for an object made by the parent: unusable here,
  * and touching none of its locks. */
 bool p2i_proc_inherited(const struct popen2_proc *p);
@@ -153,5 +157,28 @@ int p2i_events_fd(struct popen2_proc *p);
 void p2i_events_rearm(struct popen2_proc *p);
 /* Frees the descriptors (the object's end, readers joined). */
 void p2i_events_destroy(struct popen2_proc *p);
+
+/* ---- communicate.c ------------------------------------------------------
+ * subprocess's communicate() on the caller's thread; its state lives in the
+ * object (proc->collected) so a call that timed out leaves what it gathered
+ * and the input it handed over to the next one. */
+
+/* Where the outputs go, by stream ([CH_STDOUT], [CH_STDERR]): a NULL data
+ * discards the stream, a NULL len is not filled. */
+struct p2i_communicate_to {
+    char **data[CH_COUNT];
+    size_t *len[CH_COUNT];
+};
+
+/* Feeds input (inlen bytes; a later call passes the same input, or none to
+ * give its rest up), gathers the outputs and waits for the child, all
+ * within timeout_ms (-1: no bound).  The child's wait status with the
+ * outputs handed over, or -errno (-ETIMEDOUT, -EINVAL, -ENOMEM, -ENOBUFS,
+ * -ENOTSUP ... as popen2_communicate says), everything kept for the next
+ * call. */
+int p2i_communicate_run(struct popen2_proc *p, const void *input, size_t inlen,
+                        const struct p2i_communicate_to *to, int timeout_ms);
+/* Frees the object's communicate state (NULL is fine). */
+void p2i_communicate_free(struct p2i_collected *c);
 
 #endif

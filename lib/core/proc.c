@@ -20,8 +20,7 @@ static void proc_destroy(struct popen2_proc *p)
     for (i = 0; i < CH_COUNT; i++)
         p2i_channel_close(&p->ch[i]);
     p2i_events_destroy(p);
-    if (p->slot_free)
-        p->slot_free(p->slot);
+    p2i_communicate_free(p->collected);
     p2i_bell_destroy(&p->bell);
     p2i_child_destroy(&p->child);
     free(p->node);
@@ -182,11 +181,17 @@ bool p2i_proc_stream_ok(struct popen2_proc *p, int which, bool need_open)
     return ok;
 }
 
-void p2i_proc_end_reported(struct popen2_proc *p, int which)
+ssize_t p2i_proc_read_some(struct popen2_proc *p, struct channel *ch, void *buf, size_t n)
 {
-    pthread_mutex_lock(&p->mu);
-    p->ch[which].end_reported = true;
-    pthread_mutex_unlock(&p->mu);
+    ssize_t r = p2i_ringbuf_read(&ch->ring, buf, n, false);
+
+    /* The event descriptor stops announcing an end once it was seen. */
+    if (r == 0 || (r < 0 && r != -EAGAIN)) {
+        pthread_mutex_lock(&p->mu);
+        ch->end_reported = true;
+        pthread_mutex_unlock(&p->mu);
+    }
+    return r;
 }
 
 void p2i_proc_plan_init(struct spawn_plan *plan)
