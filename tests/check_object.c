@@ -188,32 +188,37 @@ START_TEST(test_poll_exit_code)
 }
 END_TEST
 
+/* Waits for p, expects wait and poll to give the same status again after,
+ * frees p and returns the status. */
+static int wait_settled(popen2_proc *p)
+{
+    int st;
+
+    ck_assert_ptr_nonnull(p);
+    st = popen2_wait(p);
+    ck_assert_int_eq(popen2_wait(p), st);
+    ck_assert_int_eq(popen2_poll(p), st);
+    popen2_free(p);
+    return st;
+}
+
 static const int exit_codes[] = {0, 3, 255};
 
 START_TEST(test_wait_exit_codes)
 {
     char code[16];
-    popen2_proc *p;
     int st;
 
     snprintf(code, sizeof code, "%d", exit_codes[_i]);
-    p = popen2_Popen3v(CHILD("exit", code), 0, -1);
-    ck_assert_ptr_nonnull(p);
-    st = popen2_wait(p);
+    st = wait_settled(popen2_Popen3v(CHILD("exit", code), 0, -1));
     ck_assert(WIFEXITED(st));
     ck_assert_int_eq(WEXITSTATUS(st), exit_codes[_i]);
-    ck_assert_int_eq(popen2_wait(p), st);
-    ck_assert_int_eq(popen2_poll(p), st);
-    popen2_free(p);
 
     /* The same through the shell. */
     snprintf(code, sizeof code, "exit %d", exit_codes[_i]);
-    p = popen2_Popen3(code, 0, -1);
-    ck_assert_ptr_nonnull(p);
-    st = popen2_wait(p);
+    st = wait_settled(popen2_Popen3(code, 0, -1));
     ck_assert(WIFEXITED(st));
     ck_assert_int_eq(WEXITSTATUS(st), exit_codes[_i]);
-    popen2_free(p);
 }
 END_TEST
 
@@ -222,18 +227,12 @@ static const int death_signals[] = {SIGTERM, SIGKILL};
 START_TEST(test_wait_signaled)
 {
     char sig[8];
-    popen2_proc *p;
     int st;
 
     snprintf(sig, sizeof sig, "%d", death_signals[_i]);
-    p = popen2_Popen3v(CHILD("raise", sig), 0, -1);
-    ck_assert_ptr_nonnull(p);
-    st = popen2_wait(p);
+    st = wait_settled(popen2_Popen3v(CHILD("raise", sig), 0, -1));
     ck_assert(WIFSIGNALED(st));
     ck_assert_int_eq(WTERMSIG(st), death_signals[_i]);
-    ck_assert_int_eq(popen2_wait(p), st);
-    ck_assert_int_eq(popen2_poll(p), st);
-    popen2_free(p);
 }
 END_TEST
 
