@@ -16,12 +16,19 @@
 static const char teststr[] = "ab cd\n";
 
 /* Python's validate_output: write teststr, close stdin, read everything
- * back; stderr (when captured) must stay empty. */
-static void validate_cat(popen2_proc *p)
+ * back; stderr (when captured) must stay empty.  p must exist and have a
+ * childerr exactly when it captures stderr; frees p. */
+static void validate_cat(popen2_proc *p, bool captures_stderr)
 {
     char *out, *err;
     size_t n;
     int st;
+
+    ck_assert_ptr_nonnull(p);
+    if (captures_stderr)
+        ck_assert_ptr_nonnull(popen2_childerr(p));
+    else
+        ck_assert_ptr_null(popen2_childerr(p));
 
     ck_assert_ptr_nonnull(popen2_tochild(p));
     ck_assert_ptr_nonnull(popen2_fromchild(p));
@@ -41,6 +48,7 @@ static void validate_cat(popen2_proc *p)
     st = popen2_wait(p);
     ck_assert(WIFEXITED(st));
     ck_assert_int_eq(WEXITSTATUS(st), 0);
+    popen2_free(p);
 }
 
 /* Checked fixture of every tcase: lets children that earlier tests left on
@@ -58,57 +66,27 @@ static void settle(void)
 
 START_TEST(test_popen3_cat_capture)
 {
-    popen2_proc *p = popen2_Popen3("cat", 1, -1);
-
-    ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_nonnull(popen2_childerr(p));
-    validate_cat(p);
-    popen2_free(p);
+    validate_cat(popen2_Popen3("cat", 1, -1), true);
 }
 END_TEST
 
 START_TEST(test_popen3_cat_nocapture)
 {
-    popen2_proc *p = popen2_Popen3("cat", 0, -1);
-
-    ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_null(popen2_childerr(p));
-    validate_cat(p);
-    popen2_free(p);
+    validate_cat(popen2_Popen3("cat", 0, -1), false);
 }
 END_TEST
 
 START_TEST(test_popen3v_cat)
 {
-    popen2_proc *p = popen2_Popen3v((char *const[]){"cat", NULL}, 1, -1);
-
-    ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_nonnull(popen2_childerr(p));
-    validate_cat(p);
-    popen2_free(p);
-
-    p = popen2_Popen3v((char *const[]){"cat", NULL}, 0, -1);
-    ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_null(popen2_childerr(p));
-    validate_cat(p);
-    popen2_free(p);
+    validate_cat(popen2_Popen3v((char *const[]){"cat", NULL}, 1, -1), true);
+    validate_cat(popen2_Popen3v((char *const[]){"cat", NULL}, 0, -1), false);
 }
 END_TEST
 
 START_TEST(test_popen4_cat)
 {
-    popen2_proc *p = popen2_Popen4("cat", -1);
-
-    ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_null(popen2_childerr(p));
-    validate_cat(p);
-    popen2_free(p);
-
-    p = popen2_Popen4v((char *const[]){"cat", NULL}, -1);
-    ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_null(popen2_childerr(p));
-    validate_cat(p);
-    popen2_free(p);
+    validate_cat(popen2_Popen4("cat", -1), false);
+    validate_cat(popen2_Popen4v((char *const[]){"cat", NULL}, -1), false);
 }
 END_TEST
 
