@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "runner.h"
+#include "children.h"
 #include "popen2.h"
 
 static bool readable(int fd, int ms)
@@ -78,13 +79,10 @@ END_TEST
 START_TEST(level_triggered_until_each_stream_is_read)
 {
     /* Data left unread keeps the descriptor readable. */
-    char *argv[] = {TEST_CHILD, "both", "100000", "3", "4", NULL};
-    popen2_proc *p;
+    popen2_proc *p = spawn_both_piped(CHILD("both", "100000", "3", "4"));
+    int efd = popen2_event_fd(p);
     char buf[1000];
-    int efd;
 
-    p = spawn_both_piped(argv);
-    efd = popen2_event_fd(p);
     popen2_wait(p);
     ck_assert(EVENTUALLY(
         popen2_stream_available(p, 1) == 100000 && popen2_stream_available(p, 2) == 100000, 10));

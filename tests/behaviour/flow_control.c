@@ -144,6 +144,19 @@ static void write_pattern(FILE *f, unsigned seed, size_t total, size_t piece)
     free(buf);
 }
 
+/* 16 MiB of pattern seed into p's `cat` in wpiece-sized writes, closed,
+ * then read back in rpiece-sized reads, every byte checked; expects exit 0
+ * and frees p. */
+static void cat_roundtrip(popen2_proc *p, unsigned seed, size_t wpiece, size_t rpiece)
+{
+    ck_assert_ptr_nonnull(p);
+    write_pattern(popen2_tochild(p), seed, MIB16, wpiece);
+    ck_assert_int_eq(fclose(popen2_tochild(p)), 0);
+    ck_assert_uint_eq(read_pattern(popen2_fromchild(p), seed, rpiece), MIB16);
+    assert_exited_0(popen2_wait(p));
+    popen2_free(p);
+}
+
 /* 16 MiB into `cat` before reading anything back: with plain pipes both
  * sides block once the two pipes are full. */
 START_TEST(test_cat_write_all_first)
@@ -162,13 +175,7 @@ START_TEST(test_cat_write_all_first)
     popen2_free(p);
 
     /* The system's `cat` through the shell, in odd-sized pieces. */
-    p = popen2_Popen3("cat", 0, -1);
-    ck_assert_ptr_nonnull(p);
-    write_pattern(popen2_tochild(p), 28, MIB16, 12345);
-    ck_assert_int_eq(fclose(popen2_tochild(p)), 0);
-    ck_assert_uint_eq(read_pattern(popen2_fromchild(p), 28, 54321), MIB16);
-    assert_exited_0(popen2_wait(p));
-    popen2_free(p);
+    cat_roundtrip(popen2_Popen3("cat", 0, -1), 28, 12345, 54321);
 }
 END_TEST
 
@@ -191,14 +198,7 @@ END_TEST
 
 START_TEST(test_popen4_cat_write_all_first)
 {
-    popen2_proc *p = popen2_Popen4v(CHILD("cat"), -1);
-
-    ck_assert_ptr_nonnull(p);
-    write_pattern(popen2_tochild(p), 30, MIB16, 65536);
-    ck_assert_int_eq(fclose(popen2_tochild(p)), 0);
-    ck_assert_uint_eq(read_pattern(popen2_fromchild(p), 30, 65536), MIB16);
-    assert_exited_0(popen2_wait(p));
-    popen2_free(p);
+    cat_roundtrip(popen2_Popen4v(CHILD("cat"), -1), 30, 65536, 65536);
 }
 END_TEST
 
