@@ -105,6 +105,16 @@ wait_group_gone() {
     return 0
 }
 
+# cancel_run NAME COMMAND: runs COMMAND and presses Cancel after 300 ms;
+# sets t0 (the start) and pgid (the command's process group, which must be
+# reported).
+cancel_run() {
+    t0=$(ms)
+    run "$1" --run "$2" --cancel-after 300 --quit-when-done
+    pgid=$(val "$1" pgid)
+    [ "${pgid:-0}" -gt 1 ] || fail "$1: no process group reported"
+}
+
 # --- idle baseline: the same window, a command that only waits -------------
 run idle --run 'sleep 1' --quit-when-done
 idle_kb=$(val idle peak_rss_kb)
@@ -148,20 +158,14 @@ echo "flood: $run_ticks ticks in $run_ms ms ($(rate "$run_ticks" "$run_ms")/s," 
     fail "flood: $run_ticks ticks in $run_ms ms, under a quarter of one per ${tick_ms} ms"
 
 # --- 3. Cancel ends the whole process group --------------------------------
-t0=$(ms)
-run cancel --run 'sleep 100 & sleep 100' --cancel-after 300 --quit-when-done
-pgid=$(val cancel pgid)
-[ "${pgid:-0}" -gt 1 ] || fail "cancel: no process group reported"
+cancel_run cancel 'sleep 100 & sleep 100'
 [ "$(val cancel signal)" != 0 ] || [ "$(val cancel status)" != none ] ||
     fail "cancel: the command did not end"
 wait_group_gone "$pgid" || fail "cancel: processes of group $pgid survived Cancel"
 echo "cancel: group gone; Cancel to end of run $(val cancel cancel_ms) ms" \
     "(signal $(val cancel signal), SIGKILL needed: $(val cancel killed)); whole run $(($(ms) - t0)) ms"
 
-t0=$(ms)
-run cancel-kill --run 'trap "" TERM; sleep 100 & sleep 100' --cancel-after 300 --quit-when-done
-pgid=$(val cancel-kill pgid)
-[ "${pgid:-0}" -gt 1 ] || fail "cancel-kill: no process group reported"
+cancel_run cancel-kill 'trap "" TERM; sleep 100 & sleep 100'
 [ "$(val cancel-kill killed)" = 1 ] || fail "cancel-kill: SIGTERM was ignored, yet no SIGKILL followed"
 [ "$(val cancel-kill signal)" = 9 ] || fail "cancel-kill: signal '$(val cancel-kill signal)', expected 9"
 wait_group_gone "$pgid" || fail "cancel-kill: processes of group $pgid survived SIGKILL"
@@ -170,10 +174,7 @@ echo "cancel (SIGTERM ignored): group gone; Cancel to end of run $(val cancel-ki
 
 # The shell has exited (and was reaped) while a child that ignores SIGTERM
 # holds its stdout: the group is killed by its id after the grace period.
-t0=$(ms)
-run cancel-orphan --run 'trap "" TERM; sleep 100 & echo started' --cancel-after 300 --quit-when-done
-pgid=$(val cancel-orphan pgid)
-[ "${pgid:-0}" -gt 1 ] || fail "cancel-orphan: no process group reported"
+cancel_run cancel-orphan 'trap "" TERM; sleep 100 & echo started'
 [ "$(val cancel-orphan status)" = 0 ] || fail "cancel-orphan: the shell's status is not 0"
 [ "$(val cancel-orphan killed)" = 1 ] || fail "cancel-orphan: no SIGKILL after the grace period"
 wait_group_gone "$pgid" || fail "cancel-orphan: the shell's child in group $pgid survived"
