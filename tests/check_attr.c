@@ -24,6 +24,28 @@ static char *run(const char *cmd, const popen2_attr *a, int *status)
     return out;
 }
 
+/* Reads f, a stream of p, to EOF and expects want; then waits for p and
+ * frees it. */
+static void expect_then_end(popen2_proc *p, FILE *f, const char *want)
+{
+    char *out = read_all(f, NULL);
+
+    ck_assert_str_eq(out, want);
+    free(out);
+    popen2_wait(p);
+    popen2_free(p);
+}
+
+/* The pipe's read end fd holds exactly "a\nb\n" first. */
+static void expect_a_then_b(int fd)
+{
+    char buf[64];
+    ssize_t k = read(fd, buf, sizeof buf);
+
+    ck_assert_int_eq(k, 4);
+    ck_assert_int_eq(memcmp(buf, "a\nb\n", 4), 0);
+}
+
 START_TEST(null_attr_means_popen3_defaults)
 {
     popen2_proc *p = popen2_spawn("read x; echo got $x", NULL);
@@ -88,27 +110,18 @@ START_TEST(environment_replaced)
     char *argv[] = {"/usr/bin/env", NULL};
     popen2_attr *a = popen2_attr_new();
     popen2_proc *p;
-    char *out;
 
     ck_assert_int_eq(popen2_attr_set_env(a, env), 0);
     p = popen2_spawnv(argv, a);
     ck_assert_ptr_nonnull(p);
-    out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_str_eq(out, "A=1\nB=two words\n");
-    free(out);
-    popen2_wait(p);
-    popen2_free(p);
+    expect_then_end(p, popen2_fromchild(p), "A=1\nB=two words\n");
     /* Set and unset on top of the replacement. */
     ck_assert_int_eq(popen2_attr_setenv(a, "A", "3"), 0);
     ck_assert_int_eq(popen2_attr_unsetenv(a, "B"), 0);
     ck_assert_int_eq(popen2_attr_setenv(a, "C", ""), 0);
     p = popen2_spawnv(argv, a);
     ck_assert_ptr_nonnull(p);
-    out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_str_eq(out, "A=3\nC=\n");
-    free(out);
-    popen2_wait(p);
-    popen2_free(p);
+    expect_then_end(p, popen2_fromchild(p), "A=3\nC=\n");
     popen2_attr_free(a);
 }
 END_TEST
@@ -151,11 +164,7 @@ START_TEST(stream_setups)
     p = popen2_spawnv(argv, a);
     ck_assert_ptr_nonnull(p);
     ck_assert_ptr_null(popen2_tochild(p));
-    out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_str_eq(out, "0\n");
-    free(out);
-    popen2_wait(p);
-    popen2_free(p);
+    expect_then_end(p, popen2_fromchild(p), "0\n");
 
     /* stderr merged into stdout, in the order written. */
     ck_assert_int_eq(popen2_attr_set_stream(a, 2, POPEN2_MERGE), 0);
@@ -167,22 +176,14 @@ START_TEST(stream_setups)
     ck_assert_int_eq(popen2_attr_set_stream(a, 2, POPEN2_PIPE), 0);
     p = popen2_spawn("echo out; echo err >&2", a);
     ck_assert_ptr_nonnull(p);
-    out = read_all(popen2_childerr(p), NULL);
-    ck_assert_str_eq(out, "err\n");
-    free(out);
-    popen2_wait(p);
-    popen2_free(p);
+    expect_then_end(p, popen2_childerr(p), "err\n");
 
     /* stdout to /dev/null: no FILE for it. */
     ck_assert_int_eq(popen2_attr_set_stream(a, 1, POPEN2_DEVNULL), 0);
     p = popen2_spawn("echo lost; echo err >&2", a);
     ck_assert_ptr_nonnull(p);
     ck_assert_ptr_null(popen2_fromchild(p));
-    out = read_all(popen2_childerr(p), NULL);
-    ck_assert_str_eq(out, "err\n");
-    free(out);
-    popen2_wait(p);
-    popen2_free(p);
+    expect_then_end(p, popen2_childerr(p), "err\n");
     popen2_attr_free(a);
 }
 END_TEST
@@ -194,7 +195,6 @@ START_TEST(merge_follows_a_given_descriptor)
     popen2_proc *p;
     int fds[2], st;
     char buf[64];
-    ssize_t k;
 
     ck_assert_int_eq(pipe(fds), 0);
     ck_assert_int_eq(popen2_attr_set_stream_fd(a, 1, fds[1]), 0);
@@ -206,9 +206,8 @@ START_TEST(merge_follows_a_given_descriptor)
     st = popen2_wait(p);
     ck_assert_int_eq(st, 0);
     popen2_free(p);
-    k = read(fds[0], buf, sizeof buf); /* EOF-terminated: every copy is closed */
-    ck_assert_int_eq(k, 4);
-    ck_assert_int_eq(memcmp(buf, "a\nb\n", 4), 0);
+    expect_a_then_b(fds[0]);
+    /* EOF-terminated: every copy is closed */
     ck_assert_int_eq(read(fds[0], buf, sizeof buf), 0);
     close(fds[0]);
 }
@@ -219,8 +218,6 @@ START_TEST(merge_follows_an_inherited_stdout)
     popen2_attr *a = popen2_attr_new();
     popen2_proc *p;
     int fds[2], saved;
-    char buf[64];
-    ssize_t k;
 
     ck_assert_int_eq(pipe(fds), 0);
     fflush(stdout);
@@ -236,9 +233,7 @@ START_TEST(merge_follows_an_inherited_stdout)
     ck_assert_ptr_nonnull(p);
     ck_assert_int_eq(popen2_wait(p), 0);
     popen2_free(p);
-    k = read(fds[0], buf, sizeof buf);
-    ck_assert_int_eq(k, 4);
-    ck_assert_int_eq(memcmp(buf, "a\nb\n", 4), 0);
+    expect_a_then_b(fds[0]);
     close(fds[0]);
 }
 END_TEST
