@@ -24,11 +24,14 @@ static char *run(const char *cmd, const popen2_attr *a, int *status)
     return out;
 }
 
-/* Reads f, a stream of p, to EOF and expects want; then waits for p and
- * frees it. */
-static void expect_then_end(popen2_proc *p, FILE *f, const char *want)
+/* p must exist: reads its stdout (stream 1) or stderr (2) to EOF and
+ * expects want; then waits for p and frees it. */
+static void expect_then_end(popen2_proc *p, int stream, const char *want)
 {
-    char *out = read_all(f, NULL);
+    char *out;
+
+    ck_assert_ptr_nonnull(p);
+    out = read_all(stream == 2 ? popen2_childerr(p) : popen2_fromchild(p), NULL);
 
     ck_assert_str_eq(out, want);
     free(out);
@@ -109,19 +112,14 @@ START_TEST(environment_replaced)
     char *env[] = {"A=1", "B=two words", NULL};
     char *argv[] = {"/usr/bin/env", NULL};
     popen2_attr *a = popen2_attr_new();
-    popen2_proc *p;
 
     ck_assert_int_eq(popen2_attr_set_env(a, env), 0);
-    p = popen2_spawnv(argv, a);
-    ck_assert_ptr_nonnull(p);
-    expect_then_end(p, popen2_fromchild(p), "A=1\nB=two words\n");
+    expect_then_end(popen2_spawnv(argv, a), 1, "A=1\nB=two words\n");
     /* Set and unset on top of the replacement. */
     ck_assert_int_eq(popen2_attr_setenv(a, "A", "3"), 0);
     ck_assert_int_eq(popen2_attr_unsetenv(a, "B"), 0);
     ck_assert_int_eq(popen2_attr_setenv(a, "C", ""), 0);
-    p = popen2_spawnv(argv, a);
-    ck_assert_ptr_nonnull(p);
-    expect_then_end(p, popen2_fromchild(p), "A=3\nC=\n");
+    expect_then_end(popen2_spawnv(argv, a), 1, "A=3\nC=\n");
     popen2_attr_free(a);
 }
 END_TEST
@@ -164,7 +162,7 @@ START_TEST(stream_setups)
     p = popen2_spawnv(argv, a);
     ck_assert_ptr_nonnull(p);
     ck_assert_ptr_null(popen2_tochild(p));
-    expect_then_end(p, popen2_fromchild(p), "0\n");
+    expect_then_end(p, 1, "0\n");
 
     /* stderr merged into stdout, in the order written. */
     ck_assert_int_eq(popen2_attr_set_stream(a, 2, POPEN2_MERGE), 0);
@@ -176,14 +174,14 @@ START_TEST(stream_setups)
     ck_assert_int_eq(popen2_attr_set_stream(a, 2, POPEN2_PIPE), 0);
     p = popen2_spawn("echo out; echo err >&2", a);
     ck_assert_ptr_nonnull(p);
-    expect_then_end(p, popen2_childerr(p), "err\n");
+    expect_then_end(p, 2, "err\n");
 
     /* stdout to /dev/null: no FILE for it. */
     ck_assert_int_eq(popen2_attr_set_stream(a, 1, POPEN2_DEVNULL), 0);
     p = popen2_spawn("echo lost; echo err >&2", a);
     ck_assert_ptr_nonnull(p);
     ck_assert_ptr_null(popen2_fromchild(p));
-    expect_then_end(p, popen2_childerr(p), "err\n");
+    expect_then_end(p, 2, "err\n");
     popen2_attr_free(a);
 }
 END_TEST
@@ -278,46 +276,44 @@ START_TEST(files_by_path)
 }
 END_TEST
 
-START_TEST(process_group_and_session)
+/* Spawns a child with a that reports its process group and session; returns
+ * its pid. */
+static pid_t group_and_session(const popen2_attr *a, long *pgid, long *sid)
 {
     /* Fields 5 and 6 of /proc/self/stat: process group and session. */
-    const char *cmd = "exec cut -d' ' -f5,6 /proc/self/stat";
-    popen2_attr *a = popen2_attr_new();
-    popen2_proc *p;
-    long pgid, sid;
+    popen2_proc *p = popen2_spawn("exec cut -d' ' -f5,6 /proc/self/stat", a);
+    pid_t pid;
     char *out;
 
-    ck_assert_int_eq(popen2_attr_set_group(a, POPEN2_GROUP_NEW), 0);
-    p = popen2_spawn(cmd, a);
     ck_assert_ptr_nonnull(p);
+    pid = popen2_pid(p);
     out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_int_eq(sscanf(out, "%ld %ld", &pgid, &sid), 2);
-    ck_assert_int_eq(pgid, popen2_pid(p));
-    ck_assert_int_eq(sid, getsid(0));
+    ck_assert_int_eq(sscanf(out, "%ld %ld", pgid, sid), 2);
     free(out);
     popen2_wait(p);
     popen2_free(p);
+    return pid;
+}
+
+START_TEST(process_group_and_session)
+{
+    popen2_attr *a = popen2_attr_new();
+    long pgid, sid;
+    pid_t pid;
+
+    ck_assert_int_eq(popen2_attr_set_group(a, POPEN2_GROUP_NEW), 0);
+    pid = group_and_session(a, &pgid, &sid);
+    ck_assert_int_eq(pgid, pid);
+    ck_assert_int_eq(sid, getsid(0));
 
     ck_assert_int_eq(popen2_attr_set_group(a, POPEN2_SESSION_NEW), 0);
-    p = popen2_spawn(cmd, a);
-    ck_assert_ptr_nonnull(p);
-    out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_int_eq(sscanf(out, "%ld %ld", &pgid, &sid), 2);
-    ck_assert_int_eq(pgid, popen2_pid(p));
-    ck_assert_int_eq(sid, popen2_pid(p));
-    free(out);
-    popen2_wait(p);
-    popen2_free(p);
+    pid = group_and_session(a, &pgid, &sid);
+    ck_assert_int_eq(pgid, pid);
+    ck_assert_int_eq(sid, pid);
 
     ck_assert_int_eq(popen2_attr_set_group(a, POPEN2_GROUP_INHERIT), 0);
-    p = popen2_spawn(cmd, a);
-    ck_assert_ptr_nonnull(p);
-    out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_int_eq(sscanf(out, "%ld %ld", &pgid, &sid), 2);
+    group_and_session(a, &pgid, &sid);
     ck_assert_int_eq(pgid, getpgid(0));
-    free(out);
-    popen2_wait(p);
-    popen2_free(p);
     popen2_attr_free(a);
 }
 END_TEST
@@ -326,16 +322,8 @@ START_TEST(path_search_on_and_off)
 {
     char *argv[] = {"sh", "-c", "echo found", NULL};
     popen2_attr *a = popen2_attr_new();
-    popen2_proc *p;
-    char *out;
 
-    p = popen2_spawnv(argv, a); /* on by default, as Popen3v */
-    ck_assert_ptr_nonnull(p);
-    out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_str_eq(out, "found\n");
-    free(out);
-    popen2_wait(p);
-    popen2_free(p);
+    expect_then_end(popen2_spawnv(argv, a), 1, "found\n"); /* on by default, as Popen3v */
     ck_assert_int_eq(popen2_attr_set_search_path(a, 0), 0);
     if (!under_valgrind()) { /* which reports exec errors as exit status 127 */
         ck_assert_ptr_null(popen2_spawnv(argv, a)); /* "./sh" does not exist */
