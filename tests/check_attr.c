@@ -414,6 +414,16 @@ static char *run_v(char *const argv[], const popen2_attr *a)
     return out;
 }
 
+/* Expects run_v(argv, a) to spawn and print want. */
+static void expect_run_v(char *const argv[], const popen2_attr *a, const char *want)
+{
+    char *out = run_v(argv, a);
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, want);
+    free(out);
+}
+
 /* Expects the spawn of argv with a to fail with err (where exec errors are
  * reported synchronously). */
 static void expect_spawn_error(char *const argv[], const popen2_attr *a, int err)
@@ -431,7 +441,7 @@ static void expect_spawn_error(char *const argv[], const popen2_attr *a, int err
 START_TEST(path_is_searched_in_the_childs_environment)
 {
     char *argv[] = {"p2i-which", NULL};
-    char parent_path[1024], child_path[1024], *out;
+    char parent_path[1024], child_path[1024];
     const char *old = getenv("PATH");
     struct path_tree t;
     popen2_attr *a;
@@ -441,18 +451,12 @@ START_TEST(path_is_searched_in_the_childs_environment)
      * when its PATH says otherwise. */
     snprintf(parent_path, sizeof parent_path, "%s:%s", t.parent, old ? old : "/bin:/usr/bin");
     ck_assert_int_eq(setenv("PATH", parent_path, 1), 0);
-    out = run_v(argv, NULL);
-    ck_assert_ptr_nonnull(out);
-    ck_assert_str_eq(out, "parent-path\n");
-    free(out);
+    expect_run_v(argv, NULL, "parent-path\n");
 
     /* setenv of PATH on top of the parent's environment. */
     a = popen2_attr_new();
     ck_assert_int_eq(popen2_attr_setenv(a, "PATH", t.child), 0);
-    out = run_v(argv, a);
-    ck_assert_ptr_nonnull(out);
-    ck_assert_str_eq(out, "child-path\n");
-    free(out);
+    expect_run_v(argv, a, "child-path\n");
     popen2_attr_free(a);
 
     /* A whole new environment. */
@@ -463,10 +467,7 @@ START_TEST(path_is_searched_in_the_childs_environment)
 
         ck_assert_int_eq(popen2_attr_set_env(a, env), 0);
     }
-    out = run_v(argv, a);
-    ck_assert_ptr_nonnull(out);
-    ck_assert_str_eq(out, "child-path\n");
-    free(out);
+    expect_run_v(argv, a, "child-path\n");
 
     /* The child's PATH unset: execvp's default (/bin:/usr/bin), which has
      * no p2i-which, and the parent's PATH is not a fallback. */
@@ -475,10 +476,7 @@ START_TEST(path_is_searched_in_the_childs_environment)
     {
         char *sh[] = {"sh", "-c", "echo default", NULL};
 
-        out = run_v(sh, a);
-        ck_assert_ptr_nonnull(out);
-        ck_assert_str_eq(out, "default\n");
-        free(out);
+        expect_run_v(sh, a, "default\n");
     }
     popen2_attr_free(a);
 
@@ -486,10 +484,7 @@ START_TEST(path_is_searched_in_the_childs_environment)
      * from the environment the child gets. */
     a = popen2_attr_new();
     ck_assert_int_eq(popen2_attr_setenv(a, "POPEN2_X", "1"), 0);
-    out = run_v(argv, a);
-    ck_assert_ptr_nonnull(out);
-    ck_assert_str_eq(out, "parent-path\n");
-    free(out);
+    expect_run_v(argv, a, "parent-path\n");
     popen2_attr_free(a);
 
     if (old)
@@ -501,7 +496,7 @@ END_TEST
 START_TEST(path_search_keeps_execvps_rules)
 {
     char *argv[] = {"p2i-which", NULL};
-    char path[1024], *out;
+    char path[1024];
     struct path_tree t;
     popen2_attr *a = popen2_attr_new();
 
@@ -512,10 +507,7 @@ START_TEST(path_search_keeps_execvps_rules)
     /* ... but the search goes on past it, and past a directory. */
     snprintf(path, sizeof path, "%s:%s:%s", t.denied, t.dir, t.child);
     ck_assert_int_eq(popen2_attr_setenv(a, "PATH", path), 0);
-    out = run_v(argv, a);
-    ck_assert_ptr_nonnull(out);
-    ck_assert_str_eq(out, "child-path\n");
-    free(out);
+    expect_run_v(argv, a, "child-path\n");
     /* Only a directory: ENOENT, as if nothing matched. */
     ck_assert_int_eq(popen2_attr_setenv(a, "PATH", t.dir), 0);
     expect_spawn_error(argv, a, ENOENT);
@@ -529,18 +521,12 @@ START_TEST(path_search_keeps_execvps_rules)
         char *abs[] = {path, NULL};
 
         ck_assert_int_eq(popen2_attr_setenv(a, "PATH", t.child), 0);
-        out = run_v(abs, a);
-        ck_assert_ptr_nonnull(out);
-        ck_assert_str_eq(out, "parent-path\n");
-        free(out);
+        expect_run_v(abs, a, "parent-path\n");
     }
     /* A relative element is found from the child's working directory. */
     ck_assert_int_eq(popen2_attr_setenv(a, "PATH", "bin"), 0);
     ck_assert_int_eq(popen2_attr_set_cwd(a, t.rel), 0);
-    out = run_v(argv, a);
-    ck_assert_ptr_nonnull(out);
-    ck_assert_str_eq(out, "relative-path\n");
-    free(out);
+    expect_run_v(argv, a, "relative-path\n");
     /* Search off: the name is a path, relative to the working directory. */
     ck_assert_int_eq(popen2_attr_set_search_path(a, 0), 0);
     expect_spawn_error(argv, a, ENOENT);
