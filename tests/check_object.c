@@ -180,23 +180,26 @@ static int wait_settled(popen2_proc *p)
     return st;
 }
 
+/* wait_settled(p), expecting an exit with code. */
+static void expect_exited(popen2_proc *p, int code)
+{
+    int st = wait_settled(p);
+
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), code);
+}
+
 static const int exit_codes[] = {0, 3, 255};
 
 START_TEST(test_wait_exit_codes)
 {
     char code[16];
-    int st;
 
     snprintf(code, sizeof code, "%d", exit_codes[_i]);
-    st = wait_settled(popen2_Popen3v(CHILD("exit", code), 0, -1));
-    ck_assert(WIFEXITED(st));
-    ck_assert_int_eq(WEXITSTATUS(st), exit_codes[_i]);
-
+    expect_exited(popen2_Popen3v(CHILD("exit", code), 0, -1), exit_codes[_i]);
     /* The same through the shell. */
     snprintf(code, sizeof code, "exit %d", exit_codes[_i]);
-    st = wait_settled(popen2_Popen3(code, 0, -1));
-    ck_assert(WIFEXITED(st));
-    ck_assert_int_eq(WEXITSTATUS(st), exit_codes[_i]);
+    expect_exited(popen2_Popen3(code, 0, -1), exit_codes[_i]);
 }
 END_TEST
 
