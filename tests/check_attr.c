@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "runner.h"
+#include "children.h"
 #include "popen2.h"
 
 /* Runs cmd with a, returns its stdout (malloc'ed) after waiting. */
@@ -52,7 +53,6 @@ static void expect_a_then_b(int fd)
 START_TEST(null_attr_means_popen3_defaults)
 {
     popen2_proc *p = popen2_spawn("read x; echo got $x", NULL);
-    char *out;
 
     ck_assert_ptr_nonnull(p);
     ck_assert_ptr_nonnull(popen2_tochild(p));
@@ -60,11 +60,7 @@ START_TEST(null_attr_means_popen3_defaults)
     ck_assert_ptr_null(popen2_childerr(p)); /* capturestderr false */
     fputs("it\n", popen2_tochild(p));
     fclose(popen2_tochild(p));
-    out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_str_eq(out, "got it\n");
-    free(out);
-    ck_assert_int_eq(popen2_wait(p), 0);
-    popen2_free(p);
+    expect_stdout_then_exit_0(p, "got it\n");
 }
 END_TEST
 

@@ -93,15 +93,9 @@ END_TEST
 /* Popen4: stdout and stderr arrive through fromchild in the order written. */
 START_TEST(test_popen4_merges_in_order)
 {
-    popen2_proc *p = popen2_Popen4("echo out1; echo err1 >&2; echo out2; echo err2 >&2", -1);
-    char *out;
-
-    ck_assert_ptr_nonnull(p);
-    out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_str_eq(out, "out1\nerr1\nout2\nerr2\n");
-    free(out);
-    ck_assert_int_eq(popen2_wait(p), 0);
-    popen2_free(p);
+    expect_stdout_then_exit_0(
+        popen2_Popen4("echo out1; echo err1 >&2; echo out2; echo err2 >&2", -1),
+        "out1\nerr1\nout2\nerr2\n");
 }
 END_TEST
 
