@@ -148,61 +148,68 @@ void bench_writer_argv(const struct run *r, char *argv[4], char o[32], char e[32
 
 /* ---- capture: one stream ------------------------------------------------ */
 
-int c_read_loop(struct run *r)
+/* Starts the writer of r with its stdout on a pipe; *fd is the read end,
+ * *t0 the start of the timed part. */
+static int start_writer(struct run *r, int *fd, pid_t *pid, double *t0)
 {
     char o[32], e[32], *argv[4];
     int fds[2];
-    pid_t pid;
-    ssize_t k;
-    double t0;
 
-    buffers();
     bench_writer_argv(r, argv, o, e);
-    t0 = bench_now();
+    *t0 = bench_now();
     if (pipe2(fds, O_CLOEXEC) < 0)
         return fail("pipe2");
     pipe_max(fds[0]);
-    if (spawn(argv, -1, fds[1], -1, &pid) < 0)
+    if (spawn(argv, -1, fds[1], -1, pid) < 0)
         return -1;
     close(fds[1]);
-    while ((k = read(fds[0], buf, BLOCK)) > 0 || (k < 0 && errno == EINTR))
-        if (k > 0)
-            r->got += (unsigned long long)k;
-    close(fds[0]);
+    *fd = fds[0];
+    return 0;
+}
+
+/* Closes the read end fd, reaps the writer and times the run. */
+static int end_writer(struct run *r, int fd, pid_t pid, double t0)
+{
+    close(fd);
     if (reap(pid) < 0)
         return -1;
     r->secs = bench_now() - t0;
     return 0;
 }
 
+int c_read_loop(struct run *r)
+{
+    int fd;
+    pid_t pid;
+    ssize_t k;
+    double t0;
+
+    buffers();
+    if (start_writer(r, &fd, &pid, &t0) < 0)
+        return -1;
+    while ((k = read(fd, buf, BLOCK)) > 0 || (k < 0 && errno == EINTR))
+        if (k > 0)
+            r->got += (unsigned long long)k;
+    return end_writer(r, fd, pid, t0);
+}
+
 int c_splice(struct run *r)
 {
     static int null = -1;
-    char o[32], e[32], *argv[4];
-    int fds[2];
+    int fd;
     pid_t pid;
     ssize_t k;
     double t0;
 
     if (null < 0 && (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
         return fail("/dev/null");
-    bench_writer_argv(r, argv, o, e);
-    t0 = bench_now();
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return fail("pipe2");
-    pipe_max(fds[0]);
-    if (spawn(argv, -1, fds[1], -1, &pid) < 0)
+    if (start_writer(r, &fd, &pid, &t0) < 0)
         return -1;
-    close(fds[1]);
-    while ((k = splice(fds[0], NULL, null, NULL, BLOCK, SPLICE_F_MOVE)) > 0 ||
+    while ((k = splice(fd, NULL, null, NULL, BLOCK, SPLICE_F_MOVE)) > 0 ||
            (k < 0 && errno == EINTR))
         if (k > 0)
             r->got += (unsigned long long)k;
-    close(fds[0]);
-    if (reap(pid) < 0)
-        return -1;
-    r->secs = bench_now() - t0;
-    return 0;
+    return end_writer(r, fd, pid, t0);
 }
 
 /* The classic event loop: both pipes non-blocking, poll, read what is ready. */

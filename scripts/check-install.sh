@@ -20,19 +20,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 say() { printf '\n=== check-install: %s\n' "$*"; }
 die() { printf 'check-install: FAIL: %s\n' "$*" >&2; exit 1; }
 
-tarball=${1:-}
-if [ -z "$tarball" ]; then
-    cd "$top"
-    [ -f Makefile ] || { ./autogen.sh && ./configure; } >/dev/null
-    make dist >/dev/null
-    tarball=$(ls -t "$top"/libpopen2-*.tar.gz | head -n 1)
-fi
-tarball=$(cd "$(dirname "$tarball")" && pwd)/$(basename "$tarball")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=scripts/tarball.sh
+. "$top/scripts/tarball.sh"
+unpack_tarball "${1:-}"
 prefix="$work/prefix"
-tar -xzf "$tarball" -C "$work"
-src=$(ls -d "$work"/libpopen2-*/)
 
 say "configure + make with dpkg-buildflags (hardening=+all) from $(basename "$tarball")"
 export DEB_BUILD_MAINT_OPTIONS=hardening=+all

@@ -23,18 +23,9 @@ if ! command -v musl-gcc >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends musl-tools >/dev/null
 fi
 
-tarball=${1:-}
-if [ -z "$tarball" ]; then
-    cd "$top"
-    [ -f Makefile ] || { ./autogen.sh && ./configure; } >/dev/null
-    make dist >/dev/null
-    tarball=$(ls -t "$top"/libpopen2-*.tar.gz | head -n 1)
-fi
-tarball=$(cd "$(dirname "$tarball")" && pwd)/$(basename "$tarball")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-tar -xzf "$tarball" -C "$work"
-src=$(ls -d "$work"/libpopen2-*/)
+# shellcheck source=scripts/tarball.sh
+. "$top/scripts/tarball.sh"
+unpack_tarball "${1:-}"
 cd "$src"
 
 say "configure CC=musl-gcc && make ($(basename "$tarball"))"

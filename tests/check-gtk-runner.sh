@@ -80,6 +80,10 @@ run() {
     fi
 }
 val() { sed -n "s/^$2=//p" "$tmp/$1" | head -n 1; }
+# expect NAME KEY VALUE WHAT: the run NAME reported KEY=VALUE, or WHAT failed.
+expect() {
+    [ "$(val "$1" "$2")" = "$3" ] || fail "$1: $4 ($2 is '$(val "$1" "$2")', expected '$3')"
+}
 rate() { awk -v t="$1" -v m="$2" 'BEGIN { printf "%.1f", (m > 0 ? t * 1000 / m : 0) }'; }
 
 # The members of a process group, from /proc (no procps needed).  The
@@ -105,6 +109,16 @@ wait_group_gone() {
     return 0
 }
 
+# cancel_run NAME COMMAND: runs COMMAND and presses Cancel after 300 ms;
+# sets t0 (the start) and pgid (the command's process group, which must be
+# reported).
+cancel_run() {
+    t0=$(ms)
+    run "$1" --run "$2" --cancel-after 300 --quit-when-done
+    pgid=$(val "$1" pgid)
+    [ "${pgid:-0}" -gt 1 ] || fail "$1: no process group reported"
+}
+
 # --- idle baseline: the same window, a command that only waits -------------
 run idle --run 'sleep 1' --quit-when-done
 idle_kb=$(val idle peak_rss_kb)
@@ -115,10 +129,10 @@ echo "idle: peak RSS ${idle_kb} kB, $(val idle run_ticks) ticks in $(val idle ru
 
 # --- 1. seq 1 100000, with the screenshot of 4 ------------------------------
 run seq --run 'seq 1 100000' --quit-when-done --screenshot "$tmp/shot.png"
-[ "$(val seq status)" = 0 ] || fail "seq: status '$(val seq status)', expected 0"
-[ "$(val seq last_line)" = 100000 ] || fail "seq: the view's last line is '$(val seq last_line)'"
+expect seq status 0 "the exit status"
+expect seq last_line 100000 "the view's last line"
 # 1..9: 2 bytes a line, 10..99: 3, ... 100000: 7.
-[ "$(val seq bytes)" = 588895 ] || fail "seq: $(val seq bytes) bytes, expected 588895"
+expect seq bytes 588895 "the byte count"
 echo "seq 1 100000: status $(val seq status), last line '$(val seq last_line)'," \
     "$(val seq bytes) bytes in $(val seq run_ms) ms"
 
@@ -127,9 +141,9 @@ limit_mib=4
 margin_mib=64
 run flood --run 'yes | head -c 1G' --limit $limit_mib --quit-when-done
 flood_kb=$(val flood peak_rss_kb)
-[ "$(val flood status)" = 0 ] || fail "flood: status '$(val flood status)', expected 0"
-[ "$(val flood bytes)" = 1073741824 ] || fail "flood: $(val flood bytes) bytes, expected 1 GiB"
-[ "$(val flood last_line)" = y ] || fail "flood: the view's last line is '$(val flood last_line)'"
+expect flood status 0 "the exit status"
+expect flood bytes 1073741824 "the byte count (1 GiB)"
+expect flood last_line y "the view's last line"
 # Both streams may hold their limit; the margin covers the view's bounded
 # tail, the read buffer and allocator slack.
 bound_kb=$((${idle_kb:-0} + 2 * limit_mib * 1024 + margin_mib * 1024))
@@ -148,34 +162,25 @@ echo "flood: $run_ticks ticks in $run_ms ms ($(rate "$run_ticks" "$run_ms")/s," 
     fail "flood: $run_ticks ticks in $run_ms ms, under a quarter of one per ${tick_ms} ms"
 
 # --- 3. Cancel ends the whole process group --------------------------------
-t0=$(ms)
-run cancel --run 'sleep 100 & sleep 100' --cancel-after 300 --quit-when-done
-pgid=$(val cancel pgid)
-[ "${pgid:-0}" -gt 1 ] || fail "cancel: no process group reported"
+cancel_run cancel 'sleep 100 & sleep 100'
 [ "$(val cancel signal)" != 0 ] || [ "$(val cancel status)" != none ] ||
     fail "cancel: the command did not end"
 wait_group_gone "$pgid" || fail "cancel: processes of group $pgid survived Cancel"
 echo "cancel: group gone; Cancel to end of run $(val cancel cancel_ms) ms" \
     "(signal $(val cancel signal), SIGKILL needed: $(val cancel killed)); whole run $(($(ms) - t0)) ms"
 
-t0=$(ms)
-run cancel-kill --run 'trap "" TERM; sleep 100 & sleep 100' --cancel-after 300 --quit-when-done
-pgid=$(val cancel-kill pgid)
-[ "${pgid:-0}" -gt 1 ] || fail "cancel-kill: no process group reported"
-[ "$(val cancel-kill killed)" = 1 ] || fail "cancel-kill: SIGTERM was ignored, yet no SIGKILL followed"
-[ "$(val cancel-kill signal)" = 9 ] || fail "cancel-kill: signal '$(val cancel-kill signal)', expected 9"
+cancel_run cancel-kill 'trap "" TERM; sleep 100 & sleep 100'
+expect cancel-kill killed 1 "SIGTERM was ignored, yet no SIGKILL followed"
+expect cancel-kill signal 9 "the signal that ended it"
 wait_group_gone "$pgid" || fail "cancel-kill: processes of group $pgid survived SIGKILL"
 echo "cancel (SIGTERM ignored): group gone; Cancel to end of run $(val cancel-kill cancel_ms) ms" \
     "(SIGKILL after the grace period); whole run $(($(ms) - t0)) ms"
 
 # The shell has exited (and was reaped) while a child that ignores SIGTERM
 # holds its stdout: the group is killed by its id after the grace period.
-t0=$(ms)
-run cancel-orphan --run 'trap "" TERM; sleep 100 & echo started' --cancel-after 300 --quit-when-done
-pgid=$(val cancel-orphan pgid)
-[ "${pgid:-0}" -gt 1 ] || fail "cancel-orphan: no process group reported"
-[ "$(val cancel-orphan status)" = 0 ] || fail "cancel-orphan: the shell's status is not 0"
-[ "$(val cancel-orphan killed)" = 1 ] || fail "cancel-orphan: no SIGKILL after the grace period"
+cancel_run cancel-orphan 'trap "" TERM; sleep 100 & echo started'
+expect cancel-orphan status 0 "the shell's status"
+expect cancel-orphan killed 1 "no SIGKILL after the grace period"
 wait_group_gone "$pgid" || fail "cancel-orphan: the shell's child in group $pgid survived"
 echo "cancel (shell gone, its child holds the pipe): group gone; Cancel to end of run" \
     "$(val cancel-orphan cancel_ms) ms; whole run $(($(ms) - t0)) ms"

@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "runner.h"
+#include "children.h"
 #include "popen2.h"
 
 /* Runs cmd with a, returns its stdout (malloc'ed) after waiting. */
@@ -24,10 +25,34 @@ static char *run(const char *cmd, const popen2_attr *a, int *status)
     return out;
 }
 
+/* p must exist: reads its stdout (stream 1) or stderr (2) to EOF and
+ * expects want; then waits for p and frees it. */
+static void expect_then_end(popen2_proc *p, int stream, const char *want)
+{
+    char *out;
+
+    ck_assert_ptr_nonnull(p);
+    out = read_all(stream == 2 ? popen2_childerr(p) : popen2_fromchild(p), NULL);
+
+    ck_assert_str_eq(out, want);
+    free(out);
+    popen2_wait(p);
+    popen2_free(p);
+}
+
+/* The pipe's read end fd holds exactly "a\nb\n" first. */
+static void expect_a_then_b(int fd)
+{
+    char buf[64];
+    ssize_t k = read(fd, buf, sizeof buf);
+
+    ck_assert_int_eq(k, 4);
+    ck_assert_int_eq(memcmp(buf, "a\nb\n", 4), 0);
+}
+
 START_TEST(null_attr_means_popen3_defaults)
 {
     popen2_proc *p = popen2_spawn("read x; echo got $x", NULL);
-    char *out;
 
     ck_assert_ptr_nonnull(p);
     ck_assert_ptr_nonnull(popen2_tochild(p));
@@ -35,11 +60,7 @@ START_TEST(null_attr_means_popen3_defaults)
     ck_assert_ptr_null(popen2_childerr(p)); /* capturestderr false */
     fputs("it\n", popen2_tochild(p));
     fclose(popen2_tochild(p));
-    out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_str_eq(out, "got it\n");
-    free(out);
-    ck_assert_int_eq(popen2_wait(p), 0);
-    popen2_free(p);
+    expect_stdout_then_exit_0(p, "got it\n");
 }
 END_TEST
 
@@ -87,28 +108,14 @@ START_TEST(environment_replaced)
     char *env[] = {"A=1", "B=two words", NULL};
     char *argv[] = {"/usr/bin/env", NULL};
     popen2_attr *a = popen2_attr_new();
-    popen2_proc *p;
-    char *out;
 
     ck_assert_int_eq(popen2_attr_set_env(a, env), 0);
-    p = popen2_spawnv(argv, a);
-    ck_assert_ptr_nonnull(p);
-    out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_str_eq(out, "A=1\nB=two words\n");
-    free(out);
-    popen2_wait(p);
-    popen2_free(p);
+    expect_then_end(popen2_spawnv(argv, a), 1, "A=1\nB=two words\n");
     /* Set and unset on top of the replacement. */
     ck_assert_int_eq(popen2_attr_setenv(a, "A", "3"), 0);
     ck_assert_int_eq(popen2_attr_unsetenv(a, "B"), 0);
     ck_assert_int_eq(popen2_attr_setenv(a, "C", ""), 0);
-    p = popen2_spawnv(argv, a);
-    ck_assert_ptr_nonnull(p);
-    out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_str_eq(out, "A=3\nC=\n");
-    free(out);
-    popen2_wait(p);
-    popen2_free(p);
+    expect_then_end(popen2_spawnv(argv, a), 1, "A=3\nC=\n");
     popen2_attr_free(a);
 }
 END_TEST
@@ -151,11 +158,7 @@ START_TEST(stream_setups)
     p = popen2_spawnv(argv, a);
     ck_assert_ptr_nonnull(p);
     ck_assert_ptr_null(popen2_tochild(p));
-    out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_str_eq(out, "0\n");
-    free(out);
-    popen2_wait(p);
-    popen2_free(p);
+    expect_then_end(p, 1, "0\n");
 
     /* stderr merged into stdout, in the order written. */
     ck_assert_int_eq(popen2_attr_set_stream(a, 2, POPEN2_MERGE), 0);
@@ -167,22 +170,14 @@ START_TEST(stream_setups)
     ck_assert_int_eq(popen2_attr_set_stream(a, 2, POPEN2_PIPE), 0);
     p = popen2_spawn("echo out; echo err >&2", a);
     ck_assert_ptr_nonnull(p);
-    out = read_all(popen2_childerr(p), NULL);
-    ck_assert_str_eq(out, "err\n");
-    free(out);
-    popen2_wait(p);
-    popen2_free(p);
+    expect_then_end(p, 2, "err\n");
 
     /* stdout to /dev/null: no FILE for it. */
     ck_assert_int_eq(popen2_attr_set_stream(a, 1, POPEN2_DEVNULL), 0);
     p = popen2_spawn("echo lost; echo err >&2", a);
     ck_assert_ptr_nonnull(p);
     ck_assert_ptr_null(popen2_fromchild(p));
-    out = read_all(popen2_childerr(p), NULL);
-    ck_assert_str_eq(out, "err\n");
-    free(out);
-    popen2_wait(p);
-    popen2_free(p);
+    expect_then_end(p, 2, "err\n");
     popen2_attr_free(a);
 }
 END_TEST
@@ -194,7 +189,6 @@ START_TEST(merge_follows_a_given_descriptor)
     popen2_proc *p;
     int fds[2], st;
     char buf[64];
-    ssize_t k;
 
     ck_assert_int_eq(pipe(fds), 0);
     ck_assert_int_eq(popen2_attr_set_stream_fd(a, 1, fds[1]), 0);
@@ -206,9 +200,8 @@ START_TEST(merge_follows_a_given_descriptor)
     st = popen2_wait(p);
     ck_assert_int_eq(st, 0);
     popen2_free(p);
-    k = read(fds[0], buf, sizeof buf); /* EOF-terminated: every copy is closed */
-    ck_assert_int_eq(k, 4);
-    ck_assert_int_eq(memcmp(buf, "a\nb\n", 4), 0);
+    expect_a_then_b(fds[0]);
+    /* EOF-terminated: every copy is closed */
     ck_assert_int_eq(read(fds[0], buf, sizeof buf), 0);
     close(fds[0]);
 }
@@ -219,8 +212,6 @@ START_TEST(merge_follows_an_inherited_stdout)
     popen2_attr *a = popen2_attr_new();
     popen2_proc *p;
     int fds[2], saved;
-    char buf[64];
-    ssize_t k;
 
     ck_assert_int_eq(pipe(fds), 0);
     fflush(stdout);
@@ -236,9 +227,7 @@ START_TEST(merge_follows_an_inherited_stdout)
     ck_assert_ptr_nonnull(p);
     ck_assert_int_eq(popen2_wait(p), 0);
     popen2_free(p);
-    k = read(fds[0], buf, sizeof buf);
-    ck_assert_int_eq(k, 4);
-    ck_assert_int_eq(memcmp(buf, "a\nb\n", 4), 0);
+    expect_a_then_b(fds[0]);
     close(fds[0]);
 }
 END_TEST
@@ -283,46 +272,44 @@ START_TEST(files_by_path)
 }
 END_TEST
 
-START_TEST(process_group_and_session)
+/* Spawns a child with a that reports its process group and session; returns
+ * its pid. */
+static pid_t group_and_session(const popen2_attr *a, long *pgid, long *sid)
 {
     /* Fields 5 and 6 of /proc/self/stat: process group and session. */
-    const char *cmd = "exec cut -d' ' -f5,6 /proc/self/stat";
-    popen2_attr *a = popen2_attr_new();
-    popen2_proc *p;
-    long pgid, sid;
+    popen2_proc *p = popen2_spawn("exec cut -d' ' -f5,6 /proc/self/stat", a);
+    pid_t pid;
     char *out;
 
-    ck_assert_int_eq(popen2_attr_set_group(a, POPEN2_GROUP_NEW), 0);
-    p = popen2_spawn(cmd, a);
     ck_assert_ptr_nonnull(p);
+    pid = popen2_pid(p);
     out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_int_eq(sscanf(out, "%ld %ld", &pgid, &sid), 2);
-    ck_assert_int_eq(pgid, popen2_pid(p));
-    ck_assert_int_eq(sid, getsid(0));
+    ck_assert_int_eq(sscanf(out, "%ld %ld", pgid, sid), 2);
     free(out);
     popen2_wait(p);
     popen2_free(p);
+    return pid;
+}
+
+START_TEST(process_group_and_session)
+{
+    popen2_attr *a = popen2_attr_new();
+    long pgid, sid;
+    pid_t pid;
+
+    ck_assert_int_eq(popen2_attr_set_group(a, POPEN2_GROUP_NEW), 0);
+    pid = group_and_session(a, &pgid, &sid);
+    ck_assert_int_eq(pgid, pid);
+    ck_assert_int_eq(sid, getsid(0));
 
     ck_assert_int_eq(popen2_attr_set_group(a, POPEN2_SESSION_NEW), 0);
-    p = popen2_spawn(cmd, a);
-    ck_assert_ptr_nonnull(p);
-    out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_int_eq(sscanf(out, "%ld %ld", &pgid, &sid), 2);
-    ck_assert_int_eq(pgid, popen2_pid(p));
-    ck_assert_int_eq(sid, popen2_pid(p));
-    free(out);
-    popen2_wait(p);
-    popen2_free(p);
+    pid = group_and_session(a, &pgid, &sid);
+    ck_assert_int_eq(pgid, pid);
+    ck_assert_int_eq(sid, pid);
 
     ck_assert_int_eq(popen2_attr_set_group(a, POPEN2_GROUP_INHERIT), 0);
-    p = popen2_spawn(cmd, a);
-    ck_assert_ptr_nonnull(p);
-    out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_int_eq(sscanf(out, "%ld %ld", &pgid, &sid), 2);
+    group_and_session(a, &pgid, &sid);
     ck_assert_int_eq(pgid, getpgid(0));
-    free(out);
-    popen2_wait(p);
-    popen2_free(p);
     popen2_attr_free(a);
 }
 END_TEST
@@ -331,16 +318,8 @@ START_TEST(path_search_on_and_off)
 {
     char *argv[] = {"sh", "-c", "echo found", NULL};
     popen2_attr *a = popen2_attr_new();
-    popen2_proc *p;
-    char *out;
 
-    p = popen2_spawnv(argv, a); /* on by default, as Popen3v */
-    ck_assert_ptr_nonnull(p);
-    out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_str_eq(out, "found\n");
-    free(out);
-    popen2_wait(p);
-    popen2_free(p);
+    expect_then_end(popen2_spawnv(argv, a), 1, "found\n"); /* on by default, as Popen3v */
     ck_assert_int_eq(popen2_attr_set_search_path(a, 0), 0);
     if (!under_valgrind()) { /* which reports exec errors as exit status 127 */
         ck_assert_ptr_null(popen2_spawnv(argv, a)); /* "./sh" does not exist */
@@ -431,6 +410,16 @@ static char *run_v(char *const argv[], const popen2_attr *a)
     return out;
 }
 
+/* Expects run_v(argv, a) to spawn and print want. */
+static void expect_run_v(char *const argv[], const popen2_attr *a, const char *want)
+{
+    char *out = run_v(argv, a);
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, want);
+    free(out);
+}
+
 /* Expects the spawn of argv with a to fail with err (where exec errors are
  * reported synchronously). */
 static void expect_spawn_error(char *const argv[], const popen2_attr *a, int err)
@@ -448,7 +437,7 @@ static void expect_spawn_error(char *const argv[], const popen2_attr *a, int err
 START_TEST(path_is_searched_in_the_childs_environment)
 {
     char *argv[] = {"p2i-which", NULL};
-    char parent_path[1024], child_path[1024], *out;
+    char parent_path[1024], child_path[1024];
     const char *old = getenv("PATH");
     struct path_tree t;
     popen2_attr *a;
@@ -458,18 +447,12 @@ START_TEST(path_is_searched_in_the_childs_environment)
      * when its PATH says otherwise. */
     snprintf(parent_path, sizeof parent_path, "%s:%s", t.parent, old ? old : "/bin:/usr/bin");
     ck_assert_int_eq(setenv("PATH", parent_path, 1), 0);
-    out = run_v(argv, NULL);
-    ck_assert_ptr_nonnull(out);
-    ck_assert_str_eq(out, "parent-path\n");
-    free(out);
+    expect_run_v(argv, NULL, "parent-path\n");
 
     /* setenv of PATH on top of the parent's environment. */
     a = popen2_attr_new();
     ck_assert_int_eq(popen2_attr_setenv(a, "PATH", t.child), 0);
-    out = run_v(argv, a);
-    ck_assert_ptr_nonnull(out);
-    ck_assert_str_eq(out, "child-path\n");
-    free(out);
+    expect_run_v(argv, a, "child-path\n");
     popen2_attr_free(a);
 
     /* A whole new environment. */
@@ -480,10 +463,7 @@ START_TEST(path_is_searched_in_the_childs_environment)
 
         ck_assert_int_eq(popen2_attr_set_env(a, env), 0);
     }
-    out = run_v(argv, a);
-    ck_assert_ptr_nonnull(out);
-    ck_assert_str_eq(out, "child-path\n");
-    free(out);
+    expect_run_v(argv, a, "child-path\n");
 
     /* The child's PATH unset: execvp's default (/bin:/usr/bin), which has
      * no p2i-which, and the parent's PATH is not a fallback. */
@@ -492,10 +472,7 @@ START_TEST(path_is_searched_in_the_childs_environment)
     {
         char *sh[] = {"sh", "-c", "echo default", NULL};
 
-        out = run_v(sh, a);
-        ck_assert_ptr_nonnull(out);
-        ck_assert_str_eq(out, "default\n");
-        free(out);
+        expect_run_v(sh, a, "default\n");
     }
     popen2_attr_free(a);
 
@@ -503,10 +480,7 @@ START_TEST(path_is_searched_in_the_childs_environment)
      * from the environment the child gets. */
     a = popen2_attr_new();
     ck_assert_int_eq(popen2_attr_setenv(a, "POPEN2_X", "1"), 0);
-    out = run_v(argv, a);
-    ck_assert_ptr_nonnull(out);
-    ck_assert_str_eq(out, "parent-path\n");
-    free(out);
+    expect_run_v(argv, a, "parent-path\n");
     popen2_attr_free(a);
 
     if (old)
@@ -518,7 +492,7 @@ END_TEST
 START_TEST(path_search_keeps_execvps_rules)
 {
     char *argv[] = {"p2i-which", NULL};
-    char path[1024], *out;
+    char path[1024];
     struct path_tree t;
     popen2_attr *a = popen2_attr_new();
 
@@ -529,10 +503,7 @@ START_TEST(path_search_keeps_execvps_rules)
     /* ... but the search goes on past it, and past a directory. */
     snprintf(path, sizeof path, "%s:%s:%s", t.denied, t.dir, t.child);
     ck_assert_int_eq(popen2_attr_setenv(a, "PATH", path), 0);
-    out = run_v(argv, a);
-    ck_assert_ptr_nonnull(out);
-    ck_assert_str_eq(out, "child-path\n");
-    free(out);
+    expect_run_v(argv, a, "child-path\n");
     /* Only a directory: ENOENT, as if nothing matched. */
     ck_assert_int_eq(popen2_attr_setenv(a, "PATH", t.dir), 0);
     expect_spawn_error(argv, a, ENOENT);
@@ -546,18 +517,12 @@ START_TEST(path_search_keeps_execvps_rules)
         char *abs[] = {path, NULL};
 
         ck_assert_int_eq(popen2_attr_setenv(a, "PATH", t.child), 0);
-        out = run_v(abs, a);
-        ck_assert_ptr_nonnull(out);
-        ck_assert_str_eq(out, "parent-path\n");
-        free(out);
+        expect_run_v(abs, a, "parent-path\n");
     }
     /* A relative element is found from the child's working directory. */
     ck_assert_int_eq(popen2_attr_setenv(a, "PATH", "bin"), 0);
     ck_assert_int_eq(popen2_attr_set_cwd(a, t.rel), 0);
-    out = run_v(argv, a);
-    ck_assert_ptr_nonnull(out);
-    ck_assert_str_eq(out, "relative-path\n");
-    free(out);
+    expect_run_v(argv, a, "relative-path\n");
     /* Search off: the name is a path, relative to the working directory. */
     ck_assert_int_eq(popen2_attr_set_search_path(a, 0), 0);
     expect_spawn_error(argv, a, ENOENT);

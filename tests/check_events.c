@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "runner.h"
+#include "children.h"
 #include "popen2.h"
 
 static bool readable(int fd, int ms)
@@ -16,6 +17,20 @@ static bool readable(int fd, int ms)
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
 
     return poll(&pfd, 1, ms) == 1 && (pfd.revents & POLLIN);
+}
+
+/* The child of argv through popen2_spawnv, with stderr piped beside stdout. */
+static popen2_proc *spawn_both_piped(char *const argv[])
+{
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(popen2_attr_set_stream(a, 2, POPEN2_PIPE), 0);
+    p = popen2_spawnv(argv, a);
+    popen2_attr_free(a);
+    ck_assert_ptr_nonnull(p);
+    return p;
 }
 
 START_TEST(event_fd_follows_output_eof_and_exit)
@@ -64,17 +79,10 @@ END_TEST
 START_TEST(level_triggered_until_each_stream_is_read)
 {
     /* Data left unread keeps the descriptor readable. */
-    char *argv[] = {TEST_CHILD, "both", "100000", "3", "4", NULL};
-    popen2_attr *a = popen2_attr_new();
-    popen2_proc *p;
+    popen2_proc *p = spawn_both_piped(CHILD("both", "100000", "3", "4"));
+    int efd = popen2_event_fd(p);
     char buf[1000];
-    int efd;
 
-    popen2_attr_set_stream(a, 2, POPEN2_PIPE);
-    p = popen2_spawnv(argv, a);
-    popen2_attr_free(a);
-    ck_assert_ptr_nonnull(p);
-    efd = popen2_event_fd(p);
     popen2_wait(p);
     ck_assert(EVENTUALLY(
         popen2_stream_available(p, 1) == 100000 && popen2_stream_available(p, 2) == 100000, 10));
@@ -101,7 +109,6 @@ END_TEST
 START_TEST(an_event_loop_reads_every_byte_of_two_streams)
 {
     char *argv[] = {TEST_CHILD, "both", "8000000", "5", "6", NULL};
-    popen2_attr *a = popen2_attr_new();
     static unsigned char buf[65536];
     uint64_t got[3] = {0, 0, 0};
     bool end[3] = {false, false, false};
@@ -110,10 +117,7 @@ START_TEST(an_event_loop_reads_every_byte_of_two_streams)
     ssize_t k;
     long wakeups = 0;
 
-    popen2_attr_set_stream(a, 2, POPEN2_PIPE);
-    p = popen2_spawnv(argv, a);
-    popen2_attr_free(a);
-    ck_assert_ptr_nonnull(p);
+    p = spawn_both_piped(argv);
     efd = popen2_event_fd(p);
     while (!end[1] || !end[2] || st == -1) {
         ck_assert(readable(efd, 10000));

@@ -16,12 +16,19 @@
 static const char teststr[] = "ab cd\n";
 
 /* Python's validate_output: write teststr, close stdin, read everything
- * back; stderr (when captured) must stay empty. */
-static void validate_cat(popen2_proc *p)
+ * back; stderr (when captured) must stay empty.  p must exist and have a
+ * childerr exactly when it captures stderr; frees p. */
+static void validate_cat(popen2_proc *p, bool captures_stderr)
 {
     char *out, *err;
     size_t n;
     int st;
+
+    ck_assert_ptr_nonnull(p);
+    if (captures_stderr)
+        ck_assert_ptr_nonnull(popen2_childerr(p));
+    else
+        ck_assert_ptr_null(popen2_childerr(p));
 
     ck_assert_ptr_nonnull(popen2_tochild(p));
     ck_assert_ptr_nonnull(popen2_fromchild(p));
@@ -41,6 +48,7 @@ static void validate_cat(popen2_proc *p)
     st = popen2_wait(p);
     ck_assert(WIFEXITED(st));
     ck_assert_int_eq(WEXITSTATUS(st), 0);
+    popen2_free(p);
 }
 
 /* Checked fixture of every tcase: lets children that earlier tests left on
@@ -58,72 +66,36 @@ static void settle(void)
 
 START_TEST(test_popen3_cat_capture)
 {
-    popen2_proc *p = popen2_Popen3("cat", 1, -1);
-
-    ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_nonnull(popen2_childerr(p));
-    validate_cat(p);
-    popen2_free(p);
+    validate_cat(popen2_Popen3("cat", 1, -1), true);
 }
 END_TEST
 
 START_TEST(test_popen3_cat_nocapture)
 {
-    popen2_proc *p = popen2_Popen3("cat", 0, -1);
-
-    ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_null(popen2_childerr(p));
-    validate_cat(p);
-    popen2_free(p);
+    validate_cat(popen2_Popen3("cat", 0, -1), false);
 }
 END_TEST
 
 START_TEST(test_popen3v_cat)
 {
-    popen2_proc *p = popen2_Popen3v((char *const[]){"cat", NULL}, 1, -1);
-
-    ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_nonnull(popen2_childerr(p));
-    validate_cat(p);
-    popen2_free(p);
-
-    p = popen2_Popen3v((char *const[]){"cat", NULL}, 0, -1);
-    ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_null(popen2_childerr(p));
-    validate_cat(p);
-    popen2_free(p);
+    validate_cat(popen2_Popen3v((char *const[]){"cat", NULL}, 1, -1), true);
+    validate_cat(popen2_Popen3v((char *const[]){"cat", NULL}, 0, -1), false);
 }
 END_TEST
 
 START_TEST(test_popen4_cat)
 {
-    popen2_proc *p = popen2_Popen4("cat", -1);
-
-    ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_null(popen2_childerr(p));
-    validate_cat(p);
-    popen2_free(p);
-
-    p = popen2_Popen4v((char *const[]){"cat", NULL}, -1);
-    ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_null(popen2_childerr(p));
-    validate_cat(p);
-    popen2_free(p);
+    validate_cat(popen2_Popen4("cat", -1), false);
+    validate_cat(popen2_Popen4v((char *const[]){"cat", NULL}, -1), false);
 }
 END_TEST
 
 /* Popen4: stdout and stderr arrive through fromchild in the order written. */
 START_TEST(test_popen4_merges_in_order)
 {
-    popen2_proc *p = popen2_Popen4("echo out1; echo err1 >&2; echo out2; echo err2 >&2", -1);
-    char *out;
-
-    ck_assert_ptr_nonnull(p);
-    out = read_all(popen2_fromchild(p), NULL);
-    ck_assert_str_eq(out, "out1\nerr1\nout2\nerr2\n");
-    free(out);
-    ck_assert_int_eq(popen2_wait(p), 0);
-    popen2_free(p);
+    expect_stdout_then_exit_0(
+        popen2_Popen4("echo out1; echo err1 >&2; echo out2; echo err2 >&2", -1),
+        "out1\nerr1\nout2\nerr2\n");
 }
 END_TEST
 
@@ -188,32 +160,40 @@ START_TEST(test_poll_exit_code)
 }
 END_TEST
 
+/* Waits for p, expects wait and poll to give the same status again after,
+ * frees p and returns the status. */
+static int wait_settled(popen2_proc *p)
+{
+    int st;
+
+    ck_assert_ptr_nonnull(p);
+    st = popen2_wait(p);
+    ck_assert_int_eq(popen2_wait(p), st);
+    ck_assert_int_eq(popen2_poll(p), st);
+    popen2_free(p);
+    return st;
+}
+
+/* wait_settled(p), expecting an exit with code. */
+static void expect_exited(popen2_proc *p, int code)
+{
+    int st = wait_settled(p);
+
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), code);
+}
+
 static const int exit_codes[] = {0, 3, 255};
 
 START_TEST(test_wait_exit_codes)
 {
     char code[16];
-    popen2_proc *p;
-    int st;
 
     snprintf(code, sizeof code, "%d", exit_codes[_i]);
-    p = popen2_Popen3v(CHILD("exit", code), 0, -1);
-    ck_assert_ptr_nonnull(p);
-    st = popen2_wait(p);
-    ck_assert(WIFEXITED(st));
-    ck_assert_int_eq(WEXITSTATUS(st), exit_codes[_i]);
-    ck_assert_int_eq(popen2_wait(p), st);
-    ck_assert_int_eq(popen2_poll(p), st);
-    popen2_free(p);
-
+    expect_exited(popen2_Popen3v(CHILD("exit", code), 0, -1), exit_codes[_i]);
     /* The same through the shell. */
     snprintf(code, sizeof code, "exit %d", exit_codes[_i]);
-    p = popen2_Popen3(code, 0, -1);
-    ck_assert_ptr_nonnull(p);
-    st = popen2_wait(p);
-    ck_assert(WIFEXITED(st));
-    ck_assert_int_eq(WEXITSTATUS(st), exit_codes[_i]);
-    popen2_free(p);
+    expect_exited(popen2_Popen3(code, 0, -1), exit_codes[_i]);
 }
 END_TEST
 
@@ -222,18 +202,12 @@ static const int death_signals[] = {SIGTERM, SIGKILL};
 START_TEST(test_wait_signaled)
 {
     char sig[8];
-    popen2_proc *p;
     int st;
 
     snprintf(sig, sizeof sig, "%d", death_signals[_i]);
-    p = popen2_Popen3v(CHILD("raise", sig), 0, -1);
-    ck_assert_ptr_nonnull(p);
-    st = popen2_wait(p);
+    st = wait_settled(popen2_Popen3v(CHILD("raise", sig), 0, -1));
     ck_assert(WIFSIGNALED(st));
     ck_assert_int_eq(WTERMSIG(st), death_signals[_i]);
-    ck_assert_int_eq(popen2_wait(p), st);
-    ck_assert_int_eq(popen2_poll(p), st);
-    popen2_free(p);
 }
 END_TEST
 

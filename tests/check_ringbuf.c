@@ -255,6 +255,31 @@ END_TEST
 /* ---- regressions: defects found by the soak test and the fuzzer ----------
  * (tests/soak.c, fuzz/fuzz_ringbuf.c), each on a ring of its own. */
 
+/* A ring of 64 bytes holding "0123456789" with a reservation open behind
+ * them: the state in which the consumer empties the ring below. */
+static void *ten_bytes_and_a_reservation(struct ringbuf *rb, size_t *n)
+{
+    void *space;
+
+    ck_assert_int_eq(p2i_ringmem_init(rb, 64), 0);
+    ck_assert_int_eq(p2i_ringbuf_append(rb, "0123456789", 10), 10);
+    ck_assert_int_eq(p2i_ringbuf_reserve(rb, 1, &space, n), 0);
+    return space;
+}
+
+/* Commits the five bytes of five into the reservation at space and expects
+ * to read them, and only them, back; destroys the ring. */
+static void commit_five_and_read_them(struct ringbuf *rb, void *space, const char *five)
+{
+    unsigned char out[100];
+
+    memcpy(space, five, 5);
+    ck_assert_int_eq(p2i_ringbuf_commit(rb, 5), 0);
+    ck_assert_int_eq(p2i_ringbuf_read(rb, out, sizeof out, false), 5);
+    ck_assert_int_eq(memcmp(out, five, 5), 0);
+    p2i_ringmem_destroy(rb);
+}
+
 /* The reader thread reserves space at the tail, fills it without the lock
  * and commits.  p2i_ringbuf_read used to move head back to 0 whenever it
  * emptied the ring; a commit after that counted the new bytes from offset
@@ -267,17 +292,11 @@ START_TEST(read_to_empty_during_a_reservation_keeps_the_bytes)
     void *space;
     size_t n;
 
-    ck_assert_int_eq(p2i_ringmem_init(&rb, 64), 0);
-    ck_assert_int_eq(p2i_ringbuf_append(&rb, "0123456789", 10), 10);
-    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 1, &space, &n), 0);
+    space = ten_bytes_and_a_reservation(&rb, &n);
     ck_assert_uint_ge(n, 5);
     /* The consumer drains everything while the reservation is open. */
     ck_assert_int_eq(p2i_ringbuf_read(&rb, out, sizeof out, false), 10);
-    memcpy(space, "abcde", 5);
-    ck_assert_int_eq(p2i_ringbuf_commit(&rb, 5), 0);
-    ck_assert_int_eq(p2i_ringbuf_read(&rb, out, sizeof out, false), 5);
-    ck_assert_int_eq(memcmp(out, "abcde", 5), 0);
-    p2i_ringmem_destroy(&rb);
+    commit_five_and_read_them(&rb, space, "abcde");
 }
 END_TEST
 
@@ -285,22 +304,15 @@ END_TEST
 START_TEST(consume_to_empty_during_a_reservation_keeps_the_bytes)
 {
     struct ringbuf rb;
-    unsigned char out[100];
     const void *data;
     void *space;
     size_t n;
 
-    ck_assert_int_eq(p2i_ringmem_init(&rb, 64), 0);
-    ck_assert_int_eq(p2i_ringbuf_append(&rb, "0123456789", 10), 10);
-    ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 1, &space, &n), 0);
+    space = ten_bytes_and_a_reservation(&rb, &n);
     p2i_ringbuf_peek(&rb, &data, &n);
     ck_assert_uint_eq(n, 10);
     p2i_ringbuf_consume(&rb, 10);
-    memcpy(space, "vwxyz", 5);
-    ck_assert_int_eq(p2i_ringbuf_commit(&rb, 5), 0);
-    ck_assert_int_eq(p2i_ringbuf_read(&rb, out, sizeof out, false), 5);
-    ck_assert_int_eq(memcmp(out, "vwxyz", 5), 0);
-    p2i_ringmem_destroy(&rb);
+    commit_five_and_read_them(&rb, space, "vwxyz");
 }
 END_TEST
 

@@ -140,17 +140,30 @@ START_TEST(block_limit_never_waits_for_unread_output)
 }
 END_TEST
 
+/* fwrite of n zero bytes to f; returns what fwrite returned, errno as it
+ * left it. */
+static size_t write_zeros(FILE *f, size_t n)
+{
+    unsigned char *buf = calloc(1, n);
+    size_t k;
+    int e;
+
+    ck_assert_ptr_nonnull(buf);
+    k = fwrite(buf, 1, n, f);
+    e = errno;
+    free(buf);
+    errno = e;
+    return k;
+}
+
 /* FAIL: a child that never reads; writes are short with ENOBUFS once the
  * limit (plus what the pipe holds) is queued, and the counters agree. */
 START_TEST(fail_limit_is_a_short_write)
 {
     popen2_proc *p = spawn_limited("sleep", "60000", 64 * KiB, POPEN2_FAIL, 0);
-    unsigned char *buf = calloc(1, MiB);
     struct popen2_stream_stats st;
-    size_t n;
+    size_t n = write_zeros(popen2_tochild(p), MiB);
 
-    ck_assert_ptr_nonnull(buf);
-    n = fwrite(buf, 1, MiB, popen2_tochild(p));
     ck_assert_uint_lt(n, MiB);
     ck_assert_uint_ge(n, 64 * KiB);
     ck_assert_int_eq(errno, ENOBUFS);
@@ -162,7 +175,6 @@ START_TEST(fail_limit_is_a_short_write)
     ck_assert_int_eq(popen2_stream_available(p, 0), (ssize_t)st.buffered);
     ck_assert_int_eq(popen2_kill(p), 0);
     ck_assert(WIFSIGNALED(popen2_wait(p)));
-    free(buf);
     popen2_free(p);
 }
 END_TEST
@@ -171,12 +183,10 @@ END_TEST
 START_TEST(drain_then_count)
 {
     popen2_proc *p = spawn_limited("count", NULL, 0, 0, -1);
-    unsigned char *buf = calloc(1, MiB);
     struct popen2_stream_stats st;
     char line[64] = "";
 
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_uint_eq(fwrite(buf, 1, MiB, popen2_tochild(p)), MiB);
+    ck_assert_uint_eq(write_zeros(popen2_tochild(p), MiB), MiB);
     ck_assert_int_eq(fflush(popen2_tochild(p)), 0);
     ck_assert_int_eq(popen2_drain(p, 60000), 0);
     ck_assert_int_eq(popen2_stream_stats(p, 0, &st), 0);
@@ -191,7 +201,6 @@ START_TEST(drain_then_count)
     ck_assert_uint_eq(st.total, MiB);
     ck_assert_int_eq(popen2_drain(p, 0), 0);
     ck_assert_int_eq(popen2_wait(p), 0);
-    free(buf);
     popen2_free(p);
 }
 END_TEST
@@ -201,20 +210,17 @@ END_TEST
 START_TEST(drain_reports_lost_input)
 {
     popen2_proc *p = spawn_limited("noread-exit", "0", 0, 0, 0);
-    unsigned char *buf = calloc(1, 4 * MiB);
     struct popen2_stream_stats st;
 
-    ck_assert_ptr_nonnull(buf);
     ck_assert_int_eq(popen2_wait(p), 0);
     /* The first write may be accepted (the writer finds EPIPE later). */
-    fwrite(buf, 1, 4 * MiB, popen2_tochild(p));
+    write_zeros(popen2_tochild(p), 4 * MiB);
     ck_assert_int_eq(popen2_drain(p, 60000), -1);
     ck_assert_int_eq(errno, EPIPE);
     ck_assert_int_eq(popen2_stream_stats(p, 0, &st), 0);
     ck_assert_uint_eq(st.buffered, 0);
     ck_assert_uint_gt(st.dropped, 0);
     ck_assert_uint_le(st.dropped, st.total);
-    free(buf);
     popen2_free(p);
 }
 END_TEST
@@ -222,10 +228,8 @@ END_TEST
 START_TEST(drain_times_out_while_the_child_does_not_read)
 {
     popen2_proc *p = spawn_limited("sleep", "60000", 0, 0, 0);
-    unsigned char *buf = calloc(1, 4 * MiB);
 
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_uint_eq(fwrite(buf, 1, 4 * MiB, popen2_tochild(p)), 4 * MiB);
+    ck_assert_uint_eq(write_zeros(popen2_tochild(p), 4 * MiB), 4 * MiB);
     ck_assert_int_eq(popen2_drain(p, 50), -1);
     ck_assert_int_eq(errno, ETIMEDOUT);
     ck_assert_int_eq(popen2_drain(NULL, 0), -1);
@@ -234,7 +238,6 @@ START_TEST(drain_times_out_while_the_child_does_not_read)
     ck_assert_int_eq(errno, EINVAL);
     ck_assert_int_eq(popen2_kill(p), 0);
     ck_assert(WIFSIGNALED(popen2_wait(p)));
-    free(buf);
     popen2_free(p);
 }
 END_TEST
@@ -262,19 +265,16 @@ END_TEST
 START_TEST(lent_write_ends_when_the_child_dies)
 {
     popen2_proc *p = spawn_limited("sleep", "60000", 64 * KiB, POPEN2_BLOCK, 0);
-    unsigned char *buf = calloc(1, 8 * MiB);
     struct popen2_stream_stats st;
     size_t n;
 
-    ck_assert_ptr_nonnull(buf);
     ck_assert_int_eq(kill(popen2_pid(p), SIGKILL), 0);
-    n = fwrite(buf, 1, 8 * MiB, popen2_tochild(p));
+    n = write_zeros(popen2_tochild(p), 8 * MiB);
     ck_assert_uint_lt(n, 8 * MiB);
     ck_assert_int_eq(errno, EPIPE);
     ck_assert_int_eq(popen2_stream_stats(p, 0, &st), 0);
     ck_assert_uint_eq(st.buffered, 0);
     ck_assert(WIFSIGNALED(popen2_wait(p)));
-    free(buf);
     popen2_free(p);
 }
 END_TEST

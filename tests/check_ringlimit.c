@@ -35,6 +35,21 @@ static size_t produce(uint64_t *wr, size_t want, size_t mid_read, unsigned char 
     return n;
 }
 
+/* Ends the producer after wr bytes and reads the rest from offset rd on
+ * through out, every byte in pattern order, to a clean end at wr. */
+static void read_the_rest(unsigned char *out, size_t size, uint64_t rd, uint64_t wr)
+{
+    ssize_t k;
+
+    p2i_ringbuf_close_producer(&rb, 0);
+    while ((k = p2i_ringbuf_read(&rb, out, size, false)) > 0) {
+        ck_assert_uint_eq(pattern_check(out, (size_t)k, 9, rd), (size_t)k);
+        rd += (uint64_t)k;
+    }
+    ck_assert_int_eq(k, 0);
+    ck_assert_uint_eq(rd, wr);
+}
+
 START_TEST(spill_keeps_every_byte_in_order_across_switches)
 {
     static unsigned char out[70000];
@@ -57,13 +72,7 @@ START_TEST(spill_keeps_every_byte_in_order_across_switches)
         }
         ck_assert_uint_le(p2i_ringbuf_length(&rb), 10000);
     }
-    p2i_ringbuf_close_producer(&rb, 0);
-    while ((k = p2i_ringbuf_read(&rb, out, sizeof out, false)) > 0) {
-        ck_assert_uint_eq(pattern_check(out, (size_t)k, 9, rd), (size_t)k);
-        rd += (uint64_t)k;
-    }
-    ck_assert_int_eq(k, 0);
-    ck_assert_uint_eq(rd, wr);
+    read_the_rest(out, sizeof out, rd, wr);
     p2i_ringlimit_stats(&rb, &st);
     ck_assert_uint_eq(st.total, wr);
     ck_assert_uint_eq(st.dropped, 0);
@@ -82,7 +91,6 @@ START_TEST(spill_with_reads_between_reserve_and_commit)
     static unsigned char out[200000];
     uint64_t wr = 0, rd = 0;
     size_t i;
-    ssize_t k;
 
     ck_assert_int_eq(p2i_ringlimit_set(&rb, (struct ring_limit){5000, POPEN2_SPILL}), 0);
     for (i = 0; i < 2000; i++) {
@@ -95,12 +103,7 @@ START_TEST(spill_with_reads_between_reserve_and_commit)
         ck_assert_uint_eq(pattern_check(out, (size_t)(rd - before), 9, before),
                           (size_t)(rd - before));
     }
-    p2i_ringbuf_close_producer(&rb, 0);
-    while ((k = p2i_ringbuf_read(&rb, out, sizeof out, false)) > 0) {
-        ck_assert_uint_eq(pattern_check(out, (size_t)k, 9, rd), (size_t)k);
-        rd += (uint64_t)k;
-    }
-    ck_assert_uint_eq(rd, wr);
+    read_the_rest(out, sizeof out, rd, wr);
 }
 END_TEST
 

@@ -115,18 +115,26 @@ START_TEST(a_grow_during_a_peek_keeps_the_peeked_bytes_valid)
 }
 END_TEST
 
+/* Fills the ring to its first size, then starts the consumer fn. */
+static pthread_t fill_then_start(void *(*fn)(void *))
+{
+    static unsigned char buf[MIN_CAP];
+    pthread_t t;
+
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, sizeof buf), MIN_CAP);
+    ck_assert_int_eq(pthread_create(&t, NULL, fn, NULL), 0);
+    return t;
+}
+
 /* A ring that is full and cannot grow (the allocation is refused: asking for
  * more room than memory has) makes the producer wait, dropping nothing,
  * until the consumer reads; then it resumes by itself. */
 START_TEST(a_full_ring_that_cannot_grow_waits_for_the_consumer)
 {
-    static unsigned char buf[MIN_CAP];
     void *space;
     size_t n;
-    pthread_t t;
+    pthread_t t = fill_then_start(delayed_read);
 
-    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, sizeof buf), MIN_CAP);
-    ck_assert_int_eq(pthread_create(&t, NULL, delayed_read, NULL), 0);
     ck_assert_int_eq(p2i_ringbuf_reserve(&rb, SIZE_MAX / 2, &space, &n), 0);
     ck_assert_uint_eq(n, 100); /* exactly what the consumer freed */
     ck_assert_uint_eq(p2i_ringbuf_length(&rb), MIN_CAP - 100);
@@ -137,13 +145,10 @@ END_TEST
 
 START_TEST(closing_the_consumer_wakes_a_producer_waiting_for_room)
 {
-    static unsigned char buf[MIN_CAP];
     void *space;
     size_t n;
-    pthread_t t;
+    pthread_t t = fill_then_start(delayed_close);
 
-    ck_assert_int_eq(p2i_ringbuf_append(&rb, buf, sizeof buf), MIN_CAP);
-    ck_assert_int_eq(pthread_create(&t, NULL, delayed_close, NULL), 0);
     ck_assert_int_eq(p2i_ringbuf_reserve(&rb, SIZE_MAX / 2, &space, &n), -EPIPE);
     pthread_join(t, NULL);
 }

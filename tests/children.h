@@ -51,6 +51,19 @@ static inline popen2_proc *sleeper(int ms)
     return p;
 }
 
+/* p must exist: its stdout read to EOF must be want and its exit 0; frees p. */
+static inline void expect_stdout_then_exit_0(popen2_proc *p, const char *want)
+{
+    char *out;
+
+    ck_assert_ptr_nonnull(p);
+    out = read_all(popen2_fromchild(p), NULL);
+    ck_assert_str_eq(out, want);
+    free(out);
+    ck_assert_int_eq(popen2_wait(p), 0);
+    popen2_free(p);
+}
+
 /* One thread in popen2_wait(p): its status and errno, and done once it
  * returned, so a test can tell a waiter still blocked from one that ended. */
 struct waiter {

@@ -157,7 +157,7 @@ void *__wrap_malloc(size_t n)
 
 void *__wrap_calloc(size_t k, size_t n)
 {
-    int e = k && too_large(k * n) ? ENOMEM : should_fail(FAULT_CALLOC);
+    int e = k && too_large(k *n) ? ENOMEM : should_fail(FAULT_CALLOC);
 
     if (e) {
         errno = e;
@@ -270,6 +270,15 @@ FILE *__wrap_fopencookie(void *cookie, const char *mode, cookie_io_functions_t i
     return __real_fopencookie(cookie, mode, io);
 }
 
+/* The calls that return their error number: fail with it, or call the real one. */
+#define WRAP_ERRNUM(fault, fn, params, args)                                                       \
+    int __wrap_##fn params                                                                         \
+    {                                                                                              \
+        int e = should_fail(fault);                                                                \
+                                                                                                   \
+        return e ? e : __real_##fn args;                                                           \
+    }
+
 /* pthreads: the error number is the return value; errno is left alone. */
 int __real_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a);
 int __real_pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a);
@@ -277,40 +286,20 @@ int __real_pthread_attr_init(pthread_attr_t *a);
 int __real_pthread_attr_setsigmask_np(pthread_attr_t *a, const sigset_t *set);
 int __real_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
 
-int __wrap_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
-{
-    int e = should_fail(FAULT_MUTEX_INIT);
+WRAP_ERRNUM(FAULT_MUTEX_INIT, pthread_mutex_init,
+            (pthread_mutex_t *m, const pthread_mutexattr_t *a), (m, a))
 
-    return e ? e : __real_pthread_mutex_init(m, a);
-}
+WRAP_ERRNUM(FAULT_COND_INIT, pthread_cond_init, (pthread_cond_t *c, const pthread_condattr_t *a),
+            (c, a))
 
-int __wrap_pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a)
-{
-    int e = should_fail(FAULT_COND_INIT);
+WRAP_ERRNUM(FAULT_ATTR_INIT, pthread_attr_init, (pthread_attr_t *a), (a))
 
-    return e ? e : __real_pthread_cond_init(c, a);
-}
+WRAP_ERRNUM(FAULT_ATTR_SETSIGMASK, pthread_attr_setsigmask_np,
+            (pthread_attr_t *a, const sigset_t *set), (a, set))
 
-int __wrap_pthread_attr_init(pthread_attr_t *a)
-{
-    int e = should_fail(FAULT_ATTR_INIT);
-
-    return e ? e : __real_pthread_attr_init(a);
-}
-
-int __wrap_pthread_attr_setsigmask_np(pthread_attr_t *a, const sigset_t *set)
-{
-    int e = should_fail(FAULT_ATTR_SETSIGMASK);
-
-    return e ? e : __real_pthread_attr_setsigmask_np(a, set);
-}
-
-int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
-{
-    int e = should_fail(FAULT_PTHREAD_CREATE);
-
-    return e ? e : __real_pthread_create(t, a, fn, arg);
-}
+WRAP_ERRNUM(FAULT_PTHREAD_CREATE, pthread_create,
+            (pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg),
+            (t, a, fn, arg))
 
 /* posix_spawn: the error number is the return value too. */
 int __real_posix_spawn_file_actions_init(posix_spawn_file_actions_t *fa);
@@ -325,67 +314,32 @@ int __real_posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_acti
 int __real_posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
                         const posix_spawnattr_t *a, char *const argv[], char *const envp[]);
 
-int __wrap_posix_spawn_file_actions_init(posix_spawn_file_actions_t *fa)
-{
-    int e = should_fail(FAULT_SPAWN_FA_INIT);
+WRAP_ERRNUM(FAULT_SPAWN_FA_INIT, posix_spawn_file_actions_init, (posix_spawn_file_actions_t *fa),
+            (fa))
 
-    return e ? e : __real_posix_spawn_file_actions_init(fa);
-}
+WRAP_ERRNUM(FAULT_SPAWN_FA_ADDDUP2, posix_spawn_file_actions_adddup2,
+            (posix_spawn_file_actions_t *fa, int fd, int newfd), (fa, fd, newfd))
 
-int __wrap_posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, int fd, int newfd)
-{
-    int e = should_fail(FAULT_SPAWN_FA_ADDDUP2);
+WRAP_ERRNUM(FAULT_SPAWN_FA_ADDCLOSEFROM, posix_spawn_file_actions_addclosefrom_np,
+            (posix_spawn_file_actions_t *fa, int from), (fa, from))
 
-    return e ? e : __real_posix_spawn_file_actions_adddup2(fa, fd, newfd);
-}
+WRAP_ERRNUM(FAULT_SPAWNATTR_INIT, posix_spawnattr_init, (posix_spawnattr_t *a), (a))
 
-int __wrap_posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *fa, int from)
-{
-    int e = should_fail(FAULT_SPAWN_FA_ADDCLOSEFROM);
+WRAP_ERRNUM(FAULT_SPAWNATTR_SET, posix_spawnattr_setsigmask,
+            (posix_spawnattr_t *a, const sigset_t *s), (a, s))
 
-    return e ? e : __real_posix_spawn_file_actions_addclosefrom_np(fa, from);
-}
+WRAP_ERRNUM(FAULT_SPAWNATTR_SET, posix_spawnattr_setsigdefault,
+            (posix_spawnattr_t *a, const sigset_t *s), (a, s))
 
-int __wrap_posix_spawnattr_init(posix_spawnattr_t *a)
-{
-    int e = should_fail(FAULT_SPAWNATTR_INIT);
+WRAP_ERRNUM(FAULT_SPAWNATTR_SET, posix_spawnattr_setflags, (posix_spawnattr_t *a, short flags),
+            (a, flags))
 
-    return e ? e : __real_posix_spawnattr_init(a);
-}
+WRAP_ERRNUM(FAULT_POSIX_SPAWN, posix_spawn,
+            (pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+             const posix_spawnattr_t *a, char *const argv[], char *const envp[]),
+            (pid, path, fa, a, argv, envp))
 
-int __wrap_posix_spawnattr_setsigmask(posix_spawnattr_t *a, const sigset_t *s)
-{
-    int e = should_fail(FAULT_SPAWNATTR_SET);
-
-    return e ? e : __real_posix_spawnattr_setsigmask(a, s);
-}
-
-int __wrap_posix_spawnattr_setsigdefault(posix_spawnattr_t *a, const sigset_t *s)
-{
-    int e = should_fail(FAULT_SPAWNATTR_SET);
-
-    return e ? e : __real_posix_spawnattr_setsigdefault(a, s);
-}
-
-int __wrap_posix_spawnattr_setflags(posix_spawnattr_t *a, short flags)
-{
-    int e = should_fail(FAULT_SPAWNATTR_SET);
-
-    return e ? e : __real_posix_spawnattr_setflags(a, flags);
-}
-
-int __wrap_posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
-                       const posix_spawnattr_t *a, char *const argv[], char *const envp[])
-{
-    int e = should_fail(FAULT_POSIX_SPAWN);
-
-    return e ? e : __real_posix_spawn(pid, path, fa, a, argv, envp);
-}
-
-int __wrap_posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
-                        const posix_spawnattr_t *a, char *const argv[], char *const envp[])
-{
-    int e = should_fail(FAULT_POSIX_SPAWN);
-
-    return e ? e : __real_posix_spawnp(pid, file, fa, a, argv, envp);
-}
+WRAP_ERRNUM(FAULT_POSIX_SPAWN, posix_spawnp,
+            (pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+             const posix_spawnattr_t *a, char *const argv[], char *const envp[]),
+            (pid, file, fa, a, argv, envp))

@@ -157,6 +157,17 @@ static void expect_exit(int st, int code, const char *what)
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == code, "%s: status %#x, want exit %d", what, st, code);
 }
 
+/* Reads f to EOF, expecting n bytes of pattern seed, then exit 0; frees p. */
+static void expect_all_then_exit(struct rng *r, popen2_proc *p, FILE *f, unsigned seed, size_t n,
+                                 const char *what)
+{
+    size_t k = read_checked(r, f, seed, 0, SIZE_MAX);
+
+    CHECK(k == n, "%s: %zu of %zu bytes", what, k, n);
+    expect_exit(popen2_wait(p), 0, what);
+    popen2_free(p);
+}
+
 static popen2_proc *make(struct rng *r, char **argv, int capturestderr)
 {
     popen2_proc *p;
@@ -198,10 +209,7 @@ static void one_object(struct rng *r, enum scenario sc)
         p = make(r, argv, 0);
         write_pattern(r, popen2_tochild(p), seed, 0, n);
         fclose(popen2_tochild(p));
-        k = read_checked(r, popen2_fromchild(p), seed, 0, SIZE_MAX);
-        CHECK(k == n, "roundtrip: %zu of %zu bytes back", k, n);
-        expect_exit(popen2_wait(p), 0, "roundtrip");
-        popen2_free(p);
+        expect_all_then_exit(r, p, popen2_fromchild(p), seed, n, "roundtrip");
         break;
     }
     case S_LOCKSTEP: {
@@ -228,10 +236,7 @@ static void one_object(struct rng *r, enum scenario sc)
     case S_OUTPUT: {
         char *argv[] = {TEST_CHILD, "pattern", "1", nbuf, s1buf, NULL};
         p = make(r, argv, below(r, 2));
-        k = read_checked(r, popen2_fromchild(p), seed, 0, SIZE_MAX);
-        CHECK(k == n, "output: %zu of %zu", k, n);
-        expect_exit(popen2_wait(p), 0, "output");
-        popen2_free(p);
+        expect_all_then_exit(r, p, popen2_fromchild(p), seed, n, "output");
         break;
     }
     case S_REVERSED: {
@@ -241,10 +246,7 @@ static void one_object(struct rng *r, enum scenario sc)
          * to EOF first only works because stdout is drained meanwhile. */
         k = read_checked(r, popen2_childerr(p), seed2, 0, SIZE_MAX);
         CHECK(k == n, "reversed stderr: %zu of %zu", k, n);
-        k = read_checked(r, popen2_fromchild(p), seed, 0, SIZE_MAX);
-        CHECK(k == n, "reversed stdout: %zu of %zu", k, n);
-        expect_exit(popen2_wait(p), 0, "reversed");
-        popen2_free(p);
+        expect_all_then_exit(r, p, popen2_fromchild(p), seed, n, "reversed stdout");
         break;
     }
     case S_MERGED: {
@@ -257,10 +259,7 @@ static void one_object(struct rng *r, enum scenario sc)
         }
         CHECK(p, "Popen4: %s", strerror(errno));
         CHECK(popen2_childerr(p) == NULL, "Popen4 has childerr");
-        k = read_checked(r, popen2_fromchild(p), seed, 0, SIZE_MAX);
-        CHECK(k == n, "merged: %zu of %zu", k, n);
-        expect_exit(popen2_wait(p), 0, "merged");
-        popen2_free(p);
+        expect_all_then_exit(r, p, popen2_fromchild(p), seed, n, "merged");
         break;
     }
     case S_EARLY_CLOSE: {

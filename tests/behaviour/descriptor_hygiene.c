@@ -29,6 +29,18 @@ static char *finish(popen2_proc *p, int *status)
     return text;
 }
 
+/* finish(p), expecting exit 0 and the output want; frees p. */
+static void finish_expect(popen2_proc *p, const char *want)
+{
+    int st;
+    char *text = finish(p, &st);
+
+    ck_assert_str_eq(text, want);
+    ck_assert_int_eq(st, 0);
+    free(text);
+    popen2_free(p);
+}
+
 /* ---- the child has 0, 1, 2 only ------------------------------------------ */
 
 static void assert_only_std_fds(popen2_proc *p, const char *what)
@@ -51,8 +63,6 @@ START_TEST(child_has_only_std_fds)
     int leaky = open("/dev/null", O_RDONLY); /* no O_CLOEXEC on purpose */
     int high, pfd[2];
     popen2_proc *other3, *other4;
-    char *text;
-    int st;
 
     ck_assert_int_ge(leaky, 0);
     high = fcntl(leaky, F_DUPFD, 100);
@@ -72,11 +82,7 @@ START_TEST(child_has_only_std_fds)
     assert_only_std_fds(popen2_Popen4("exec " TEST_CHILD " fds", 0), "Popen4");
 
     /* The other objects were not disturbed. */
-    text = finish(other3, &st);
-    ck_assert_str_eq(text, "still here\n");
-    ck_assert_int_eq(st, 0);
-    free(text);
-    popen2_free(other3);
+    finish_expect(other3, "still here\n");
     popen2_free(other4);
     close(leaky);
     close(high);
@@ -93,7 +99,6 @@ START_TEST(closing_tochild_gives_eof_after_another_spawn)
     struct baseline b = baseline();
     unsigned char buf[100000];
     popen2_proc *a, *bs[4];
-    char *text;
     size_t i;
     int st;
 
@@ -110,22 +115,14 @@ START_TEST(closing_tochild_gives_eof_after_another_spawn)
         ck_assert_ptr_nonnull(bs[i]);
     ck_assert_uint_eq(fwrite(buf, 1, sizeof buf, popen2_tochild(a)), sizeof buf);
 
-    text = finish(a, &st); /* would hang if a B held A's write end */
-    ck_assert_int_eq(st, 0);
-    ck_assert_str_eq(text, "200000\n");
-    free(text);
-    popen2_free(a);
+    finish_expect(a, "200000\n"); /* would hang if a B held A's write end */
 
     for (i = 0; i < 4; i++)
         ck_assert_msg(popen2_poll(bs[i]) == -1, "B %zu is not running", i);
     /* And the Bs still work, each its own way. */
     for (i = 0; i < 3; i++) {
         fputs("b\n", popen2_tochild(bs[i]));
-        text = finish(bs[i], &st);
-        ck_assert_str_eq(text, "b\n");
-        ck_assert_int_eq(st, 0);
-        free(text);
-        popen2_free(bs[i]);
+        finish_expect(bs[i], "b\n");
     }
     ck_assert_int_eq(kill(popen2_pid(bs[3]), SIGKILL), 0);
     st = popen2_wait(bs[3]);

@@ -25,6 +25,33 @@ static void assert_exited_0(int st)
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
 }
 
+/* What one stream of a flood must carry: bytes of pattern seed, read in
+ * pieces of piece bytes. */
+struct flood {
+    unsigned seed;
+    size_t bytes, piece;
+};
+
+static void expect_flood(FILE *f, struct flood want)
+{
+    ck_assert_uint_eq(read_pattern(f, want.seed, want.piece), want.bytes);
+}
+
+/* Reads both streams of p to EOF, stderr first or stdout first (the order
+ * is the point: the other stream must be drained meanwhile), then expects
+ * exit 0 and frees p. */
+static void expect_floods(popen2_proc *p, bool stderr_first, struct flood out, struct flood err)
+{
+    ck_assert_ptr_nonnull(p);
+    if (stderr_first)
+        expect_flood(popen2_childerr(p), err);
+    expect_flood(popen2_fromchild(p), out);
+    if (!stderr_first)
+        expect_flood(popen2_childerr(p), err);
+    assert_exited_0(popen2_wait(p));
+    popen2_free(p);
+}
+
 /* Python's readlines(): every line to EOF, checked against "this is a test
  * N" as the documentation's child writes them. */
 static void readlines_expect(FILE *f, int count)
@@ -75,19 +102,11 @@ START_TEST(test_stderr_flood_read_stdout_first)
     snprintf(b, sizeof b, "pattern 1 %u 22", MIB16);
     snprintf(cmd, sizeof cmd, "'%s' %s && '%s' %s", TEST_CHILD, a, TEST_CHILD, b);
     p = popen2_Popen3(cmd, 1, -1);
-    ck_assert_ptr_nonnull(p);
-    ck_assert_uint_eq(read_pattern(popen2_fromchild(p), 22, 65536), MIB16);
-    ck_assert_uint_eq(read_pattern(popen2_childerr(p), 21, 65536), MIB16);
-    assert_exited_0(popen2_wait(p));
-    popen2_free(p);
+    expect_floods(p, false, (struct flood){22, MIB16, 65536}, (struct flood){21, MIB16, 65536});
 
     /* Only stderr, no shell: stdout is empty and ends only with the child. */
     p = popen2_Popen3v(CHILD("pattern", "2", "16777216", "23"), 1, -1);
-    ck_assert_ptr_nonnull(p);
-    ck_assert_uint_eq(read_pattern(popen2_fromchild(p), 0, 4096), 0);
-    ck_assert_uint_eq(read_pattern(popen2_childerr(p), 23, 4096), MIB16);
-    assert_exited_0(popen2_wait(p));
-    popen2_free(p);
+    expect_floods(p, false, (struct flood){0, 0, 4096}, (struct flood){23, MIB16, 4096});
 }
 END_TEST
 
@@ -96,11 +115,7 @@ START_TEST(test_stdout_flood_read_stderr_first)
 {
     popen2_proc *p = popen2_Popen3v(CHILD("pattern", "1", "16777216", "24"), 1, -1);
 
-    ck_assert_ptr_nonnull(p);
-    ck_assert_uint_eq(read_pattern(popen2_childerr(p), 0, 4096), 0);
-    ck_assert_uint_eq(read_pattern(popen2_fromchild(p), 24, 65536), MIB16);
-    assert_exited_0(popen2_wait(p));
-    popen2_free(p);
+    expect_floods(p, true, (struct flood){24, MIB16, 65536}, (struct flood){0, 0, 4096});
 }
 END_TEST
 
@@ -110,11 +125,7 @@ START_TEST(test_both_interleaved)
 {
     popen2_proc *p = popen2_Popen3v(CHILD("both", "16777216", "25", "26"), 1, -1);
 
-    ck_assert_ptr_nonnull(p);
-    ck_assert_uint_eq(read_pattern(popen2_fromchild(p), 25, 65536), MIB16);
-    ck_assert_uint_eq(read_pattern(popen2_childerr(p), 26, 65536), MIB16);
-    assert_exited_0(popen2_wait(p));
-    popen2_free(p);
+    expect_floods(p, false, (struct flood){25, MIB16, 65536}, (struct flood){26, MIB16, 65536});
 }
 END_TEST
 
@@ -131,6 +142,19 @@ static void write_pattern(FILE *f, unsigned seed, size_t total, size_t piece)
         ck_assert_uint_eq(fwrite(buf, 1, n, f), n);
     }
     free(buf);
+}
+
+/* 16 MiB of pattern seed into p's `cat` in wpiece-sized writes, closed,
+ * then read back in rpiece-sized reads, every byte checked; expects exit 0
+ * and frees p. */
+static void cat_roundtrip(popen2_proc *p, unsigned seed, size_t wpiece, size_t rpiece)
+{
+    ck_assert_ptr_nonnull(p);
+    write_pattern(popen2_tochild(p), seed, MIB16, wpiece);
+    ck_assert_int_eq(fclose(popen2_tochild(p)), 0);
+    ck_assert_uint_eq(read_pattern(popen2_fromchild(p), seed, rpiece), MIB16);
+    assert_exited_0(popen2_wait(p));
+    popen2_free(p);
 }
 
 /* 16 MiB into `cat` before reading anything back: with plain pipes both
@@ -151,13 +175,7 @@ START_TEST(test_cat_write_all_first)
     popen2_free(p);
 
     /* The system's `cat` through the shell, in odd-sized pieces. */
-    p = popen2_Popen3("cat", 0, -1);
-    ck_assert_ptr_nonnull(p);
-    write_pattern(popen2_tochild(p), 28, MIB16, 12345);
-    ck_assert_int_eq(fclose(popen2_tochild(p)), 0);
-    ck_assert_uint_eq(read_pattern(popen2_fromchild(p), 28, 54321), MIB16);
-    assert_exited_0(popen2_wait(p));
-    popen2_free(p);
+    cat_roundtrip(popen2_Popen3("cat", 0, -1), 28, 12345, 54321);
 }
 END_TEST
 
@@ -180,14 +198,7 @@ END_TEST
 
 START_TEST(test_popen4_cat_write_all_first)
 {
-    popen2_proc *p = popen2_Popen4v(CHILD("cat"), -1);
-
-    ck_assert_ptr_nonnull(p);
-    write_pattern(popen2_tochild(p), 30, MIB16, 65536);
-    ck_assert_int_eq(fclose(popen2_tochild(p)), 0);
-    ck_assert_uint_eq(read_pattern(popen2_fromchild(p), 30, 65536), MIB16);
-    assert_exited_0(popen2_wait(p));
-    popen2_free(p);
+    cat_roundtrip(popen2_Popen4v(CHILD("cat"), -1), 30, 65536, 65536);
 }
 END_TEST
 
