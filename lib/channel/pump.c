@@ -90,7 +90,11 @@ static void *reader_main(void *arg)
         /* Nothing to read: give the reservation up, so that the consumer
          * may read the pipe itself meanwhile (p2i_ringbuf_direct_begin). */
         p2i_ringbuf_commit(&ch->ring, 0);
-        if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
+        if (poll(pfd, 2, -1) < 0) {
+            /* EINTR (glibc's setuid, say, signals every thread) leaves
+             * revents unset: look again. */
+            if (errno == EINTR)
+                continue;
             err = errno;
             break;
         }
