@@ -40,7 +40,7 @@ if grep -E ': (warning|error):' "$work/build.log" | grep -v '^libtool:'; then
     die "the compiler warned (above)"
 fi
 # Every compile of a library source, and the link of the .so, carried the flags.
-compiles=$(grep -E -- '-c .*lib/[a-z]+\.c' "$work/build.log" | grep -v '^libtool:' || true)
+compiles=$(grep -E -- '-c .*lib/[a-z]+/[a-z.]+\.c' "$work/build.log" | grep -v '^libtool:' || true)
 [ -n "$compiles" ] || die "no compile lines found in the build log"
 for flag in -fstack-protector-strong -D_FORTIFY_SOURCE=2 -Werror=format-security -O2; do
     if echo "$compiles" | grep -v -- "$flag" >/dev/null; then die "a library compile lacks $flag"; fi
