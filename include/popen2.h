@@ -429,7 +429,8 @@ POPEN2_API int popen2_communicate(popen2_proc *p, const void *input, size_t inle
  * child's pidfd), owned by the object, closed by popen2_free: the caller
  * must not close it, and removes it from its loop before popen2_free.  The
  * child's exit is an event only where the kernel has
- * pidfds (Linux 5.3 and later); elsewhere the descriptor reports the streams
+ * pidfds (Linux 5.3 and later) and epoll; elsewhere (also where a sandbox
+ * refuses epoll_create1 with ENOSYS) the descriptor reports the streams
  * only, and a loop learns of the exit from the stdout EOF or by calling
  * popen2_poll on a timer.  -1 with EINVAL (NULL p), EMFILE, ENOMEM. */
 POPEN2_API int popen2_event_fd(popen2_proc *p);

@@ -7,8 +7,9 @@
 # a lower one's, calls only functions defined in its own layer or a lower
 # one, and internal code never calls an exported popen2_* function (only
 # lib/api defines them).  Platform code lives in lib/sys alone: a file named
-# for a platform (x.posix.c, x.windows.c) anywhere else fails, and so does a
-# file in lib/ outside every layer folder.
+# for a platform (x.posix.c, x.windows.c) anywhere else fails, so does one
+# above lib/sys that calls the system's process, spawn, pipe or readiness
+# interfaces itself, and so does a file in lib/ outside every layer folder.
 #
 # Environment (set by Makefile.am's SH_LOG_COMPILER): top_srcdir, top_builddir.
 set -u
@@ -92,6 +93,17 @@ while read -r o rel; do
             echo "FAIL: $rel (layer $mine) calls $sym of $def (layer $theirs)"
             status=1
         fi
+    done
+done <"$tmp/objs"
+# Platform code lives in lib/sys: no object above it calls the system's
+# process, spawn, pipe or readiness interfaces itself (the C library's stdio
+# and pthreads are the same everywhere the library builds).
+while read -r o rel; do
+    [ "$(layer_of "$rel")" -eq 1 ] && continue
+    for sym in $(nm -u "$o" | awk '{ print $2 }' |
+        grep -E '^(epoll_[a-z0-9_]+|waitid|waitpid|wait4|posix_spawn[a-z_]*|eventfd|syscall|kill|pidfd_[a-z_]+|pipe2|dl_iterate_phdr)$'); do
+        echo "FAIL: $rel calls the system's $sym itself: that belongs in lib/sys"
+        status=1
     done
 done <"$tmp/objs"
 top=$(echo $LAYERS | wc -w)

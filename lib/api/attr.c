@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h> /* POSIX_SPAWN_SETSID, where the system has it */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,10 +249,8 @@ int popen2_attr_set_group(popen2_attr *a, int how)
 {
     if (!a || (how != POPEN2_GROUP_INHERIT && how != POPEN2_GROUP_NEW && how != POPEN2_SESSION_NEW))
         return p2i_fail(-EINVAL);
-#ifndef POSIX_SPAWN_SETSID
-    if (how == POPEN2_SESSION_NEW)
+    if (!p2i_spawn_group_supported(how))
         return p2i_fail(-ENOSYS);
-#endif
     a->plan.req.group = how;
     return 0;
 }

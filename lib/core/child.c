@@ -48,17 +48,8 @@
 #include "core/core.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/wait.h>
-#ifdef HAVE_SYS_EPOLL_H
-#include <sys/epoll.h>
-#endif
-
-/* Without a pidfd a timed wait looks this often: short enough for a prompt
- * timeout, long enough to cost nothing. */
-#define POLL_STEP_MS 5
 
 int p2i_child_init(struct child *c)
 {
@@ -95,14 +86,11 @@ int p2i_child_start(struct child *c, const struct p2i_spawn_request *req)
     return 0;
 }
 
-/* The child is known gone or reaped: an epoll set watching its pidfd would
+/* The child is known gone or reaped: a pollset watching its pidfd would
  * stay readable for good, so take it out.  c->mu held. */
 static void unwatch_locked(struct child *c)
 {
-#ifdef HAVE_SYS_EPOLL_H
-    if (c->watch_epfd >= 0)
-        epoll_ctl(c->watch_epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
-#endif
+    p2i_pollset_del(c->watch_epfd, c->pidfd);
     c->watch_epfd = -1;
 }
 
@@ -135,20 +123,16 @@ static int try_reap_locked(struct child *c)
 
 /* A group leader without a pidfd is not reaped by a signal call (its group
  * may be signalled until the caller reaps it), but a foreign reap must still
- * be noticed before its number is used: WNOWAIT looks without reaping.
- * c->mu held. */
+ * be noticed before its number is used.  c->mu held. */
 static void check_gone_locked(struct child *c)
 {
-    siginfo_t si;
-    int cancel, r;
+    int cancel;
 
     if (c->reaped || c->gone || c->pid <= 0)
         return;
-    memset(&si, 0, sizeof si);
     /* A cancellation point, as in try_reap_locked. */
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
-    r = waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT);
-    if (r < 0 && errno == ECHILD) {
+    if (p2i_process_gone(c->pid)) {
         c->gone = true;
         unwatch_locked(c);
     }
@@ -178,40 +162,6 @@ int p2i_child_poll(struct child *c, int *status)
     return r == -EAGAIN ? 0 : r;
 }
 
-/* Sleeps until the child may have exited, or ms pass (-1: no limit).  Reaps
- * nothing: the caller looks again under the lock.  0, or -errno when the
- * sleep itself fails: returned, since the caller would only come straight
- * back here. */
-static int sleep_on_child(struct child *c, int ms)
-{
-    struct pollfd pfd;
-    siginfo_t si;
-    int flags = WEXITED | WNOWAIT;
-
-    /* The pidfd is closed only when the object is destroyed, so polling it
-     * here while another thread reaps is safe. */
-    if (c->pidfd >= 0) {
-        pfd.fd = c->pidfd;
-        pfd.events = POLLIN;
-        return poll(&pfd, 1, ms) < 0 && errno != EINTR ? -errno : 0;
-    }
-    /* By number: the child is not reaped (we looked under the lock), so the
-     * number is still ours unless something else in the program reaps. */
-    if (ms >= 0)
-        flags |= WNOHANG;
-    memset(&si, 0, sizeof si);
-    if (waitid(P_PID, (id_t)c->pid, &si, flags) == 0) {
-        if (si.si_pid == c->pid)
-            return 0;
-    } else if (errno != EINTR && errno != ECHILD) {
-        /* ECHILD: reaped elsewhere, which the reap that follows records. */
-        return -errno;
-    }
-    if (ms >= 0)
-        poll(NULL, 0, ms < POLL_STEP_MS ? ms : POLL_STEP_MS);
-    return 0;
-}
-
 int p2i_child_wait(struct child *c, int timeout_ms, int *status)
 {
     long long deadline = p2i_clock_deadline(timeout_ms);
@@ -228,7 +178,7 @@ int p2i_child_wait(struct child *c, int timeout_ms, int *status)
         left = p2i_clock_ms_left(deadline);
         if (left == 0)
             return -ETIMEDOUT;
-        r = sleep_on_child(c, left);
+        r = p2i_process_sleep(c->pidfd, c->pid, left);
         if (r < 0)
             return r;
     }
@@ -272,7 +222,7 @@ int p2i_child_signal(struct child *c, int sig)
             unwatch_locked(c);
         }
     } else {
-        r = kill(c->group_leader ? -c->pid : c->pid, sig) < 0 ? -errno : 0;
+        r = p2i_process_signal(-1, c->pid, sig, c->group_leader);
     }
     pthread_mutex_unlock(&c->mu);
     return r;
@@ -284,21 +234,11 @@ int p2i_child_watch(struct child *c, int epfd)
 
     pthread_mutex_lock(&c->mu);
     try_reap_locked(c);
-#ifdef HAVE_SYS_EPOLL_H
     if (c->pidfd >= 0 && !c->reaped && !c->gone && c->watch_epfd < 0) {
-        struct epoll_event e = {.events = EPOLLIN};
-
-        e.data.fd = c->pidfd;
-        if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->pidfd, &e) < 0) {
-            r = -errno;
-        } else {
+        r = p2i_pollset_add(epfd, c->pidfd, NULL);
+        if (r == 0)
             c->watch_epfd = epfd;
-            r = 0;
-        }
     }
-#else
-    (void)epfd;
-#endif
     pthread_mutex_unlock(&c->mu);
     return r;
 }

@@ -1,6 +1,6 @@
 /* events: the event descriptor.
  *
- * An epoll set holding two things: a wake-up descriptor that the reader
+ * A pollset (sys.h) holding two things: a wake-up descriptor that the reader
  * threads signal whenever they buffer bytes or reach the end of their stream
  * (each output channel's `notify` points at it), and the child's pidfd,
  * readable once the child has exited.  So one descriptor, pollable by any
@@ -25,12 +25,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#ifdef HAVE_SYS_EPOLL_H
-#include <sys/epoll.h>
-#endif
 
 struct events {
-    int epfd;         /* what popen2_event_fd returns (the wake-up without epoll) */
+    int epfd;         /* what popen2_event_fd returns (the wake-up without a pollset) */
     struct wake wake; /* signalled by reader threads */
 };
 
@@ -97,16 +94,13 @@ static int events_make_locked(struct popen2_proc *p)
         free(ev);
         return r;
     }
-#ifdef HAVE_SYS_EPOLL_H
-    {
-        struct epoll_event e = {.events = EPOLLIN};
-        int fd = epoll_create1(EPOLL_CLOEXEC);
-
-        ev->epfd = fd < 0 ? -errno : p2i_fd_lift(fd);
-        r = ev->epfd < 0 ? ev->epfd : 0;
-        e.data.fd = ev->wake.rfd;
-        if (r == 0 && epoll_ctl(ev->epfd, EPOLL_CTL_ADD, ev->wake.rfd, &e) < 0)
-            r = -errno;
+    ev->epfd = p2i_pollset_open();
+    if (ev->epfd == -ENOSYS) {
+        /* No pollset here: the streams' events only; the caller polls for
+         * the exit. */
+        ev->epfd = ev->wake.rfd;
+    } else {
+        r = ev->epfd < 0 ? ev->epfd : p2i_pollset_add(ev->epfd, ev->wake.rfd, NULL);
         /* 1: nothing to watch (no pidfd, or the child is gone already). */
         if (r == 0)
             r = p2i_child_watch(&p->child, ev->epfd);
@@ -117,10 +111,6 @@ static int events_make_locked(struct popen2_proc *p)
             return r;
         }
     }
-#else
-    /* No epoll: the streams' events only; the caller polls for the exit. */
-    ev->epfd = ev->wake.rfd;
-#endif
     p->events = ev;
     for (i = CH_STDOUT; i < CH_COUNT; i++)
         if (p->ch[i].used)

@@ -23,11 +23,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
-#ifdef HAVE_SYS_EPOLL_H
-#include <sys/epoll.h>
-#endif
 
-/* Events taken from the set per epoll_wait. */
+/* Ready nodes taken from the set per look. */
 #define REAP_BATCH 64
 
 static pthread_mutex_t active_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -53,30 +50,21 @@ static void unlink_locked(struct p2i_active_node *n)
 }
 
 /* Puts the node's pidfd into the set; false when there is no set to be had
- * (no epoll, no descriptor), and the node is asked one by one. */
+ * (no pollset on this system, no descriptor), and the node is asked one by
+ * one. */
 static bool watch_locked(struct p2i_active_node *n)
 {
-#ifdef HAVE_SYS_EPOLL_H
-    struct epoll_event e = {.events = EPOLLIN};
     int fd;
 
     if (n->pidfd < 0)
         return false;
     if (active_epfd < 0) {
-        fd = epoll_create1(EPOLL_CLOEXEC);
-        if (fd < 0)
-            return false;
-        fd = p2i_fd_lift(fd);
+        fd = p2i_pollset_open();
         if (fd < 0)
             return false;
         active_epfd = fd;
     }
-    e.data.ptr = n;
-    return epoll_ctl(active_epfd, EPOLL_CTL_ADD, n->pidfd, &e) == 0;
-#else
-    (void)n;
-    return false;
-#endif
+    return p2i_pollset_add(active_epfd, n->pidfd, n) == 0;
 }
 
 void p2i_active_add(struct p2i_active_node *node)
@@ -106,12 +94,10 @@ static void try_reap_locked(struct p2i_active_node *n, struct p2i_active_node **
         unlink_locked(n);
         /* Out of the set before the node goes, by name: closing the pidfd
          * alone would not remove it while a forked child still holds a
-         * copy of the descriptor, and a later epoll_wait would name a freed
+         * copy of the descriptor, and a later look would name a freed
          * node. */
-#ifdef HAVE_SYS_EPOLL_H
         if (n->watched)
-            epoll_ctl(active_epfd, EPOLL_CTL_DEL, n->pidfd, NULL);
-#endif
+            p2i_pollset_del(active_epfd, n->pidfd);
         n->pidfd = p2i_fd_close(n->pidfd);
         n->next = *done;
         *done = n;
@@ -122,25 +108,21 @@ void p2i_active_reap(void)
 {
     struct p2i_active_node *n, *next, *done = NULL;
     int saved = errno, cancel;
-#ifdef HAVE_SYS_EPOLL_H
-    struct epoll_event ev[REAP_BATCH];
+    void *ready[REAP_BATCH];
     int k, i;
-#endif
 
     /* waitid is a cancellation point, even with WNOHANG. */
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     pthread_mutex_lock(&active_mu);
-#ifdef HAVE_SYS_EPOLL_H
     /* A node leaves the set (try_reap_locked) when it leaves the list: an
      * event always names a listed node. */
     while (active_epfd >= 0 && active_len > active_scanned) {
-        k = epoll_wait(active_epfd, ev, REAP_BATCH, 0);
+        k = p2i_pollset_ready(active_epfd, ready, REAP_BATCH);
         for (i = 0; i < k; i++)
-            try_reap_locked(ev[i].data.ptr, &done);
+            try_reap_locked(ready[i], &done);
         if (k < REAP_BATCH)
             break;
     }
-#endif
     if (active_scanned) {
         for (n = active_head; n; n = next) {
             next = n->next;

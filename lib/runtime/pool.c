@@ -38,10 +38,6 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(HAVE_LINK_H) && defined(HAVE_DL_ITERATE_PHDR)
-#include <link.h>
-#define POOL_MEASURE_TLS 1
-#endif
 
 /* Small explicit stacks: the pump loops need a few hundred bytes, and 10,000
  * live objects with default 8 MiB stacks would reserve 80 GiB of address
@@ -194,55 +190,15 @@ end:
     return NULL;
 }
 
-#ifdef POOL_MEASURE_TLS
-/* Adds one module's TLS block, with its alignment padding, to *arg. */
-static int add_module_tls(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    size_t *sum = arg, align;
-    int i;
-
-    (void)size;
-    for (i = 0; i < info->dlpi_phnum; i++) {
-        if (info->dlpi_phdr[i].p_type != PT_TLS)
-            continue;
-        align = info->dlpi_phdr[i].p_align > 1 ? (size_t)info->dlpi_phdr[i].p_align : 1;
-        *sum += ((size_t)info->dlpi_phdr[i].p_memsz + align - 1) / align * align + align;
-    }
-    return 0;
-}
-#endif
-
-/* The stack size to ask for; pool_mu held, so a fork never copies a half
- * measured value.  glibc places every thread's copy of the static TLS (the
- * __thread variables of the program and of the libraries loaded with it)
- * inside the stack size it is given: a program with 60 KiB of them left a
- * 64 KiB request nothing (pthread_create: EINVAL), one with 56 KiB a few KiB
- * (a stack overflow in the reader thread).  So the request grows by the TLS
- * of every loaded module, measured once through dl_iterate_phdr, a public
- * interface of glibc, musl and the BSDs (glibc's own __pthread_get_minstack
- * is private).  musl adds the TLS to the request by itself: there this costs
- * a little unused stack.  Modules loaded later get dynamic TLS, which does
- * not live on the stack; counting those loaded before the first thread only
- * errs on the generous side. */
+/* The stack size to ask for, measured once; pool_mu held, so a fork never
+ * copies a half measured value.  glibc places every thread's copy of the
+ * static TLS inside the stack size it is given, so the request is our frames'
+ * room plus that (p2i_thread_stack_size says how). */
 static size_t stack_size_locked(void)
 {
-    size_t tls = 0, size;
-    long page = sysconf(_SC_PAGESIZE);
-
-    if (stack_size)
-        return stack_size;
-#ifdef POOL_MEASURE_TLS
-    dl_iterate_phdr(add_module_tls, &tls);
-#endif
-    size = POOL_STACK + tls;
-#ifdef PTHREAD_STACK_MIN
-    if (size < (size_t)PTHREAD_STACK_MIN)
-        size = PTHREAD_STACK_MIN;
-#endif
-    if (page > 0)
-        size = (size + (size_t)page - 1) / (size_t)page * (size_t)page;
-    stack_size = size;
-    return size;
+    if (!stack_size)
+        stack_size = p2i_thread_stack_size(POOL_STACK);
+    return stack_size;
 }
 
 /* A new worker with its own thread, or NULL with *err; pool_mu held. */

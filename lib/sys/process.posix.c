@@ -28,6 +28,10 @@
 #include <sys/syscall.h>
 #endif
 
+/* Without a pidfd a timed wait looks this often: short enough for a prompt
+ * timeout, long enough to cost nothing. */
+#define POLL_STEP_MS 5
+
 #ifndef P_PIDFD
 #define P_PIDFD 3 /* linux/wait.h, kernel 5.4 */
 #endif
@@ -110,7 +114,11 @@ static int number_state(int pidfd, pid_t pid)
 
 int p2i_process_signal(int pidfd, pid_t pid, int sig, bool group)
 {
-    int r = send_signal(pidfd, sig, group ? PIDFD_SIGNAL_PROCESS_GROUP : 0);
+    int r;
+
+    if (pidfd < 0) /* no pidfds here: the caller keeps to the number */
+        return kill(group ? -pid : pid, sig) < 0 ? -errno : 0;
+    r = send_signal(pidfd, sig, group ? PIDFD_SIGNAL_PROCESS_GROUP : 0);
 
     if (r != -ENOSYS)
         return r;
@@ -182,4 +190,42 @@ int p2i_process_reap_pid(pid_t pid, int *status)
     if (r < 0)
         return -errno;
     return r == pid ? 1 : 0;
+}
+
+bool p2i_process_gone(pid_t pid)
+{
+    siginfo_t si;
+
+    memset(&si, 0, sizeof si);
+    return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD;
+}
+
+int p2i_process_sleep(int pidfd, pid_t pid, int ms)
+{
+    struct pollfd pfd;
+    siginfo_t si;
+    int flags = WEXITED | WNOWAIT;
+
+    /* The caller closes the pidfd only when its object is destroyed, so
+     * polling it here while another thread reaps is safe. */
+    if (pidfd >= 0) {
+        pfd.fd = pidfd;
+        pfd.events = POLLIN;
+        return poll(&pfd, 1, ms) < 0 && errno != EINTR ? -errno : 0;
+    }
+    /* By number: the child is not reaped (the caller looked), so the number
+     * is still ours unless something else in the program reaps. */
+    if (ms >= 0)
+        flags |= WNOHANG;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_PID, (id_t)pid, &si, flags) == 0) {
+        if (si.si_pid == pid)
+            return 0;
+    } else if (errno != EINTR && errno != ECHILD) {
+        /* ECHILD: reaped elsewhere, which the caller's reap records. */
+        return -errno;
+    }
+    if (ms >= 0)
+        poll(NULL, 0, ms < POLL_STEP_MS ? ms : POLL_STEP_MS);
+    return 0;
 }

@@ -234,6 +234,11 @@ static short spawn_group_flags(int group)
     return 0;
 }
 
+bool p2i_spawn_group_supported(int group)
+{
+    return group != POPEN2_SESSION_NEW || spawn_group_flags(group) != 0;
+}
+
 /* glibc keeps the first real-time signals (32 and 33 on Linux: thread
  * cancellation and setxid) for itself: sigfillset leaves them out and
  * sigaddset refuses them, and its posix_spawn sets every signal it was not

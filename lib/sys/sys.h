@@ -7,6 +7,8 @@
  *   fd.posix.c       descriptors: close-on-exec pipes numbered 3 and up,
  *                    pipe sizing
  *   wake.posix.c     wake-up descriptors, to interrupt a poll()
+ *   pollset.posix.c  a set of descriptors asked for readiness at once
+ *   thread.posix.c   what a new thread's stack must hold
  *   clock.posix.c    the monotonic clock in milliseconds, for timeouts
  *   spawn.posix.c    posix_spawn with the child's descriptors, environment
  *                    and signals
@@ -80,6 +82,21 @@ void p2i_wake_clear(struct wake *w);
 /* Closes it; accepts a wake that was never opened ({-1, -1}). */
 void p2i_wake_close(struct wake *w);
 
+/* ---- pollset.posix.c -----------------------------------------------------
+ * A set of descriptors asked for readiness all at once (epoll here), itself
+ * a descriptor that polls readable while any member is.  Where the system
+ * has no such set, every call says -ENOSYS. */
+
+/* A new, empty set (close-on-exec, numbered 3 or above), or -errno. */
+int p2i_pollset_open(void);
+/* Adds fd, reported as tag when it reads ready; 0 or -errno. */
+int p2i_pollset_add(int set, int fd, void *tag);
+/* Takes fd out again; a set of -1 is a no-op. */
+void p2i_pollset_del(int set, int fd);
+/* Without waiting: the tags of up to max (at most 64) ready members; their
+ * count, or -errno. */
+int p2i_pollset_ready(int set, void **tags, int max);
+
 /* ---- clock.posix.c ------------------------------------------------------ */
 
 /* CLOCK_MONOTONIC in milliseconds. */
@@ -109,6 +126,9 @@ struct p2i_spawn_request {
     int group;              /* POPEN2_GROUP_NEW: new process group; POPEN2_SESSION_NEW */
 };
 
+/* Whether this system's spawn can give the child the group setting group
+ * (POPEN2_SESSION_NEW needs POSIX_SPAWN_SETSID). */
+bool p2i_spawn_group_supported(int group);
 /* Starts the child; 0 with *pid set, or -errno (ENOENT, EACCES, ENOEXEC for
  * an exec failure, reported synchronously; EAGAIN, ENOMEM, ...).  On failure
  * no child is left behind. */
@@ -153,8 +173,9 @@ int p2i_process_open(pid_t pid);
 /* Sends sig to the process pid that pidfd names (to its whole group with
  * `group`: through the kernel where it can, Linux 6.9).  Where
  * pidfd_send_signal is refused, or cannot signal a group, by kill(pid) or
- * kill(-pid) once the pidfd shows the process unreaped.  0 or -errno;
- * -ESRCH once the process has been reaped. */
+ * kill(-pid) once the pidfd shows the process unreaped.  With pidfd -1 (a
+ * kernel without pidfds) by number at once: the caller's own checks are all
+ * there is.  0 or -errno; -ESRCH once the process has been reaped. */
 int p2i_process_signal(int pidfd, pid_t pid, int sig, bool group);
 /* Sends sig to the process group the process led, through the kernel alone
  * (Linux 6.9), also after the leader was reaped: the pidfd holds the
@@ -174,6 +195,22 @@ int p2i_process_reap(int pidfd, pid_t pid, int *status);
 /* As p2i_process_reap, by number, for a kernel without pidfds.  Safe only
  * while nothing else may reap the child. */
 int p2i_process_reap_pid(pid_t pid, int *status);
+/* Whether the process, a child of ours that we have not reaped, was reaped
+ * elsewhere (a waitpid(-1) in the program, SIGCHLD ignored); looks without
+ * reaping (WNOWAIT).  A cancellation point. */
+bool p2i_process_gone(pid_t pid);
+/* Sleeps until the child may have exited, or ms pass (-1: no limit), on its
+ * pidfd where there is one (-1: by number, looking every few ms).  Reaps
+ * nothing: the caller looks again.  0, or -errno when the sleep itself
+ * fails, returned since the caller would only come straight back. */
+int p2i_process_sleep(int pidfd, pid_t pid, int ms);
+
+/* ---- thread.posix.c ------------------------------------------------------ */
+
+/* The stack size to ask for a thread that needs `frames` bytes for its own
+ * frames: that plus the static thread-local storage the C library places on
+ * every thread's stack, at least the system's minimum, whole pages. */
+size_t p2i_thread_stack_size(size_t frames);
 
 /* ---- bell.c ----------------------------------------------------------------
  * One waiter sleeps until any of several threads rings, or a deadline. */
