@@ -118,4 +118,18 @@ static inline int seccomp_refuse_if_arg0(long nr, unsigned arg0, int err)
 #endif
 }
 
+/* Every call that makes an epoll set refused with err, as a sandbox without
+ * epoll in its profile does. */
+static inline int seccomp_refuse_epoll(int err)
+{
+    static const long nrs[] = {
+        SYS_epoll_create1,
+#ifdef SYS_epoll_create
+        SYS_epoll_create,
+#endif
+    };
+
+    return seccomp_refuse(nrs, sizeof nrs / sizeof nrs[0], err);
+}
+
 #endif
