@@ -413,6 +413,39 @@ START_TEST(fclose_tochild_never_waits_for_a_full_queue)
 }
 END_TEST
 
+/* communicate likewise: the bytes the caller left in tochild's buffer go to
+ * the queue past the limit, so its timeout bounds the call even with the
+ * queue full, and a later call delivers every byte. */
+START_TEST(communicate_never_waits_for_a_full_queue)
+{
+    const struct close_case *c = &close_cases[_i];
+    struct popen2_stream_stats st;
+    popen2_proc *p = spawn_hold(c);
+    char *out = (char *)1;
+    size_t outlen = 7, written;
+    pid_t pid;
+    int status;
+
+    ck_assert_msg(p != NULL, "spawn: %s", strerror(errno));
+    pid = popen2_pid(p);
+    written = fill_queue(p, c);
+    ck_assert_uint_gt(written, 0);
+    ck_assert_int_eq(popen2_communicate(p, NULL, 0, &out, &outlen, NULL, NULL, 300), -1);
+    ck_assert_msg(errno == ETIMEDOUT, "communicate: %s", strerror(errno));
+    ck_assert_msg(running(pid), "communicate waited for the child to end");
+    ck_assert_ptr_eq(out, (char *)1);
+    ck_assert_int_eq(popen2_stream_stats(p, 0, &st), 0);
+    ck_assert_uint_eq(st.total, written + c->pending);
+    ck_assert_uint_eq(st.dropped, 0);
+    ck_assert_int_eq(kill(pid, SIGUSR1), 0);
+    status = popen2_communicate(p, NULL, 0, &out, &outlen, NULL, NULL, 60000);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_uint_eq(strtoull(out, NULL, 10), written + c->pending);
+    free(out);
+    popen2_free(p);
+}
+END_TEST
+
 /* popen2_free likewise, leaving nothing behind once the child is gone: it returns while the child still runs. */
 START_TEST(free_never_waits_for_a_full_queue)
 {
@@ -683,6 +716,7 @@ static const struct test_case cases[] = {
     TEST(delivery, drain_needs_a_piped_stdin),
     TEST_LOOP(close, fclose_tochild_never_waits_for_a_full_queue, 0, N_CLOSE_CASES),
     TEST_LOOP(close, free_never_waits_for_a_full_queue, 0, N_CLOSE_CASES),
+    TEST_LOOP(close, communicate_never_waits_for_a_full_queue, 0, N_CLOSE_CASES),
     TEST_LOOP(close, exit_gives_up_on_a_full_queue, 0,
               (int)(sizeof exit_cases / sizeof exit_cases[0])),
     TEST_T(large_writes, large_and_small_writes_reach_cat_in_order, 60),

@@ -83,8 +83,8 @@ struct channel {
     char *iobuf;           /* stdio buffer for bufsize > 1, freed with the object */
     bool end_reported;     /* popen2_read returned EOF or an error (owner's lock) */
     bool stdio_read;       /* the FILE has read from the channel (under its lock) */
-    bool closing;          /* the owner is closing the FILE (atomic): its last
-                            * flush is not a write (stream.c) */
+    bool closing;          /* the owner is closing or flushing the FILE (atomic):
+                            * that flush is not a write (stream.c) */
     unsigned gen;          /* fork generation it was made in (fork.c): in a forked
                             * child the FILE fails with ECHILD and takes no lock */
     int child_fd;          /* what the child gets as this stream until the spawn:
@@ -140,6 +140,11 @@ FILE *p2i_stream_open(struct channel *ch, int bufsize);
  * started, -ENOMEM, or the error that ended the writer thread (-EPIPE: the
  * child stopped reading); *taken 0 then. */
 int p2i_stream_write_now(struct channel *ch, const void *buf, size_t n, size_t *taken);
+/* Flushes the channel's FILE f (its lock held by the caller) the way its
+ * close does: the bytes in its buffer go to the queue even past a limit, at
+ * most the buffer's size more, so this never waits for the child.  0 or EOF
+ * with errno, as fflush. */
+int p2i_stream_flush_accepted(struct channel *ch, FILE *f);
 /* Closes the channel's FILE f on its owner's behalf (a free), as fclose
  * does; the bytes still in f's buffer are queued even past a limit (see
  * cookie_write), so this never waits for the child. */

@@ -303,6 +303,20 @@ static int cookie_close(void *cookie)
     return 0;
 }
 
+int p2i_stream_flush_accepted(struct channel *ch, FILE *f)
+{
+    bool was = __atomic_load_n(&ch->closing, __ATOMIC_ACQUIRE);
+    int r;
+
+    /* The bytes in f's buffer were accepted by fwrite long ago: handed over
+     * as a close hands them (see cookie_write), they never wait for room. */
+    __atomic_store_n(&ch->closing, true, __ATOMIC_RELEASE);
+    r = fflush(f);
+    if (!was)
+        __atomic_store_n(&ch->closing, false, __ATOMIC_RELEASE);
+    return r;
+}
+
 int p2i_stream_close(struct channel *ch, FILE *f)
 {
     /* Where the C library does not show that an fclose is under way, the

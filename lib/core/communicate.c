@@ -258,8 +258,9 @@ static int feed(struct popen2_proc *p, struct p2i_collected *c, const char *inpu
     }
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     flockfile(f);
-    /* Bytes the caller wrote to tochild itself go first. */
-    if (fflush(f) == EOF)
+    /* Bytes the caller wrote to tochild itself go first, without waiting
+     * for room: the deadline bounds this call. */
+    if (p2i_stream_flush_accepted(&p->ch[CH_STDIN], f) == EOF)
         r = -errno;
     if (r == 0 && c->in_taken < c->in_len) {
         r = p2i_stream_write_now(&p->ch[CH_STDIN], input + c->in_taken, c->in_len - c->in_taken,
