@@ -154,7 +154,7 @@ START_TEST(keep_tail_keeps_exactly_the_newest_bytes)
 
     popen2_wait(p);
     /* Wait for the reader to reach EOF so the tail is complete. */
-    ck_assert(EVENTUALLY(popen2_stream_stats(p, 1, &st) == 0 && st.total == total, 10));
+    ck_assert(EVENTUALLY(popen2_stream_stats(p, 1, &st) == 0 && st.total == total, 60));
     ck_assert_uint_eq(drain(p, 14, total - limit, &end), limit);
     ck_assert_int_eq(end, 0);
     ck_assert_int_eq(popen2_stream_stats(p, 1, &st), 0);
