@@ -78,7 +78,7 @@ START_TEST(a_timeout_keeps_what_was_collected_for_the_next_call)
     t0 = now_s();
     ck_assert_int_eq(popen2_communicate(p, "x", 1, &out, &outlen, NULL, NULL, 300), -1);
     ck_assert_int_eq(errno, ETIMEDOUT);
-    ck_assert(now_s() - t0 >= 0.29 && now_s() - t0 < 5.0);
+    ck_assert(now_s() - t0 >= 0.29 && now_s() - t0 < 30.0);
     ck_assert_ptr_eq(out, (char *)1); /* untouched on failure */
     ck_assert_uint_eq(outlen, 7);
     /* Again: still running. */

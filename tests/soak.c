@@ -285,7 +285,7 @@ static void one_object(struct rng *r, enum scenario sc)
         if (below(r, 2))
             write_pattern(r, popen2_tochild(p), seed, 0, below(r, 100000));
         popen2_free(p);
-        CHECK(now_s() - t0 < 2.0, "free of a running child took %.3f s", now_s() - t0);
+        CHECK(now_s() - t0 < 30.0, "free of a running child took %.3f s", now_s() - t0);
         break;
     }
     case S_NOREAD: {
