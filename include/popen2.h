@@ -33,8 +33,10 @@
 
 #include <stddef.h>
 #include <stdio.h>
-#include <sys/resource.h>
 #include <sys/types.h>
+#ifndef _WIN32
+#include <sys/resource.h> /* struct rusage, for popen2_rusage */
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -406,6 +408,7 @@ POPEN2_API int popen2_returncode(popen2_proc *p, long *rc);
  * child's count holds.  -1 with EAGAIN while the child runs, EINVAL (NULL p
  * or ru), ECHILD (reaped behind the library's back: its usage was taken
  * with it), or the errno of a failed reap as popen2_poll. */
+struct rusage;
 POPEN2_API int popen2_rusage(popen2_proc *p, struct rusage *ru);
 
 /* subprocess's communicate(): writes inlen bytes of input to the child's stdin
