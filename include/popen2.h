@@ -34,6 +34,9 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
+#ifndef _WIN32
+#include <sys/resource.h> /* struct rusage, for popen2_rusage */
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -372,6 +375,41 @@ POPEN2_API int popen2_terminate(popen2_proc *p);
 
 /* popen2_send_signal(p, SIGKILL). */
 POPEN2_API int popen2_kill(popen2_proc *p);
+
+/* Ends the child as subprocess's terminate(), wait(timeout), kill(), wait()
+ * do, in one call: SIGTERM to the child (to its group when it leads one),
+ * then SIGCONT so that a stopped child can act on it; up to grace_ms
+ * milliseconds for it to end (0: none); then SIGKILL, and a wait that the
+ * SIGKILL bounds.  Reaps it and returns its wait status.  When the child
+ * leads a group and ends within the grace, the rest of its group has what
+ * is left of the grace, then gets SIGKILL (where the kernel can signal a
+ * group through the leader's pidfd, Linux 6.9; see popen2_send_signal).  A
+ * child that has ended already is reaped and nothing is signalled.  Never
+ * signals a child that was reaped.  -1 with EINVAL (NULL p, grace_ms < 0:
+ * a stop without a bound is popen2_terminate then popen2_wait), ECHILD (the
+ * child was reaped behind the library's back, before or during the call),
+ * EPERM, or the errno of a failed wait as popen2_wait. */
+POPEN2_API int popen2_stop(popen2_proc *p, int grace_ms);
+
+/* Python 3's Popen.returncode, as Popen.poll() sets it: reaps the child
+ * without blocking if it has exited, then stores in *rc its exit code, or
+ * -N when signal N ended it, and returns 0.  -1 with EAGAIN while the
+ * child runs, EINVAL (NULL p or rc), ECHILD (reaped behind the library's
+ * back: no code to give, where Python would say 0), or the errno of a
+ * failed reap as popen2_poll. */
+POPEN2_API int popen2_returncode(popen2_proc *p, long *rc);
+
+/* The resource usage of the ended child itself (not of its own children):
+ * what getrusage(2) describes, as the kernel hands it over when the child is
+ * reaped (CPU times, peak resident set size, faults, context switches).
+ * Reaps the child without blocking if it has exited, then fills *ru and
+ * returns 0.  ru_maxrss (KiB on Linux) is the child's peak resident set
+ * over its life, exec included: see popen2_rusage(3) for what a spawned
+ * child's count holds.  -1 with EAGAIN while the child runs, EINVAL (NULL p
+ * or ru), ECHILD (reaped behind the library's back: its usage was taken
+ * with it), or the errno of a failed reap as popen2_poll. */
+struct rusage;
+POPEN2_API int popen2_rusage(popen2_proc *p, struct rusage *ru);
 
 /* subprocess's communicate(): writes inlen bytes of input to the child's stdin
  * (through the writer thread, so it never blocks on the child), closes stdin,

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -559,6 +560,39 @@ START_TEST(cleanup_reaps_when_waitid_by_pidfd_is_refused)
 }
 END_TEST
 
+/* Where the child cannot be reaped through its pidfd (waitid refused as
+ * above, or no pidfd at all: pidfd_open refused), its usage comes from
+ * wait4 by number at the reap, and popen2_stop still ends a child that
+ * ignores SIGTERM. */
+START_TEST(usage_and_stop_without_a_reap_by_pidfd)
+{
+    popen2_proc *p;
+    struct rusage ru;
+    char line[16];
+    long rc;
+    bool ok = _i < 3 ? sandbox("usage, waitid refused", SYS_waitid, P_PIDFD, wait_refusals[_i])
+                     : sandbox("usage, pidfd_open refused", SYS_pidfd_open, -1, ENOSYS);
+
+    if (!ok)
+        return;
+    p = run("touch", "32");
+    ck_assert_int_eq(popen2_wait(p), 0);
+    ck_assert_int_eq(popen2_rusage(p, &ru), 0);
+    ck_assert_msg(ru.ru_maxrss >= 32 * 1024, "ru_maxrss %ld KiB", ru.ru_maxrss);
+    ck_assert_int_eq(popen2_returncode(p, &rc), 0);
+    ck_assert_int_eq(rc, 0);
+    popen2_free(p);
+
+    p = run("ignore-term", "60000");
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, popen2_fromchild(p)));
+    ck_assert_int_eq(WTERMSIG(popen2_stop(p, 100)), SIGKILL);
+    ck_assert_int_eq(popen2_returncode(p, &rc), 0);
+    ck_assert_int_eq(rc, -SIGKILL);
+    ck_assert_int_eq(popen2_rusage(p, &ru), 0);
+    popen2_free(p);
+}
+END_TEST
+
 /* An error that is no refusal (here EACCES, from waitid(P_PIDFD), or from
  * every wait by number for a child held by its number) is returned by
  * poll, wait and communicate, never looped on. */
@@ -652,6 +686,7 @@ static const struct test_case cases[] = {
               (int)(sizeof wait_refusals / sizeof wait_refusals[0])),
     TEST_LOOP(sandboxed, cleanup_reaps_when_waitid_by_pidfd_is_refused, 0,
               (int)(sizeof wait_refusals / sizeof wait_refusals[0])),
+    TEST_LOOP(sandboxed, usage_and_stop_without_a_reap_by_pidfd, 0, 4),
     TEST_LOOP(sandboxed, a_wait_error_is_returned, 0, 2),
     TEST_LOOP(sandboxed, spawns_when_other_calls_are_refused, 0,
               (int)(sizeof spawn_refusals / sizeof spawn_refusals[0])),

@@ -1,6 +1,7 @@
 /* check_signal: popen2_send_signal, popen2_terminate, popen2_kill: signals
  * through the pidfd, whole process groups, and never a signal to a child
- * already reaped. */
+ * already reaped; popen2_stop: SIGTERM, the grace, SIGKILL, for a child and
+ * a group, and nothing for a child that has ended. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "common.h"
+#include "baseline.h"
 #include "runner.h"
 #include "children.h"
 #include "popen2.h"
@@ -260,6 +262,212 @@ START_TEST(a_new_session_is_signalled_as_a_group_too)
 }
 END_TEST
 
+/* ---- popen2_stop --------------------------------------------------------- */
+
+/* tests/child ignoring SIGTERM, once it says so. */
+static popen2_proc *ignoring_sigterm(void)
+{
+    popen2_proc *p = popen2_Popen3v(CHILD("ignore-term", "60000"), 0, -1);
+    char line[16];
+
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, popen2_fromchild(p)));
+    ck_assert_str_eq(line, "ready\n");
+    return p;
+}
+
+START_TEST(stop_kills_a_child_that_ignores_sigterm_after_the_grace)
+{
+    struct baseline b = baseline();
+    popen2_proc *p = ignoring_sigterm();
+    double t0 = now_s();
+    int st;
+
+    st = popen2_stop(p, 300);
+    ck_assert(now_s() - t0 >= 0.29); /* it had its grace */
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %#x", st);
+    ck_assert_int_eq(popen2_wait(p), st); /* reaped: the same status */
+    ck_assert_int_eq(popen2_send_signal(p, 0), -1);
+    ck_assert_int_eq(errno, ESRCH);
+    popen2_free(p);
+    assert_back_to(b);
+}
+END_TEST
+
+START_TEST(stop_ends_an_obedient_child_with_sigterm_alone)
+{
+    popen2_proc *p = sleeper(60000);
+    int st;
+
+    /* A grace far beyond the test's timeout: only SIGTERM can end it in time. */
+    st = popen2_stop(p, 3600 * 1000);
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status %#x", st);
+    popen2_free(p);
+}
+END_TEST
+
+START_TEST(stop_continues_a_stopped_child)
+{
+    popen2_proc *p = sleeper(60000);
+    siginfo_t si;
+    int st;
+
+    ck_assert_int_eq(popen2_send_signal(p, SIGSTOP), 0);
+    memset(&si, 0, sizeof si);
+    ck_assert_int_eq(waitid(P_PID, (id_t)popen2_pid(p), &si, WSTOPPED | WNOWAIT), 0);
+    st = popen2_stop(p, 3600 * 1000);
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status %#x", st);
+    popen2_free(p);
+}
+END_TEST
+
+/* A group led by tests/child in `leader` mode ("ignore-term" or "sleep")
+ * with a grandchild that ignores SIGTERM and holds stdout; returned once
+ * every process that ignores SIGTERM has said so. */
+static popen2_proc *group_with_a_stubborn_grandchild(const char *leader)
+{
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    char cmd[512], line[16];
+    int ready = strcmp(leader, "ignore-term") == 0 ? 2 : 1;
+
+    snprintf(cmd, sizeof cmd, "%s ignore-term 60000 & exec %s %s 60000", TEST_CHILD, TEST_CHILD,
+             leader);
+    ck_assert_int_eq(popen2_attr_set_group(a, POPEN2_GROUP_NEW), 0);
+    p = popen2_spawn(cmd, a);
+    popen2_attr_free(a);
+    ck_assert_ptr_nonnull(p);
+    while (ready-- > 0)
+        ck_assert_ptr_nonnull(fgets(line, sizeof line, popen2_fromchild(p)));
+    return p;
+}
+
+/* Nobody holds p's stdout any more: the grandchild is gone too. */
+static void expect_stdout_at_eof(popen2_proc *p)
+{
+    size_t len;
+    char *out = read_all(popen2_fromchild(p), &len);
+
+    ck_assert_uint_eq(len, 0);
+    free(out);
+}
+
+START_TEST(stop_ends_the_whole_group)
+{
+    popen2_proc *p = group_with_a_stubborn_grandchild("ignore-term");
+    int st;
+
+    st = popen2_stop(p, 100);
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %#x", st);
+    expect_stdout_at_eof(p);
+    popen2_free(p);
+}
+END_TEST
+
+START_TEST(stop_gives_the_group_the_rest_of_the_grace_then_kills_it)
+{
+    /* The leader obeys SIGTERM, its grandchild does not: once the grace is
+     * over the grandchild gets SIGKILL too. */
+    popen2_proc *p;
+    double t0;
+    int st;
+
+    if (!kernel_signals_groups_by_pidfd()) {
+        fprintf(stderr, "skipped: this kernel cannot signal a group through a pidfd\n");
+        return;
+    }
+    p = group_with_a_stubborn_grandchild("sleep");
+    t0 = now_s();
+    st = popen2_stop(p, 400);
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status %#x", st);
+    ck_assert(now_s() - t0 >= 0.39); /* the grandchild had the grace */
+    expect_stdout_at_eof(p);
+    popen2_free(p);
+}
+END_TEST
+
+START_TEST(stop_of_an_ended_child_signals_nothing)
+{
+    /* The leader has exited (unreaped); its grandchild, in its group, must
+     * not get the SIGTERM a stop of a running child would send. */
+    pid_t g;
+    popen2_proc *p = leader_leaving_a_grandchild(&g);
+    siginfo_t si;
+    int st;
+
+    memset(&si, 0, sizeof si);
+    ck_assert_int_eq(waitid(P_PID, (id_t)popen2_pid(p), &si, WEXITED | WNOWAIT), 0);
+    st = popen2_stop(p, 100);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_int_eq(popen2_stop(p, 0), st); /* reaped: the same, again */
+    sleep_ms(200);
+    memset(&si, 0, sizeof si);
+    ck_assert_int_eq(waitid(P_PID, (id_t)g, &si, WEXITED | WNOHANG | WNOWAIT), 0);
+    ck_assert_int_eq(si.si_pid, 0); /* the grandchild still runs */
+    kill(g, SIGKILL);
+    reap_grandchild(g);
+    popen2_free(p);
+    prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+}
+END_TEST
+
+START_TEST(stop_of_a_child_reaped_elsewhere_is_echild)
+{
+    popen2_proc *p = sleeper(10);
+    int st;
+
+    ck_assert_int_eq(waitpid(popen2_pid(p), &st, 0), popen2_pid(p));
+    ck_assert_int_eq(popen2_stop(p, 100), -1);
+    ck_assert_int_eq(errno, ECHILD);
+    popen2_free(p);
+}
+END_TEST
+
+static void *thief(void *arg)
+{
+    pid_t pid = *(pid_t *)arg;
+    int st;
+
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return NULL;
+}
+
+START_TEST(stop_does_not_hang_when_a_thief_reaps)
+{
+    /* A waitpid in another thread takes the status at the SIGKILL: stop
+     * must come back (with ECHILD, or the status if it reaped first). */
+    popen2_proc *p = ignoring_sigterm();
+    pid_t pid = popen2_pid(p);
+    pthread_t t;
+    int st;
+
+    ck_assert_int_eq(pthread_create(&t, NULL, thief, &pid), 0);
+    st = popen2_stop(p, 100);
+    ck_assert(st == -1 ? errno == ECHILD : WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    pthread_join(t, NULL);
+    popen2_free(p);
+}
+END_TEST
+
+START_TEST(stop_refuses_bad_arguments)
+{
+    struct baseline b = baseline();
+    popen2_proc *p = sleeper(60000);
+    int st;
+
+    ck_assert_int_eq(popen2_stop(NULL, 100), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(popen2_stop(p, -1), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(popen2_send_signal(p, 0), 0); /* untouched */
+    st = popen2_stop(p, 0); /* no grace: SIGTERM, then SIGKILL at once */
+    ck_assert(WIFSIGNALED(st) && (WTERMSIG(st) == SIGTERM || WTERMSIG(st) == SIGKILL));
+    popen2_free(p);
+    assert_back_to(b);
+}
+END_TEST
+
 static const struct test_case cases[] = {
     TEST(signals, send_signal_delivers_the_signal_asked_for),
     TEST(signals, a_reaped_child_is_never_signalled),
@@ -270,6 +478,15 @@ static const struct test_case cases[] = {
     TEST(signals, the_group_is_signalled_between_the_leaders_exit_and_its_reap),
     TEST(signals, without_a_group_a_reaped_child_stays_unsignalled),
     TEST(signals, a_new_session_is_signalled_as_a_group_too),
+    TEST(stop, stop_kills_a_child_that_ignores_sigterm_after_the_grace),
+    TEST(stop, stop_ends_an_obedient_child_with_sigterm_alone),
+    TEST(stop, stop_continues_a_stopped_child),
+    TEST(stop, stop_ends_the_whole_group),
+    TEST(stop, stop_gives_the_group_the_rest_of_the_grace_then_kills_it),
+    TEST(stop, stop_of_an_ended_child_signals_nothing),
+    TEST(stop, stop_of_a_child_reaped_elsewhere_is_echild),
+    TEST(stop, stop_does_not_hang_when_a_thief_reaps),
+    TEST(stop, stop_refuses_bad_arguments),
 };
 
 TEST_MAIN("signal", cases, .timeout = 30)

@@ -22,6 +22,12 @@
  *   child noread-exit N             exit with status N without reading stdin
  *   child drain-exit N              read stdin to EOF, discard it, exit N (a
  *                                   child whose end the test decides)
+ *   child burn MS                   use MS milliseconds of CPU time by its own
+ *                                   clock (CLOCK_PROCESS_CPUTIME_ID), print
+ *                                   the microseconds it used, exit 0
+ *   child touch MIB                 write to every page of MIB MiB, exit 0
+ *   child ignore-term MS            ignore SIGTERM, print "ready", then sleep
+ *                                   MS milliseconds and exit 0
  *   child hold MS                   print the capacity of the stdin pipe, then
  *                                   read nothing until SIGUSR1 (exit 3 after MS
  *                                   milliseconds without it); then as count
@@ -143,6 +149,44 @@ static int mode_hold(long ms)
     return r == SIGUSR1 ? mode_count() : 3;
 }
 
+static long long cpu_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Spins in user space: the test compares the kernel's user time with what
+ * the child's own clock counted. */
+static int mode_burn(long ms)
+{
+    volatile unsigned long x = 0;
+    long long t0 = cpu_us(), used;
+    int i;
+
+    do
+        for (i = 0; i < 100000; i++)
+            x += (unsigned long)i * 2654435761u;
+    while ((used = cpu_us() - t0) < ms * 1000LL);
+    printf("%lld\n", used);
+    return 0;
+}
+
+static int mode_touch(long mib)
+{
+    size_t n = (size_t)mib << 20, off;
+    long page = sysconf(_SC_PAGESIZE);
+    volatile char *m = malloc(n);
+
+    if (!m)
+        return 1;
+    for (off = 0; off < n; off += (size_t)page)
+        m[off] = 1;
+    free((void *)m); /* a leak would be an exit status of 1 under LeakSanitizer */
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -179,6 +223,21 @@ int main(int argc, char **argv)
     }
     if (!strcmp(mode, "count"))
         return mode_count();
+    if (!strcmp(mode, "burn") && argc == 3)
+        return mode_burn(atol(argv[2]));
+    if (!strcmp(mode, "touch") && argc == 3)
+        return mode_touch(atol(argv[2]));
+    if (!strcmp(mode, "ignore-term") && argc == 3) {
+        long ms = atol(argv[2]);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+        signal(SIGTERM, SIG_IGN);
+        printf("ready\n");
+        fflush(stdout);
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+        return 0;
+    }
     if (!strcmp(mode, "hold") && argc == 3)
         return mode_hold(atol(argv[2]));
     if (!strcmp(mode, "fds")) {

@@ -10,8 +10,9 @@
  *   module.c      Python's module functions: popen2(), popen3(), popen4(),
  *                 _cleanup() and len(_active)
  *   attr.c        the spawn options and popen2_spawn / popen2_spawnv
- *   wait.c        waits with a bound: the child's end, the input's delivery
- *   signal.c      signals to the child or its group
+ *   wait.c        waits with a bound: the child's end, the input's delivery;
+ *                 the ended child's returncode and resource usage
+ *   signal.c      signals to the child or its group, and popen2_stop
  *   read.c        the non-blocking and bulk reads, the streams' counters
  *   events.c      the event descriptor
  *   communicate.c subprocess's communicate()

@@ -1,5 +1,6 @@
 /* wait: waiting with a bound, beside Python's poll() and wait(): for the
- * child to end, and for the input to be delivered.
+ * child to end, and for the input to be delivered; and what the ended child
+ * leaves besides its wait status: Python 3's returncode, its resource usage.
  *
  * The child is waited for through child.c, which holds it by its pidfd, so
  * a wait can only ever return this child's status. */
@@ -8,6 +9,7 @@
 #include "api/api.h"
 
 #include <errno.h>
+#include <sys/wait.h>
 
 int popen2_wait_timeout(popen2_proc *p, int timeout_ms)
 {
@@ -30,5 +32,36 @@ int popen2_drain(popen2_proc *p, int timeout_ms)
     if (!p2i_proc_stream_ok(p, CH_STDIN, false))
         return p2i_fail(-EBADF);
     r = p2i_ringinput_wait_drained(&p->ch[CH_STDIN].ring, p2i_clock_deadline(timeout_ms));
+    return r < 0 ? p2i_fail(r) : 0;
+}
+
+int popen2_returncode(popen2_proc *p, long *rc)
+{
+    int st, r;
+
+    if (!p || !rc)
+        return p2i_fail(-EINVAL);
+    if (p2i_api_inherited(p))
+        return -1;
+    /* Python's poll() reaps, and sets returncode on the way. */
+    r = p2i_child_poll(&p->child, &st);
+    if (r == 0)
+        return p2i_fail(-EAGAIN);
+    if (r < 0)
+        return p2i_fail(r);
+    /* Only exits and deaths are waited for (WEXITED), never stops. */
+    *rc = WIFSIGNALED(st) ? -(long)WTERMSIG(st) : (long)WEXITSTATUS(st);
+    return 0;
+}
+
+int popen2_rusage(popen2_proc *p, struct rusage *ru)
+{
+    int r;
+
+    if (!p || !ru)
+        return p2i_fail(-EINVAL);
+    if (p2i_api_inherited(p))
+        return -1;
+    r = p2i_child_usage(&p->child, ru);
     return r < 0 ? p2i_fail(r) : 0;
 }

@@ -51,6 +51,10 @@
 #include <signal.h>
 #include <string.h>
 
+/* How often a stop looks whether the group of a leader that ended within
+ * the grace still has members. */
+#define GROUP_LOOK_MS 10
+
 int p2i_child_init(struct child *c)
 {
     int r = pthread_mutex_init(&c->mu, NULL);
@@ -106,9 +110,9 @@ static int try_reap_locked(struct child *c)
         return 0;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     if (c->pidfd >= 0)
-        r = p2i_process_reap(c->pidfd, c->pid, &st);
+        r = p2i_process_reap(c->pidfd, c->pid, &st, &c->usage);
     else
-        r = p2i_process_reap_pid(c->pid, &st);
+        r = p2i_process_reap_pid(c->pid, &st, &c->usage);
     if (r == 1) {
         c->status = st;
         c->reaped = true;
@@ -226,6 +230,73 @@ int p2i_child_signal(struct child *c, int sig)
     }
     pthread_mutex_unlock(&c->mu);
     return r;
+}
+
+int p2i_child_usage(struct child *c, struct rusage *ru)
+{
+    int r, st;
+
+    pthread_mutex_lock(&c->mu);
+    r = try_reap_locked(c);
+    if (r == 0)
+        r = outcome_locked(c, &st);
+    if (r == 1) {
+        *ru = c->usage;
+        r = 0;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return r;
+}
+
+/* The members of a group whose leader ended within the grace, which had the
+ * same SIGTERM: the rest of the grace to end, then SIGKILL.  Only the
+ * kernel's group signal through the pidfd reaches them once the leader is
+ * reaped (Linux 6.9); elsewhere the first look says ESRCH and they are left
+ * alone, as popen2_send_signal leaves them. */
+static void stop_group_members(struct child *c, long long deadline)
+{
+    int left;
+
+    while (p2i_child_signal(c, 0) == 0) {
+        left = p2i_clock_ms_left(deadline);
+        if (left == 0) {
+            (void)p2i_child_signal(c, SIGKILL);
+            return;
+        }
+        p2i_clock_sleep_ms(left < GROUP_LOOK_MS ? left : GROUP_LOOK_MS);
+    }
+}
+
+int p2i_child_stop(struct child *c, int grace_ms, int *status)
+{
+    long long deadline;
+    int r;
+
+    /* Ended already: its status, and no signal to anyone. */
+    r = p2i_child_poll(c, status);
+    if (r != 0)
+        return r;
+    deadline = p2i_clock_deadline(grace_ms);
+    r = p2i_child_signal(c, SIGTERM);
+    if (r == 0)
+        /* A stopped child would sit on the SIGTERM until the SIGKILL;
+         * continued, it can act on it (as systemd does). */
+        (void)p2i_child_signal(c, SIGCONT);
+    else if (r != -ESRCH) /* ESRCH: it ended since the poll; the wait reaps it */
+        return r;
+    r = p2i_child_wait(c, grace_ms, status);
+    if (r == 1 && c->group_leader)
+        stop_group_members(c, deadline);
+    if (r != -ETIMEDOUT)
+        return r;
+    r = p2i_child_signal(c, SIGKILL);
+    if (r < 0 && r != -ESRCH)
+        return r;
+    /* SIGKILL ends any process, so this wait is bounded.  It sleeps on the
+     * pidfd, which wakes at the exit even when a waitpid(-1) elsewhere
+     * takes the status; the reap then says ECHILD (without a pidfd,
+     * waitid by number says ECHILD then too). */
+    return p2i_child_wait(c, -1, status);
 }
 
 int p2i_child_watch(struct child *c, int epfd)

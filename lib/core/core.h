@@ -33,6 +33,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "popen2.h"
@@ -52,6 +53,7 @@ struct child {
     bool reaped;           /* we reaped it: status holds its wait status */
     bool gone;             /* reaped elsewhere: no status, no number */
     int status;
+    struct rusage usage;   /* the child's own, as the kernel gave it at the reap */
     bool group_leader;     /* the child leads its own process group */
     int watch_epfd;        /* an epoll set holding pidfd until the child is
                             * known gone (events.c), else -1 */
@@ -72,6 +74,17 @@ int p2i_child_poll(struct child *c, int *status);
  * -ECHILD or another -errno as p2i_child_poll (also of the sleep); an
  * error ends the wait, it is never retried. */
 int p2i_child_wait(struct child *c, int timeout_ms, int *status);
+/* The resource usage of the reaped child (reaping it without blocking if it
+ * has exited): 0 with *ru, -EAGAIN while it runs, -ECHILD once it is known
+ * to have been reaped elsewhere (no usage then), or another -errno as
+ * p2i_child_poll. */
+int p2i_child_usage(struct child *c, struct rusage *ru);
+/* Ends the child: SIGTERM (and SIGCONT) to it or its group, up to grace_ms
+ * (>= 0) for it to end, then SIGKILL; a group whose leader ended within the
+ * grace has until the grace is over, then SIGKILL for what is left of it.
+ * A child that has ended already is only reaped.  1 with *status, or
+ * -ECHILD or another -errno as p2i_child_wait and p2i_child_signal. */
+int p2i_child_stop(struct child *c, int grace_ms, int *status);
 /* Sends sig to the child (to its group if it leads one); 0, or -ESRCH once
  * it is reaped or gone, or another -errno.  A group leader we reaped still
  * has its group signalled through the pidfd where the kernel can (-ESRCH

@@ -34,6 +34,14 @@ int p2i_clock_ms_left(long long deadline)
     return left > INT_MAX ? INT_MAX : (int)left;
 }
 
+void p2i_clock_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    /* An interrupted sleep is only a shorter one: the callers look again. */
+    (void)nanosleep(&ts, NULL);
+}
+
 int p2i_clock_cond_init(pthread_cond_t *cond)
 {
     pthread_condattr_t ca;

@@ -22,9 +22,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <asm/posix_types.h>
 #include <sys/syscall.h>
 #endif
 
@@ -151,14 +153,74 @@ static int status_of(const siginfo_t *si)
     }
 }
 
-int p2i_process_reap(int pidfd, pid_t pid, int *status)
+/* x32 takes the compat waitid, whose struct rusage is not __kernel_long_t's. */
+#if defined(__linux__) && defined(SYS_waitid) && !(defined(__x86_64__) && defined(__ILP32__))
+/* The kernel's struct rusage as its waitid writes it: __kernel_long_t
+ * throughout.  glibc's struct rusage is the same on 64-bit systems but not
+ * on 32-bit ones built with a 64-bit time_t, so the fields are copied. */
+struct kernel_rusage {
+    __kernel_long_t utime[2], stime[2];
+    __kernel_long_t rest[14]; /* ru_maxrss ... ru_nivcsw, in struct rusage's order */
+};
+
+static void rusage_of(const struct kernel_rusage *k, struct rusage *ru)
+{
+    memset(ru, 0, sizeof *ru);
+    ru->ru_utime.tv_sec = k->utime[0];
+    ru->ru_utime.tv_usec = k->utime[1];
+    ru->ru_stime.tv_sec = k->stime[0];
+    ru->ru_stime.tv_usec = k->stime[1];
+    ru->ru_maxrss = k->rest[0];
+    ru->ru_ixrss = k->rest[1];
+    ru->ru_idrss = k->rest[2];
+    ru->ru_isrss = k->rest[3];
+    ru->ru_minflt = k->rest[4];
+    ru->ru_majflt = k->rest[5];
+    ru->ru_nswap = k->rest[6];
+    ru->ru_inblock = k->rest[7];
+    ru->ru_oublock = k->rest[8];
+    ru->ru_msgsnd = k->rest[9];
+    ru->ru_msgrcv = k->rest[10];
+    ru->ru_nsignals = k->rest[11];
+    ru->ru_nvcsw = k->rest[12];
+    ru->ru_nivcsw = k->rest[13];
+}
+
+/* waitid(P_PIDFD) as the kernel has it: glibc's waitid drops the fifth
+ * argument, the reaped child's resource usage, which exists only at the
+ * reap.  0 or -1 with errno, as waitid. */
+static int waitid_pidfd(int pidfd, siginfo_t *si, struct rusage *ru)
+{
+    struct kernel_rusage k;
+
+    if (syscall(SYS_waitid, P_PIDFD, pidfd, si, WEXITED | WNOHANG, ru ? &k : NULL) < 0)
+        return -1;
+    if (ru && si->si_pid != 0)
+        rusage_of(&k, ru);
+    return 0;
+}
+#else
+/* Without the raw call a usage asked for is had from wait4 by number, which
+ * the refusal (ENOSYS) leads p2i_process_reap to once the pidfd has shown
+ * the child exited and unreaped. */
+static int waitid_pidfd(int pidfd, siginfo_t *si, struct rusage *ru)
+{
+    if (ru) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return waitid((idtype_t)P_PIDFD, (id_t)pidfd, si, WEXITED | WNOHANG);
+}
+#endif
+
+int p2i_process_reap(int pidfd, pid_t pid, int *status, struct rusage *ru)
 {
     siginfo_t si;
     int r;
 
     memset(&si, 0, sizeof si);
     do
-        r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG);
+        r = waitid_pidfd(pidfd, &si, ru);
     while (r < 0 && errno == EINTR);
     if (r == 0) {
         if (si.si_pid == 0)
@@ -175,17 +237,18 @@ int p2i_process_reap(int pidfd, pid_t pid, int *status)
     r = number_state(pidfd, pid);
     if (r <= 0)
         return r == -ESRCH ? -ECHILD : r;
-    r = p2i_process_reap_pid(pid, status);
+    r = p2i_process_reap_pid(pid, status, ru);
     /* Exited, yet not reapable under its number: reaped elsewhere just now. */
     return r == 0 ? -ECHILD : r;
 }
 
-int p2i_process_reap_pid(pid_t pid, int *status)
+int p2i_process_reap_pid(pid_t pid, int *status, struct rusage *ru)
 {
     pid_t r;
 
+    /* wait4 is waitpid with the reaped child's resource usage. */
     do
-        r = waitpid(pid, status, WNOHANG);
+        r = wait4(pid, status, WNOHANG, ru);
     while (r < 0 && errno == EINTR);
     if (r < 0)
         return -errno;

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct rusage;
+
 /* ---- errors at the public boundary -------------------------------------- */
 
 /* The public API returns -1 (or NULL) with errno; internal code returns
@@ -106,6 +108,9 @@ long long p2i_clock_now_ms(void);
 int p2i_clock_ms_left(long long deadline);
 /* The deadline timeout_ms from now; -1 (never) for a negative timeout. */
 long long p2i_clock_deadline(int timeout_ms);
+/* Sleeps about ms milliseconds (less if a signal comes).  A cancellation
+ * point. */
+void p2i_clock_sleep_ms(int ms);
 /* A condition variable whose timed waits count on this clock (deadlines
  * from p2i_clock_now_ms); 0 or -errno. */
 int p2i_clock_cond_init(pthread_cond_t *cond);
@@ -187,14 +192,15 @@ int p2i_process_signal(int pidfd, pid_t pid, int sig, bool group);
  * which after the reap could name a stranger's group), or another -errno. */
 int p2i_process_signal_group(int pidfd, int sig);
 /* Reaps the process pid that pidfd names if it has exited, without
- * blocking: 1 with *status (as waitpid gives it), 0 while it runs, -ECHILD
- * when it is not (or no longer) a child of ours to reap, or another -errno.
- * Where waitid(P_PIDFD) is refused, reaps by number once the pidfd shows
- * the process exited but unreaped. */
-int p2i_process_reap(int pidfd, pid_t pid, int *status);
+ * blocking: 1 with *status (as waitpid gives it) and, with ru not NULL,
+ * *ru (the child's own resource usage, which the kernel gives only at the
+ * reap), 0 while it runs, -ECHILD when it is not (or no longer) a child of
+ * ours to reap, or another -errno.  Where waitid(P_PIDFD) is refused, reaps
+ * by number once the pidfd shows the process exited but unreaped. */
+int p2i_process_reap(int pidfd, pid_t pid, int *status, struct rusage *ru);
 /* As p2i_process_reap, by number, for a kernel without pidfds.  Safe only
  * while nothing else may reap the child. */
-int p2i_process_reap_pid(pid_t pid, int *status);
+int p2i_process_reap_pid(pid_t pid, int *status, struct rusage *ru);
 /* Whether the process, a child of ours that we have not reaped, was reaped
  * elsewhere (a waitpid(-1) in the program, SIGCHLD ignored); looks without
  * reaping (WNOWAIT).  A cancellation point. */
