@@ -13,6 +13,7 @@
  *   wait.c        waits with a bound: the child's end, the input's delivery
  *   signal.c      signals to the child or its group
  *   read.c        the non-blocking and bulk reads, the streams' counters
+ *   lines.c       timed line reads from one output stream or both
  *   events.c      the event descriptor
  *   communicate.c subprocess's communicate()
  */
