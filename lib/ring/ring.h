@@ -1,5 +1,6 @@
 /* ring: the library's second layer, the byte ring between a pump thread and
- * the caller (ringbuf.c), and its memory-limit policies (ringlimit.c).
+ * the caller (ringbuf.c), lines out of it and their arrival order
+ * (ringline.c), and its memory-limit policies (ringlimit.c).
  *
  * A growable byte ring shared by one producer and one consumer.
  *
