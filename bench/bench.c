@@ -144,6 +144,26 @@ static void w1(bool pinned)
         sched_setaffinity(0, sizeof old, &old);
 }
 
+/* A throughput table of the contenders of `all` present in this build: the
+ * writer's out and err bytes, every one of which each run must receive. */
+static void throughput(const char *tag, const char *title, unsigned long long out,
+                       unsigned long long err, const struct contender *all, int n)
+{
+    struct contender c[8];
+    struct table t = {
+        .tag = tag,
+        .title = title,
+        .metric = METRIC_THROUGHPUT,
+        .reps = reps,
+        .input = {.out_bytes = out, .err_bytes = err},
+        .expect = out + err,
+        .c = c,
+    };
+
+    t.n = contenders_present(all, n, c);
+    run_table(&t);
+}
+
 /* ---- 2: two streams, stdout read to EOF first --------------------------- */
 
 static void w2(void)
@@ -158,19 +178,9 @@ static void w2(void)
 #endif
         {"Python subprocess.run", c_py_both},
     };
-    struct contender c[8];
-    struct table t = {
-        .tag = "w2",
-        .title = "2. 1 GiB on stdout and 1 GiB on stderr at once",
-        .metric = METRIC_THROUGHPUT,
-        .reps = reps,
-        .input = {.out_bytes = GiB / scale, .err_bytes = GiB / scale},
-        .expect = 2 * GiB / scale,
-        .c = c,
-    };
 
-    t.n = contenders_present(all, sizeof all / sizeof *all, c);
-    run_table(&t);
+    throughput("w2", "2. 1 GiB on stdout and 1 GiB on stderr at once", GiB / scale, GiB / scale,
+               all, (int)(sizeof all / sizeof *all));
 }
 
 /* ---- 3: round trip through cat ------------------------------------------ */
@@ -189,19 +199,23 @@ static void w3(void)
 #endif
         {"Python subprocess.run(input=...)", c_py_cat},
     };
-    struct contender c[8];
-    struct table t = {
-        .tag = "w3",
-        .title = "3. Round trip: 1 GiB through cat",
-        .metric = METRIC_THROUGHPUT,
-        .reps = reps,
-        .input = {.out_bytes = GiB / scale},
-        .expect = GiB / scale,
-        .c = c,
+
+    throughput("w3", "3. Round trip: 1 GiB through cat", GiB / scale, 0, all,
+               (int)(sizeof all / sizeof *all));
+}
+
+/* ---- 7: a line-oriented child --------------------------------------------- */
+
+static void w7(void)
+{
+    static const struct contender all[] = {
+        {"popen(3) + fgets (baseline)", c_popen_fgets},
+        {"libpopen2 fgets on fromchild", c_p2_fgets},
+        {"libpopen2 popen2_getline", c_p2_getline},
     };
 
-    t.n = contenders_present(all, sizeof all / sizeof *all, c);
-    run_table(&t);
+    throughput("w7", "7. Lines: 256 MiB of ~255-byte lines on stdout, read line by line",
+               256 * MiB / scale, 0, all, (int)(sizeof all / sizeof *all));
 }
 
 /* ---- 4: spawn latency --------------------------------------------------- */
@@ -990,5 +1004,7 @@ int main(int argc, char **argv)
         w5x();
     if (wanted(argc, argv, first, "6"))
         w6();
+    if (wanted(argc, argv, first, "7"))
+        w7();
     return failed ? 1 : 0;
 }

@@ -260,11 +260,12 @@ int c_poll_capture(struct run *r)
     return 0;
 }
 
-int c_popen_fread(struct run *r)
+/* One popen(3) run of the writer: `drain` reads what it wrote; the time
+ * covers both. */
+static int popen_capture(struct run *r, int (*drain)(FILE *, struct run *))
 {
     char cmd[4200];
     FILE *f;
-    size_t k;
     double t0;
 
     buffers();
@@ -273,14 +274,44 @@ int c_popen_fread(struct run *r)
     f = popen(cmd, "r");
     if (!f)
         return fail("popen");
-    while ((k = fread(buf, 1, BLOCK, f)) > 0)
-        r->got += k;
+    if (drain(f, r) < 0) {
+        pclose(f);
+        return -1;
+    }
     if (pclose(f) != 0) {
         fprintf(stderr, "bench: popen child failed\n");
         return -1;
     }
     r->secs = bench_now() - t0;
     return 0;
+}
+
+static int popen_fread_all(FILE *f, struct run *r)
+{
+    size_t k;
+
+    while ((k = fread(buf, 1, BLOCK, f)) > 0)
+        r->got += k;
+    return 0;
+}
+
+int c_popen_fread(struct run *r)
+{
+    return popen_capture(r, popen_fread_all);
+}
+
+/* The writer's pattern has a '\n' about every 255 bytes and no NUL: a line
+ * stream whose lines strlen measures. */
+static int fgets_all(FILE *f, struct run *r)
+{
+    while (fgets((char *)buf, BLOCK, f))
+        r->got += strlen((char *)buf);
+    return ferror(f) ? fail("fgets") : 0;
+}
+
+int c_popen_fgets(struct run *r)
+{
+    return popen_capture(r, fgets_all);
 }
 
 /* ---- libpopen2 ---------------------------------------------------------- */
@@ -336,6 +367,34 @@ static int drain_fread(popen2_proc *p, struct run *r)
 int c_p2_fread(struct run *r)
 {
     return p2_capture(r, 0, drain_fread);
+}
+
+static int drain_fgets(popen2_proc *p, struct run *r)
+{
+    return fgets_all(popen2_fromchild(p), r);
+}
+
+int c_p2_fgets(struct run *r)
+{
+    return p2_capture(r, 0, drain_fgets);
+}
+
+/* Lines without stdio: popen2_getline, no bound on the wait. */
+static int drain_getline(popen2_proc *p, struct run *r)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t k;
+
+    while ((k = popen2_getline(p, 1, &line, &cap, -1)) > 0)
+        r->got += (unsigned long long)k;
+    free(line);
+    return k < 0 ? fail("popen2_getline") : 0;
+}
+
+int c_p2_getline(struct run *r)
+{
+    return p2_capture(r, 0, drain_getline);
 }
 
 /* The fastest path the library offers: popen2_readinto, beside the

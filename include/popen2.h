@@ -484,6 +484,35 @@ POPEN2_API int popen2_event_fd(popen2_proc *p);
  * stream past its limit).  Do not mix with reading the stream's FILE. */
 POPEN2_API ssize_t popen2_read(popen2_proc *p, int stream, void *buf, size_t n);
 
+/* The next line of output stream 1 or 2 (the bytes up to and including
+ * '\n', or the last bytes before EOF), read from the stream's buffer
+ * without stdio, into *line, NUL-terminated and grown as getline(3) grows
+ * it (*line NULL or *cap 0 is fine; *line must come from malloc).  Waits up
+ * to timeout_ms for a whole line (-1: no bound; 0: just look).  Returns its
+ * length; 0 at EOF (again at every later call); -1 with ETIMEDOUT when no
+ * whole line arrived in time: what arrived of it is kept, and a later call
+ * returns the whole line.  Lines of any length: a line longer than the
+ * stream's POPEN2_BLOCK limit is taken out of the buffer as it comes, so
+ * the child is never stuck on it.  Wakes on the same events as
+ * popen2_event_fd, so an event loop calls it with timeout 0 when that
+ * descriptor fires.  Not mixed with the stream's FILE: EBADF once the FILE
+ * has read, and from the first call on the FILE's reads fail with EBADF.
+ * Other errors: EINVAL (NULL p, line or cap, stream not 1 or 2,
+ * timeout_ms below -1), EBADF (not piped, FILE closed), ENOMEM (the line
+ * stays for a later call), or the stream's error after its data as
+ * popen2_read (ENOBUFS). */
+POPEN2_API ssize_t popen2_getline(popen2_proc *p, int stream, char **line, size_t *cap,
+                                  int timeout_ms);
+
+/* popen2_getline over every piped output stream whose FILE is open (stdout
+ * and stderr) at once: *stream says which one the line came from (1 or 2),
+ * and lines come in the order in which the reader threads read their last
+ * byte from the child.  0 once every such stream is at EOF; an error with
+ * *stream its stream; EBADF when no output stream is piped and open, or
+ * one's FILE has read. */
+POPEN2_API ssize_t popen2_getline_any(popen2_proc *p, int *stream, char **line, size_t *cap,
+                                      int timeout_ms);
+
 /* Bytes popen2_read can return now without waiting (memory + spill file);
  * for stream 0, bytes queued for the child and not yet delivered (tochild
  * may be closed).  -1 with EINVAL or EBADF as popen2_read. */

@@ -14,6 +14,7 @@
  *                 the ended child's returncode and resource usage
  *   signal.c      signals to the child or its group, and popen2_stop
  *   read.c        the non-blocking and bulk reads, the streams' counters
+ *   lines.c       timed line reads from one output stream or both
  *   events.c      the event descriptor
  *   communicate.c subprocess's communicate()
  */

@@ -83,6 +83,8 @@ struct channel {
     char *iobuf;           /* stdio buffer for bufsize > 1, freed with the object */
     bool end_reported;     /* popen2_read returned EOF or an error (owner's lock) */
     bool stdio_read;       /* the FILE has read from the channel (under its lock) */
+    bool line_read;        /* the owner read lines from the ring (under the FILE's
+                            * lock): the FILE then refuses to read (EBADF) */
     bool closing;          /* the owner is closing or flushing the FILE (atomic):
                             * that flush is not a write (stream.c) */
     unsigned gen;          /* fork generation it was made in (fork.c): in a forked

@@ -135,6 +135,12 @@ static ssize_t cookie_read(void *cookie, char *buf, size_t n)
         errno = ECHILD;
         return -1;
     }
+    /* The owner keeps a partial line of its own once it read lines: the
+     * FILE would skip it, so it reads nothing at all. */
+    if (((struct channel *)cookie)->line_read) {
+        errno = EBADF;
+        return -1;
+    }
     ((struct channel *)cookie)->stdio_read = true;
     r = p2i_stream_read(cookie, buf, n);
 

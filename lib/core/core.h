@@ -5,6 +5,8 @@
  *   events.c       the event descriptor (one pollable fd for streams and exit)
  *   communicate.c  communicate(): feeding the input, gathering the outputs,
  *                  the status, with what was gathered kept between calls
+ *   lines.c        line reads from the output rings, the part of a line
+ *                  that arrived kept between calls
  *
  * Lifetime: refs counts the caller's handle (or, for the module functions,
  * the set of FILEs handed out) plus the writer thread, which may outlive the
@@ -100,6 +102,15 @@ void p2i_child_release(struct child *c, struct p2i_active_node **node);
 
 /* ---- proc.c ------------------------------------------------------------- */
 
+/* An output stream's line being read (lines.c): the bytes taken out of the
+ * ring so far, kept between calls.  Guarded by proc->mu. */
+struct p2i_line {
+    char *buf;
+    size_t len, cap;
+    bool whole;              /* buf holds a whole line (or the last bytes before the end) */
+    unsigned long long seq;  /* its arrival stamp (ringline.c) once whole */
+};
+
 struct events;
 struct p2i_collected;
 
@@ -120,6 +131,9 @@ struct popen2_proc {
     /* communicate's state (gathered output, input taken), NULL until the
      * first call; kept between calls, freed with the object. */
     struct p2i_collected *collected;
+    /* The line each output stream is in the middle of ([CH_STDOUT],
+     * [CH_STDERR]); freed with the object. */
+    struct p2i_line line[CH_COUNT];
 };
 
 /* One spawn, from the caller's options down to the code that uses each
@@ -193,5 +207,28 @@ int p2i_communicate_run(struct popen2_proc *p, const void *input, size_t inlen,
                         const struct p2i_communicate_to *to, int timeout_ms);
 /* Frees the object's communicate state (NULL is fine). */
 void p2i_communicate_free(struct p2i_collected *c);
+
+/* ---- lines.c ------------------------------------------------------------
+ * Line reads from the output rings, without stdio.  The part of a line that
+ * arrived is taken out of the ring into proc->line (so a line longer than a
+ * BLOCK limit frees the ring for its rest) and kept there between calls.
+ * The waits sleep on the object's bell, which the readers ring after each
+ * step, and re-arm the event descriptor, so a loop on it wakes once per
+ * chunk read, not more. */
+
+/* The next line of stream `which` (CH_STDOUT, CH_STDERR) into *line (grown
+ * as getline(3) does) within timeout_ms (-1: no bound; 0: just look): its
+ * length, 0 at the end, -ETIMEDOUT (what arrived stays for the next call),
+ * -EBADF once the stream's FILE read, -ENOMEM, or the stream's error after
+ * its data.  The FILE refuses reads from the first call on. */
+ssize_t p2i_lines_get(struct popen2_proc *p, int which, char **line, size_t *cap,
+                      int timeout_ms);
+/* The same over every piped output whose FILE is open: the line whose last
+ * byte was read first, *which says from where; 0 once all are at their end;
+ * an error with *which its stream. */
+ssize_t p2i_lines_get_any(struct popen2_proc *p, int *which, char **line, size_t *cap,
+                          int timeout_ms);
+/* Frees the lines kept (the object's end). */
+void p2i_lines_free(struct popen2_proc *p);
 
 #endif

@@ -21,6 +21,7 @@ static void proc_destroy(struct popen2_proc *p)
         p2i_channel_close(&p->ch[i]);
     p2i_events_destroy(p);
     p2i_communicate_free(p->collected);
+    p2i_lines_free(p);
     p2i_bell_destroy(&p->bell);
     p2i_child_destroy(&p->child);
     free(p->node);

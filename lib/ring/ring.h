@@ -1,5 +1,6 @@
 /* ring: the library's second layer, the byte ring between a pump thread and
- * the caller (ringbuf.c), and its memory-limit policies (ringlimit.c).
+ * the caller (ringbuf.c), lines out of it and their arrival order
+ * (ringline.c), and its memory-limit policies (ringlimit.c).
  *
  * A growable byte ring shared by one producer and one consumer.
  *
@@ -62,6 +63,20 @@ struct ring_account {
     size_t high_water;          /* most bytes buffered at once */
 };
 
+/* The arrival stamps of an output ring's lines (ringline.c): one record per
+ * buffered chunk that brought a '\n', oldest first, in a circular queue.
+ * Guarded by the ring's mu. */
+struct ring_stamp {
+    unsigned long long end; /* stream offset just past the chunk's last '\n' */
+    unsigned long long seq; /* when the chunk was appended (process-wide clock) */
+};
+
+struct ring_lines {
+    struct ring_stamp *q;
+    size_t head, len, cap;
+    unsigned long long end_seq; /* when the producer closed; 0 while open */
+};
+
 struct ringbuf {
     pthread_mutex_t mu;
     pthread_cond_t cond;  /* data appended, space freed, or a side closed */
@@ -85,6 +100,7 @@ struct ringbuf {
     struct ring_lend lend;     /* the input ring's lent buffer (ringinput.c) */
     struct ring_bound bound;   /* bounded memory and spill (ringlimit.c) */
     struct ring_account acct;  /* counters and the exit's count (ringmem.c) */
+    struct ring_lines lines;   /* arrival stamps of lines (ringline.c) */
 };
 
 /* Prepares an empty ring; 0 or -errno. */
@@ -192,6 +208,29 @@ int p2i_ringinput_wait_drained(struct ringbuf *rb, long long deadline_ms);
  * (-ETIMEDOUT) once the exit's stall clock runs out (linger.c): the wait of
  * a write to the ring at exit. */
 int p2i_ringinput_exit_wait(struct ringbuf *rb);
+
+/* ---- lines (ringline.c) --------------------------------------------------
+ * Every chunk the producer commits that holds a '\n' is stamped from one
+ * process-wide clock, under the ring's mu, so the stamps of two rings say
+ * in which order their producers appended them.  A record lives while its
+ * chunk's last '\n' is buffered; one that any consumer read (or a policy
+ * dropped) is pruned by offset, so the queue holds at most one record per
+ * buffered chunk with a newline, whoever reads the ring. */
+
+/* Consumer: copies up to n bytes, stopping after the first '\n', from the
+ * ring's memory, then its spill file, never waiting.  With a '\n' as the
+ * last byte copied, *seq is the stamp of the chunk that brought it; at EOF
+ * or an error, the stamp of the producer's end (0 while it runs); else 0.  Bytes, 0 at EOF, -EAGAIN
+ * with nothing buffered, or -error after the data as p2i_ringbuf_read. */
+ssize_t p2i_ringline_take(struct ringbuf *rb, char *dst, size_t n, unsigned long long *seq);
+/* Frees the stamps (with the ring). */
+void p2i_ringline_destroy(struct ringbuf *rb);
+/* Producer, mu held: stamps a committed chunk of n bytes at src, which end
+ * at stream offset `end`, if it holds a '\n'. */
+void p2i_ringline_stamp_locked(struct ringbuf *rb, const char *src, size_t n,
+                               unsigned long long end);
+/* Producer, mu held: stamps the stream's end. */
+void p2i_ringline_stamp_end_locked(struct ringbuf *rb);
 
 /* ---- bounded memory (ringlimit.c) --------------------------------------- */
 

@@ -143,6 +143,7 @@ int p2i_ringbuf_commit(struct ringbuf *rb, size_t n)
         rb->bound.staged = false;
         if (n) {
             p2i_ringlimit_commit_staged_locked(rb, n);
+            p2i_ringline_stamp_locked(rb, rb->bound.stage, n, rb->acct.total);
             p2i_ringmem_wake(rb);
         }
     } else {
@@ -150,8 +151,13 @@ int p2i_ringbuf_commit(struct ringbuf *rb, size_t n)
         rb->acct.total += n;
         if (rb->len > rb->acct.high_water)
             rb->acct.high_water = rb->len;
-        if (n)
+        if (n) {
+            /* The reservation was one contiguous run ending at the tail. */
+            size_t tail = (rb->head + rb->len - n) % rb->cap;
+
+            p2i_ringline_stamp_locked(rb, rb->buf + tail, n, rb->acct.total);
             p2i_ringmem_wake(rb);
+        }
     }
     pthread_mutex_unlock(&rb->mu);
     return r;
@@ -202,6 +208,7 @@ void p2i_ringbuf_close_producer(struct ringbuf *rb, int err)
     }
     rb->producer_done = true;
     rb->producer_busy = false;
+    p2i_ringline_stamp_end_locked(rb);
     rb->error = err;
     p2i_ringmem_wake(rb);
     pthread_mutex_unlock(&rb->mu);
