@@ -6,7 +6,10 @@
  * (channel.c), so their errors come back from popen2_spawn, not as an exit
  * status, and the environment is composed then from the parent's current
  * one (spawn.c).  posix_spawn's file actions and attributes do the rest in
- * the child, which therefore runs no code of ours between clone and exec.
+ * the child, which therefore runs no code of ours between clone and exec;
+ * only the child setup beyond passed descriptors (umask, rlimits, ids,
+ * prctl) takes the second path, whose child makes raw system calls alone
+ * (spawn_setup.posix.c).
  *
  * Thread safety: an attr may be used by several popen2_spawn calls at once,
  * but must not be changed or freed during one.
