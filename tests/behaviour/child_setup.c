@@ -23,6 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "baseline.h"
@@ -206,8 +207,18 @@ START_TEST(umask_and_rlimits_in_the_child_only)
 
     ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &before), 0);
     ck_assert_int_eq(popen2_attr_set_umask(a, 027), 0);
-    ck_assert_int_eq(popen2_attr_set_rlimit(a, RLIMIT_NOFILE, &small), 0);
     ck_assert_int_eq(popen2_attr_set_rlimit(a, RLIMIT_CORE, &core), 0);
+    if (under_valgrind()) {
+        /* valgrind keeps descriptors of its own above the soft limit and
+         * refuses (EPERM) any change of RLIMIT_NOFILE's hard limit. */
+        fprintf(stderr, "limits: RLIMIT_NOFILE skipped under valgrind\n");
+        out = run_ok("umask; ulimit -c", NULL, a);
+        ck_assert_str_eq(out, "0027\n0\n");
+        free(out);
+        popen2_attr_free(a);
+        return;
+    }
+    ck_assert_int_eq(popen2_attr_set_rlimit(a, RLIMIT_NOFILE, &small), 0);
     out = run_ok("umask; ulimit -n; ulimit -c", NULL, a);
     ck_assert_str_eq(out, "0027\n64\n0\n");
     free(out);
@@ -400,7 +411,7 @@ START_TEST(death_signal_outlives_the_creating_thread)
     pthread_t t;
     void *res;
     popen2_proc *p;
-    int i;
+    int i, fd;
 
     ck_assert_int_eq(pthread_create(&t, NULL, spawn_sleeper_with_pdeath, NULL), 0);
     ck_assert_int_eq(pthread_join(t, &res), 0);
@@ -415,7 +426,14 @@ START_TEST(death_signal_outlives_the_creating_thread)
     ck_assert_int_eq(popen2_kill(p), 0);
     ck_assert(WIFSIGNALED(popen2_wait(p)));
     popen2_free(p);
-    /* The spawner thread ends once its children have. */
+    /* The spawner thread ends once its children have, which it learns from
+     * their pidfds: without them (an old kernel, or valgrind) it stays. */
+    fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    if (fd < 0) {
+        fprintf(stderr, "death: no pidfds here, the spawner thread stays\n");
+        return;
+    }
+    close(fd);
     assert_back_to(b);
 }
 END_TEST
