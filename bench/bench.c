@@ -227,6 +227,8 @@ static void w4(void)
     static const struct contender all[] = {
         {"posix_spawn + waitpid (baseline)", c_spawn_posix},
         {"libpopen2 Popen3v + wait + free", c_spawn_p2},
+        {"libpopen2 spawnv + pass_fd (posix_spawn path)", c_spawn_p2_passfd},
+        {"libpopen2 spawnv + pass_fd + umask (setup path)", c_spawn_p2_umask},
         {"fork + exec + waitpid", c_spawn_fork},
         {"popen(3) + pclose", c_spawn_popen},
 #ifdef HAVE_GLIB
@@ -235,7 +237,7 @@ static void w4(void)
 #endif
         {"Python subprocess.run", c_spawn_py},
     };
-    struct contender c[8];
+    struct contender c[10];
     char title[200];
     int rounds = 4 * reps < 20 ? 4 * reps : 20;
     struct table t = {

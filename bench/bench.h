@@ -103,6 +103,8 @@ int c_spawn_posix(struct run *r); /* posix_spawn + waitpid of /bin/true */
 int c_spawn_fork(struct run *r);  /* fork + execv + waitpid */
 int c_spawn_popen(struct run *r); /* popen + pclose */
 int c_spawn_p2(struct run *r);    /* Popen3v + wait + free */
+int c_spawn_p2_passfd(struct run *r); /* spawnv with a passed descriptor (posix_spawn) */
+int c_spawn_p2_umask(struct run *r);  /* spawnv with a passed descriptor and a umask (clone) */
 int c_spawn_py(struct run *r);    /* subprocess.run(["/bin/true"]) */
 void contenders_set_heap_mb(long mb); /* the Python contender's heap, spawn workload */
 

@@ -725,6 +725,48 @@ int c_spawn_p2(struct run *r)
     return spawn_p2_loop(r, NULL);
 }
 
+/* popen2_spawnv of /bin/true with Popen3v's streams plus one child setup
+ * option: a passed descriptor (still posix_spawn) or a umask (the setup
+ * path's clone). */
+static int spawn_p2_setup_loop(struct run *r, bool umask_too)
+{
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC), rc = 0;
+
+    if (!a || fd < 0 || popen2_attr_pass_fd(a, fd, 3) < 0 ||
+        (umask_too && popen2_attr_set_umask(a, 022) < 0)) {
+        rc = fail("popen2_attr");
+        goto out;
+    }
+    SPAWN_LOOP({
+        p = popen2_spawnv(true_argv, a);
+        if (!p) {
+            rc = fail("popen2_spawnv");
+            goto out;
+        }
+        if (p2_end(p) < 0) {
+            rc = -1;
+            goto out;
+        }
+    });
+out:
+    if (fd >= 0)
+        close(fd);
+    popen2_attr_free(a);
+    return rc;
+}
+
+int c_spawn_p2_passfd(struct run *r)
+{
+    return spawn_p2_setup_loop(r, false);
+}
+
+int c_spawn_p2_umask(struct run *r)
+{
+    return spawn_p2_setup_loop(r, true);
+}
+
 /* ---- Python's subprocess.run, timed inside the interpreter -------------- */
 
 /* Runs bench/subprocess_run.py with args; it prints "seconds count". */

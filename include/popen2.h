@@ -328,6 +328,57 @@ POPEN2_API int popen2_attr_set_search_path(popen2_attr *a, int on);
  * with EINVAL for a NULL a. */
 POPEN2_API int popen2_attr_set_bufsize(popen2_attr *a, int bufsize);
 
+/* ---- Child setup ----------------------------------------------------------
+ * Declarative setup of the child, done between its creation and exec: no
+ * callback.  Each setting is recorded in the attr; a step that fails at the
+ * spawn makes popen2_spawn fail with that step's errno and leaves no
+ * descriptor, thread or child behind, as an exec failure does.  Passed
+ * descriptors alone keep the spawn on posix_spawn; any other setting here
+ * starts the child by a vfork-like clone whose child makes raw system calls
+ * only.  In the child, in this order: umask, rlimits, setgroups, setgid,
+ * setuid, no_new_privs, the parent-death signal (last: a credential change
+ * clears it).  Linux only: elsewhere these calls fail with ENOSYS. */
+struct rlimit;
+
+/* The child gets a copy of fd at child_fd (3 or above), and still nothing
+ * beyond 0-2 and the descriptors passed this way.  fd is duplicated now
+ * (close-on-exec: no other child inherits the copy, and the caller may close
+ * fd at once); passing to the same child_fd again replaces the earlier one.
+ * Mappings may cycle (3 to 4 and 4 to 3).  0, or -1 with EINVAL (child_fd
+ * < 3), EBADF (fd not open), EMFILE, ENOMEM. */
+POPEN2_API int popen2_attr_pass_fd(popen2_attr *a, int fd, int child_fd);
+
+/* The child's umask (bits beyond 0777 are EINVAL).  0 or -1 with errno. */
+POPEN2_API int popen2_attr_set_umask(popen2_attr *a, mode_t mask);
+
+/* The child's limit for resource (RLIMIT_NOFILE ...), as setrlimit sets it;
+ * again for the same resource replaces it.  EINVAL here for an unknown
+ * resource or rlim_cur above rlim_max; raising the hard limit without the
+ * privilege is EPERM at the spawn.  0 or -1 with errno. */
+POPEN2_API int popen2_attr_set_rlimit(popen2_attr *a, int resource, const struct rlimit *rl);
+
+/* The child's user and group ids and supplementary groups (setgroups, then
+ * setgid, then setuid, as the real, effective and saved ids).  (uid_t)-1 or
+ * (gid_t)-1 keeps the parent's; groups NULL with ngroups 0 clears the
+ * supplementary groups when a uid or gid is set.  Needs the privilege:
+ * EPERM at the spawn without it.  0, or -1 with EINVAL (groups NULL with
+ * ngroups > 0, ngroups above NGROUPS_MAX), ENOMEM. */
+POPEN2_API int popen2_attr_set_ids(popen2_attr *a, uid_t uid, gid_t gid, const gid_t *groups,
+                                   size_t ngroups);
+
+/* on: the child and everything it runs can never gain privileges by exec
+ * (prctl PR_SET_NO_NEW_PRIVS: setuid bits and file capabilities are
+ * ignored).  0, or -1 with errno. */
+POPEN2_API int popen2_attr_set_no_new_privs(popen2_attr *a, int on);
+
+/* The child gets signal sig when the parent process ends (prctl
+ * PR_SET_PDEATHSIG), not when the thread that created it ends: such
+ * children are started by one library thread that lives while they run.
+ * A parent that ended while the child was being made gets the child the
+ * signal at once.  sig 0 turns it off.  0, or -1 with EINVAL (no such
+ * signal). */
+POPEN2_API int popen2_attr_set_parent_death_signal(popen2_attr *a, int sig);
+
 /* Runs "/bin/sh -c cmd" with the options of a (NULL: Popen3's defaults).
  * The returned object works with every function above: the FILEs of piped
  * streams, poll, wait, free.  NULL with errno as popen2_Popen3, plus the

@@ -6,7 +6,10 @@
  * (channel.c), so their errors come back from popen2_spawn, not as an exit
  * status, and the environment is composed then from the parent's current
  * one (spawn.c).  posix_spawn's file actions and attributes do the rest in
- * the child, which therefore runs no code of ours between clone and exec.
+ * the child, which therefore runs no code of ours between clone and exec;
+ * only the child setup beyond passed descriptors (umask, rlimits, ids,
+ * prctl) takes the second path, whose child makes raw system calls alone
+ * (spawn_setup.posix.c).
  *
  * Thread safety: an attr may be used by several popen2_spawn calls at once,
  * but must not be changed or freed during one.
@@ -17,9 +20,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 struct popen2_attr {
     struct spawn_plan plan; /* its streams' fd and path are the attr's own */
@@ -27,6 +33,7 @@ struct popen2_attr {
     char **env_base;        /* popen2_attr_set_env's copy, NULL: the parent's */
     char **env_ops;         /* "NAME=value" sets and "NAME" unsets, in order */
     size_t n_ops;
+    struct p2i_spawn_setup setup; /* plan.req.setup points here once set */
 };
 
 static void stream_reset(struct stream_plan *o)
@@ -70,6 +77,11 @@ void popen2_attr_free(popen2_attr *a)
     for (i = 0; i < a->n_ops; i++)
         free(a->env_ops[i]);
     free(a->env_ops);
+    for (i = 0; i < a->setup.n_pass; i++)
+        p2i_fd_close(a->setup.pass[i].fd);
+    free(a->setup.pass);
+    free(a->setup.rlimits);
+    free(a->setup.groups);
     free(a);
 }
 
@@ -207,19 +219,29 @@ int popen2_attr_set_stream(popen2_attr *a, int stream, int how)
     return 0;
 }
 
+/* The attr's own copy of the caller's fd, 3 or above (so the child's dup2
+ * onto 0..2 cannot clobber another source) and close-on-exec (so no other
+ * child, another thread's spawn included, inherits it; the caller may close
+ * fd at once).  The copy, or -errno (EBADF for a descriptor not open). */
+static int own_copy(int fd)
+{
+    int dup;
+
+    if (fd < 0)
+        return -EBADF;
+    dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    return dup < 0 ? -errno : dup;
+}
+
 int popen2_attr_set_stream_fd(popen2_attr *a, int stream, int fd)
 {
     int dup;
 
     if (bad_stream(a, stream))
         return p2i_fail(-EINVAL);
-    if (fd < 0)
-        return p2i_fail(-EBADF);
-    /* Our own copy, 3 or above (so the child's dup2 onto 0..2 cannot clobber
-     * another source) and close-on-exec (so no other child inherits it). */
-    dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    dup = own_copy(fd);
     if (dup < 0)
-        return p2i_fail(-errno);
+        return p2i_fail(dup);
     stream_reset(&a->plan.io[stream]);
     a->plan.io[stream].how = STREAM_FD;
     a->plan.io[stream].fd = dup;
@@ -286,6 +308,155 @@ int popen2_attr_set_bufsize(popen2_attr *a, int bufsize)
         return p2i_fail(-EINVAL);
     for (i = 0; i < CH_COUNT; i++)
         a->plan.io[i].bufsize = bufsize;
+    return 0;
+}
+
+/* ---- child setup --------------------------------------------------------
+ * Recorded here; spawn.posix.c turns passed descriptors into dup2 actions
+ * and hands anything else to the second spawn path (spawn_setup.posix.c).
+ * The prctl settings and the second path are Linux's. */
+
+#ifdef __linux__
+#define HAVE_CHILD_SETUP 1
+#endif
+
+static int setup_begin(popen2_attr *a)
+{
+    if (!a)
+        return -EINVAL;
+#ifndef HAVE_CHILD_SETUP
+    return -ENOSYS;
+#else
+    a->plan.req.setup = &a->setup;
+    return 0;
+#endif
+}
+
+int popen2_attr_pass_fd(popen2_attr *a, int fd, int child_fd)
+{
+    struct p2i_fd_pass *v;
+    size_t i;
+    int dup;
+
+    if (!a || child_fd < 3)
+        return p2i_fail(-EINVAL);
+    dup = own_copy(fd);
+    if (dup < 0)
+        return p2i_fail(dup);
+    for (i = 0; i < a->setup.n_pass; i++) {
+        if (a->setup.pass[i].child_fd == child_fd) {
+            p2i_fd_close(a->setup.pass[i].fd);
+            a->setup.pass[i].fd = dup;
+            return 0;
+        }
+    }
+    v = realloc(a->setup.pass, (a->setup.n_pass + 1) * sizeof *v);
+    if (!v) {
+        p2i_fd_close(dup);
+        return p2i_fail(-ENOMEM);
+    }
+    a->setup.pass = v;
+    v[a->setup.n_pass++] = (struct p2i_fd_pass){.fd = dup, .child_fd = child_fd};
+    /* Passing fits posix_spawn everywhere: no ENOSYS here. */
+    a->plan.req.setup = &a->setup;
+    return 0;
+}
+
+int popen2_attr_set_umask(popen2_attr *a, mode_t mask)
+{
+    int r = setup_begin(a);
+
+    if (r == 0 && (mask & ~(mode_t)0777))
+        r = -EINVAL;
+    if (r < 0)
+        return p2i_fail(r);
+    a->setup.set_umask = true;
+    a->setup.umask = mask;
+    return 0;
+}
+
+/* An rlim_t as the kernel's 64-bit prlimit takes it. */
+static unsigned long long rlim64(rlim_t v)
+{
+    return v == RLIM_INFINITY ? ~0ULL : (unsigned long long)v;
+}
+
+int popen2_attr_set_rlimit(popen2_attr *a, int resource, const struct rlimit *rl)
+{
+    struct p2i_rlimit_set *v, one;
+    struct rlimit now;
+    size_t i;
+    int r = setup_begin(a);
+
+    /* getrlimit knows the resources of this system: EINVAL for the rest. */
+    if (r == 0 && (!rl || resource < 0 || getrlimit(resource, &now) < 0))
+        r = -EINVAL;
+    if (r == 0 && rlim64(rl->rlim_cur) > rlim64(rl->rlim_max))
+        r = -EINVAL;
+    if (r < 0)
+        return p2i_fail(r);
+    one = (struct p2i_rlimit_set){resource, rlim64(rl->rlim_cur), rlim64(rl->rlim_max)};
+    for (i = 0; i < a->setup.n_rlimits; i++) {
+        if (a->setup.rlimits[i].resource == resource) {
+            a->setup.rlimits[i] = one;
+            return 0;
+        }
+    }
+    v = realloc(a->setup.rlimits, (a->setup.n_rlimits + 1) * sizeof *v);
+    if (!v)
+        return p2i_fail(-ENOMEM);
+    a->setup.rlimits = v;
+    v[a->setup.n_rlimits++] = one;
+    return 0;
+}
+
+int popen2_attr_set_ids(popen2_attr *a, uid_t uid, gid_t gid, const gid_t *groups,
+                        size_t ngroups)
+{
+    long max = sysconf(_SC_NGROUPS_MAX);
+    gid_t *copy = NULL;
+    int r = setup_begin(a);
+
+    if (r == 0 && ((!groups && ngroups) || (max >= 0 && ngroups > (size_t)max)))
+        r = -EINVAL;
+    if (r == 0 && ngroups && !(copy = malloc(ngroups * sizeof *copy)))
+        r = -ENOMEM;
+    if (r < 0)
+        return p2i_fail(r);
+    if (ngroups)
+        memcpy(copy, groups, ngroups * sizeof *copy);
+    free(a->setup.groups);
+    a->setup.groups = copy;
+    a->setup.n_groups = ngroups;
+    a->setup.uid = uid;
+    a->setup.gid = gid;
+    /* Groups are set whenever given, and cleared (none given) when the
+     * child becomes another user or group: supplementary groups the parent
+     * had must not come along to the new identity. */
+    a->setup.set_groups = ngroups || uid != (uid_t)-1 || gid != (gid_t)-1;
+    a->setup.set_ids = a->setup.set_groups;
+    return 0;
+}
+
+int popen2_attr_set_no_new_privs(popen2_attr *a, int on)
+{
+    int r = setup_begin(a);
+
+    if (r < 0)
+        return p2i_fail(r);
+    a->setup.no_new_privs = on != 0;
+    return 0;
+}
+
+int popen2_attr_set_parent_death_signal(popen2_attr *a, int sig)
+{
+    int r = setup_begin(a);
+
+    if (r == 0 && (sig < 0 || sig >= NSIG))
+        r = -EINVAL;
+    if (r < 0)
+        return p2i_fail(r);
+    a->setup.pdeath_sig = sig;
     return 0;
 }
 

@@ -34,6 +34,7 @@ unsigned p2i_fork_generation(void)
  * the order here is free; it is the same every time. */
 static void before_fork(void)
 {
+    p2i_spawner_lock();
     p2i_active_lock();
     p2i_pool_lock();
 }
@@ -42,6 +43,7 @@ static void in_parent(void)
 {
     p2i_pool_unlock();
     p2i_active_unlock();
+    p2i_spawner_unlock();
 }
 
 /* Async-signal-safe only: a forked child of a threaded program may do
@@ -52,6 +54,7 @@ static void in_child(void)
     p2i_active_forked();
     p2i_pool_forked();
     p2i_linger_forked();
+    p2i_spawner_forked();
 }
 
 /* A failure (ENOMEM) leaves the library as it was before fork handling

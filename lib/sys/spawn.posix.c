@@ -11,6 +11,9 @@
  * also shuts the caller's leaky ones), an empty signal mask and default
  * dispositions for every signal, SIGPIPE included, whatever the parent
  * ignores.  The parent's own mask and dispositions are never touched.
+ * Passed descriptors (popen2_attr_pass_fd) are dup2 actions too, so a
+ * spawn with them stays here; any other setup (umask, rlimits, ids, prctl)
+ * goes to the second path, spawn_setup.posix.c, with the same preparation.
  */
 #include "config.h"
 
@@ -263,21 +266,130 @@ static void add_reserved_signals(sigset_t *set)
 #endif
 }
 
+/* The passed descriptors, copied once more above every number the child
+ * will have (max_target): then no dup2 onto a target can clobber the source
+ * of a later one, however the mapping cycles (3 to 4 and 4 to 3), and a
+ * source already numbered as its own target still moves (a dup2 onto a
+ * different number is what clears close-on-exec, in the child only).  The
+ * copies are close-on-exec, so a spawn in another thread meanwhile never
+ * inherits one, and the parent's descriptors keep their flag.  *out has
+ * n_pass entries, -1 where nothing was made; 0 or -errno. */
+static int lift_passed(const struct p2i_spawn_setup *s, int max_target, int **out)
+{
+    int *v;
+    size_t i;
+
+    *out = NULL;
+    if (!s || !s->n_pass)
+        return 0;
+    v = malloc(s->n_pass * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    for (i = 0; i < s->n_pass; i++)
+        v[i] = -1;
+    *out = v;
+    for (i = 0; i < s->n_pass; i++) {
+        v[i] = fcntl(s->pass[i].fd, F_DUPFD_CLOEXEC, max_target + 1);
+        if (v[i] < 0)
+            return -errno;
+    }
+    return 0;
+}
+
+static void close_lifted(int *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; v && i < n; i++)
+        p2i_fd_close(v[i]);
+    free(v);
+}
+
+static bool is_target(const struct p2i_spawn_setup *s, int fd)
+{
+    size_t i;
+
+    for (i = 0; s && i < s->n_pass; i++)
+        if (s->pass[i].child_fd == fd)
+            return true;
+    return false;
+}
+
+/* The second path: everything decided here, the setup done in the child. */
+static int start_with_setup(const struct p2i_spawn_request *req, const char *file,
+                            char *const *envp, const int *lifted, int max_target, pid_t *pid)
+{
+    static char *const no_env[] = {NULL};
+    const struct p2i_spawn_setup *s = req->setup;
+    struct p2i_spawn_job job;
+    char *found = NULL;
+    int *to = NULL, r;
+    size_t i;
+
+    /* Without the caller's environment posix_spawnp would search the
+     * parent's PATH; the child of this path execs a path, so search here. */
+    if (req->search_path && !strchr(file, '/')) {
+        r = p2i_spawn_search(file, envp ? envp : environ ? environ : no_env, req->cwd, &found);
+        if (r < 0)
+            return r;
+        file = found;
+    }
+    if (s->n_pass && !(to = malloc(s->n_pass * sizeof *to))) {
+        free(found);
+        return -ENOMEM;
+    }
+    for (i = 0; i < s->n_pass; i++)
+        to[i] = s->pass[i].child_fd;
+    job = (struct p2i_spawn_job){
+        .file = file,
+        .argv = req->argv,
+        .envp = envp ? envp : environ ? environ : no_env,
+        .fd = {req->fd[0], req->fd[1], req->fd[2]},
+        .stderr_to_stdout = req->stderr_to_stdout,
+        .cwd = req->cwd,
+        .group = req->group,
+        .pass_from = lifted,
+        .pass_to = to,
+        .n_pass = s->n_pass,
+        .max_target = max_target,
+        .setup = s,
+    };
+    /* The parent-death signal follows the creating thread: make the child
+     * on the library's long-lived spawner thread (spawner.posix.c). */
+    r = s->pdeath_sig ? p2i_spawner_run(&job, pid) : p2i_spawn_setup_run(&job, pid);
+    free(to);
+    free(found);
+    return r;
+}
+
 int p2i_spawn_start(const struct p2i_spawn_request *req, pid_t *pid)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     sigset_t none, defaults;
+    const struct p2i_spawn_setup *setup = req->setup;
+    size_t n_pass = setup ? setup->n_pass : 0, k;
     const char *file = req->file;
     char *const *envp;
     char *found = NULL, **composed;
-    int r, i;
+    int *lifted = NULL;
+    int r, i, max_target = 2;
     bool fa_ok = false, attr_ok = false;
 
     r = -compose_env(req, &composed);
     if (r)
         goto finish;
     envp = composed ? composed : req->envp;
+    for (k = 0; k < n_pass; k++)
+        if (setup->pass[k].child_fd > max_target)
+            max_target = setup->pass[k].child_fd;
+    r = -lift_passed(setup, max_target, &lifted);
+    if (r)
+        goto finish;
+    if (p2i_spawn_setup_needs_child(setup)) {
+        r = -start_with_setup(req, file, envp, lifted, max_target, pid);
+        goto finish;
+    }
     /* With the caller's own environment, its PATH decides (see above); a name
      * with a slash is a path, as for execvp. */
     if (req->search_path && envp && !strchr(file, '/')) {
@@ -313,12 +425,22 @@ int p2i_spawn_start(const struct p2i_spawn_request *req, pid_t *pid)
         r = ENOSYS;
 #endif
     }
-#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
-    if (r == 0)
-        r = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-#else
+#ifndef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
+    /* Before the passed descriptors land, so none of them is closed. */
     if (r == 0)
         r = add_close_inheritable(&fa);
+#endif
+    /* The passed descriptors, from their copies above every target (the
+     * stdio sources were read above already, so a target may reuse one's
+     * number); then everything else from 3 on closes. */
+    for (k = 0; k < n_pass && r == 0; k++)
+        r = posix_spawn_file_actions_adddup2(&fa, lifted[k], setup->pass[k].child_fd);
+    for (i = 3; i <= max_target && r == 0; i++)
+        if (!is_target(setup, i))
+            r = posix_spawn_file_actions_addclose(&fa, i);
+#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
+    if (r == 0)
+        r = posix_spawn_file_actions_addclosefrom_np(&fa, max_target + 1);
 #endif
     if (r)
         goto finish;
@@ -355,6 +477,7 @@ finish:
         posix_spawnattr_destroy(&attr);
     if (fa_ok)
         posix_spawn_file_actions_destroy(&fa);
+    close_lifted(lifted, n_pass);
     free(found);
     free(composed);
     return -r;

@@ -12,6 +12,11 @@
  *   clock.posix.c    the monotonic clock in milliseconds, for timeouts
  *   spawn.posix.c    posix_spawn with the child's descriptors, environment
  *                    and signals
+ *   spawn_setup.posix.c  the second spawn path, for the setup posix_spawn
+ *                    cannot do (umask, rlimits, ids, prctl): a vfork-like
+ *                    clone whose child makes raw system calls only
+ *   spawner.posix.c  the thread that starts children with a parent-death
+ *                    signal, living while they do
  *   spill.posix.c    the unlinked temporary file behind a spilling ring
  *   process.posix.c  the kernel's process handles: open, signal, wait
  *   bell.c           a wake-up without a descriptor, waited for with a
@@ -28,6 +33,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 struct rusage;
@@ -117,6 +123,39 @@ int p2i_clock_cond_init(pthread_cond_t *cond);
 
 /* ---- spawn.posix.c ------------------------------------------------------ */
 
+/* One descriptor handed to the child: fd (the attr's own close-on-exec
+ * copy, 3 or above) becomes the child's child_fd (3 or above). */
+struct p2i_fd_pass {
+    int fd;
+    int child_fd;
+};
+
+/* One resource limit for the child, its values as the kernel's 64-bit
+ * prlimit takes them (RLIM_INFINITY already widened). */
+struct p2i_rlimit_set {
+    int resource;
+    unsigned long long cur, max;
+};
+
+/* The child setup beyond descriptors, environment and group. */
+struct p2i_spawn_setup {
+    struct p2i_fd_pass *pass;  /* fits posix_spawn (dup2 actions) */
+    size_t n_pass;
+    /* The rest needs the second path (spawn_setup.posix.c). */
+    bool set_umask;
+    mode_t umask;
+    struct p2i_rlimit_set *rlimits;
+    size_t n_rlimits;
+    bool set_ids;              /* setgroups, then setgid, then setuid */
+    uid_t uid;                 /* (uid_t)-1: keep */
+    gid_t gid;                 /* (gid_t)-1: keep */
+    gid_t *groups;
+    size_t n_groups;
+    bool set_groups;           /* call setgroups (a uid or gid, or groups, given) */
+    bool no_new_privs;
+    int pdeath_sig;            /* 0: none */
+};
+
 struct p2i_spawn_request {
     const char *file;       /* program: a path, or a name looked up in PATH */
     char *const *argv;
@@ -129,7 +168,12 @@ struct p2i_spawn_request {
     char *const *env_ops;   /* applied to it in order: "NAME=value" sets, "NAME" unsets */
     size_t n_env_ops;
     int group;              /* POPEN2_GROUP_NEW: new process group; POPEN2_SESSION_NEW */
+    const struct p2i_spawn_setup *setup; /* NULL: none */
 };
+
+/* Whether the setup needs the second spawn path (anything but passed
+ * descriptors); false for NULL. */
+bool p2i_spawn_setup_needs_child(const struct p2i_spawn_setup *s);
 
 /* Whether this system's spawn can give the child the group setting group
  * (POPEN2_SESSION_NEW needs POSIX_SPAWN_SETSID). */
@@ -146,6 +190,43 @@ int p2i_spawn_start(const struct p2i_spawn_request *req, pid_t *pid);
  * when only files that cannot be executed matched, -ENOENT when none did,
  * -ENOMEM. */
 int p2i_spawn_search(const char *file, char *const *envp, const char *cwd, char **out);
+
+/* ---- spawn_setup.posix.c ---------------------------------------------------
+ * What spawn.posix.c prepared in the parent, for the second path: every
+ * pointer stays valid until p2i_spawn_setup_run returns. */
+struct p2i_spawn_job {
+    const char *file;        /* a path (searched already), exec'ed as it is */
+    char *const *argv;
+    char *const *envp;
+    int fd[3];               /* as the request's */
+    bool stderr_to_stdout;
+    const char *cwd;
+    int group;
+    const int *pass_from;    /* close-on-exec copies above max_target */
+    const int *pass_to;
+    size_t n_pass;
+    int max_target;          /* the highest child descriptor (2 without passes) */
+    const struct p2i_spawn_setup *setup;
+};
+
+/* Starts the child with the job's setup done in the child before exec; 0
+ * with *pid, or -errno of the step that failed (the child is reaped then). */
+int p2i_spawn_setup_run(const struct p2i_spawn_job *job, pid_t *pid);
+
+/* ---- spawner.posix.c -------------------------------------------------------
+ * The library thread that runs spawns with a parent-death signal, so the
+ * signal is tied to the process, not to the caller's thread (the kernel
+ * sends it when the creating thread ends).  It lives while a child it
+ * started runs. */
+
+/* p2i_spawn_setup_run on that thread (started if need be); its result, or
+ * -errno (EAGAIN, ENOMEM) when the thread cannot be had. */
+int p2i_spawner_run(const struct p2i_spawn_job *job, pid_t *pid);
+/* Fork handlers (runtime's fork.c): its lock around fork(), and in the
+ * child no thread and no children (async-signal-safe). */
+void p2i_spawner_lock(void);
+void p2i_spawner_unlock(void);
+void p2i_spawner_forked(void);
 
 /* ---- spill.posix.c ---------------------------------------------------------
  * The file never has a name a second process could open: O_TMPFILE where the
