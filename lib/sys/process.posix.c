@@ -26,7 +26,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #ifdef __linux__
-#include <asm/posix_types.h>
 #include <sys/syscall.h>
 #endif
 
@@ -156,11 +155,14 @@ static int status_of(const siginfo_t *si)
 /* x32 takes the compat waitid, whose struct rusage is not __kernel_long_t's. */
 #if defined(__linux__) && defined(SYS_waitid) && !(defined(__x86_64__) && defined(__ILP32__))
 /* The kernel's struct rusage as its waitid writes it: __kernel_long_t
- * throughout.  glibc's struct rusage is the same on 64-bit systems but not
- * on 32-bit ones built with a 64-bit time_t, so the fields are copied. */
+ * throughout, which is long on every Linux ABI but x32 (left out above).
+ * Spelled long rather than taken from <asm/posix_types.h>, which C
+ * libraries' toolchains such as musl-gcc do not ship.  The C library's
+ * struct rusage is the same on 64-bit systems but not on 32-bit ones built
+ * with a 64-bit time_t, so the fields are copied. */
 struct kernel_rusage {
-    __kernel_long_t utime[2], stime[2];
-    __kernel_long_t rest[14]; /* ru_maxrss ... ru_nivcsw, in struct rusage's order */
+    long utime[2], stime[2];
+    long rest[14]; /* ru_maxrss ... ru_nivcsw, in struct rusage's order */
 };
 
 static void rusage_of(const struct kernel_rusage *k, struct rusage *ru)
