@@ -314,22 +314,16 @@ int popen2_attr_set_bufsize(popen2_attr *a, int bufsize)
 /* ---- child setup --------------------------------------------------------
  * Recorded here; spawn.posix.c turns passed descriptors into dup2 actions
  * and hands anything else to the second spawn path (spawn_setup.posix.c).
- * The prctl settings and the second path are Linux's. */
-
-#ifdef __linux__
-#define HAVE_CHILD_SETUP 1
-#endif
+ * Where the second path is missing (lib/sys says), the calls are ENOSYS. */
 
 static int setup_begin(popen2_attr *a)
 {
     if (!a)
         return -EINVAL;
-#ifndef HAVE_CHILD_SETUP
-    return -ENOSYS;
-#else
+    if (!p2i_spawn_setup_supported())
+        return -ENOSYS;
     a->plan.req.setup = &a->setup;
     return 0;
-#endif
 }
 
 int popen2_attr_pass_fd(popen2_attr *a, int fd, int child_fd)

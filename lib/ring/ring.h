@@ -223,8 +223,6 @@ int p2i_ringinput_exit_wait(struct ringbuf *rb);
  * or an error, the stamp of the producer's end (0 while it runs); else 0.  Bytes, 0 at EOF, -EAGAIN
  * with nothing buffered, or -error after the data as p2i_ringbuf_read. */
 ssize_t p2i_ringline_take(struct ringbuf *rb, char *dst, size_t n, unsigned long long *seq);
-/* Frees the stamps (with the ring). */
-void p2i_ringline_destroy(struct ringbuf *rb);
 /* Producer, mu held: stamps a committed chunk of n bytes at src, which end
  * at stream offset `end`, if it holds a '\n'. */
 void p2i_ringline_stamp_locked(struct ringbuf *rb, const char *src, size_t n,

@@ -108,12 +108,6 @@ void p2i_ringline_stamp_end_locked(struct ringbuf *rb)
         rb->lines.end_seq = tick();
 }
 
-void p2i_ringline_destroy(struct ringbuf *rb)
-{
-    free(rb->lines.q);
-    memset(&rb->lines, 0, sizeof rb->lines);
-}
-
 /* The stamp of the '\n' at stream offset `at`, which is buffered; mu held. */
 static unsigned long long stamp_of_locked(struct ringbuf *rb, unsigned long long at)
 {

@@ -66,7 +66,8 @@ void p2i_ringmem_destroy(struct ringbuf *rb)
     free(rb->buf);
     free(rb->retired);
     free(rb->bound.stage);
-    p2i_ringline_destroy(rb);
+    free(rb->lines.q); /* the line stamps' queue (ringline.c) is ring memory too */
+    memset(&rb->lines, 0, sizeof rb->lines);
     rb->bound.spill_fd = p2i_fd_close(rb->bound.spill_fd);
     pthread_cond_destroy(&rb->cond);
     pthread_mutex_destroy(&rb->mu);

@@ -323,7 +323,17 @@ out_pipe:
     return r;
 }
 
+bool p2i_spawn_setup_supported(void)
+{
+    return true;
+}
+
 #else
+
+bool p2i_spawn_setup_supported(void)
+{
+    return false;
+}
 
 int p2i_spawn_setup_run(const struct p2i_spawn_job *job, pid_t *pid)
 {

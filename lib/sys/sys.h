@@ -171,6 +171,9 @@ struct p2i_spawn_request {
     const struct p2i_spawn_setup *setup; /* NULL: none */
 };
 
+/* Whether this system has the second spawn path (the prctl settings, the
+ * raw-syscall child): false makes the child setup calls ENOSYS. */
+bool p2i_spawn_setup_supported(void);
 /* Whether the setup needs the second spawn path (anything but passed
  * descriptors); false for NULL. */
 bool p2i_spawn_setup_needs_child(const struct p2i_spawn_setup *s);
