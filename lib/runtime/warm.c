@@ -28,7 +28,7 @@
 
 #define WARM_SLOTS 4
 #define WARM_MAX_BYTES ((size_t)1 << 30)
-#define WARM_AGE_MS 30000
+#define WARM_AGE_MS 60000
 
 struct kept {
     void *buf; /* NULL: a free slot */
