@@ -83,6 +83,8 @@ struct ringbuf {
     char *buf;            /* NULL until the first byte needs room */
     char *retired;        /* old buffer the consumer still peeks into */
     size_t cap;           /* bytes allocated at buf */
+    size_t touched;       /* buf's first bytes whose pages are in: where
+                           * faulting fresh pages in ahead starts (a hint) */
     size_t head;          /* offset of the oldest byte */
     size_t len;           /* bytes buffered */
     size_t min_cap;       /* first allocation, and what an empty ring shrinks back to */
@@ -105,6 +107,9 @@ struct ringbuf {
 
 /* Prepares an empty ring; 0 or -errno. */
 int p2i_ringmem_init(struct ringbuf *rb, size_t min_cap);
+/* Producer, mu held, about to write [off, off + n) of buf: faults fresh
+ * pages there in ahead of it, a step at a time (ringmem.c). */
+void p2i_ringmem_prefault_locked(struct ringbuf *rb, size_t off, size_t n);
 /* Frees the ring; nobody may use it any more. */
 void p2i_ringmem_destroy(struct ringbuf *rb);
 

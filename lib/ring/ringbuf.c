@@ -119,6 +119,7 @@ int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n
     }
     if (rb->bound.limit.max && *n > rb->bound.limit.max - rb->len)
         *n = rb->bound.limit.max - rb->len;
+    p2i_ringmem_prefault_locked(rb, tail, *n);
     *space = rb->buf + tail;
     rb->producer_busy = true;
 finish:
@@ -179,6 +180,7 @@ ssize_t p2i_ringbuf_append(struct ringbuf *rb, const void *src, size_t n)
     r = p2i_ringmem_make_room_locked(rb, n);
     if (r < 0)
         goto finish;
+    p2i_ringmem_prefault_locked(rb, (rb->head + rb->len) % rb->cap, n);
     p2i_ring_copy_in(rb->buf, rb->cap, (rb->head + rb->len) % rb->cap, src, n);
     rb->len += n;
     rb->acct.total += n;

@@ -25,6 +25,14 @@
  * pause (fresh pages, measured here, copy at a tenth of the speed). */
 #define SHRINK_FACTOR 64
 
+/* A large ring's fresh pages are faulted in this far ahead of the producer
+ * with one system call, not one fault per page as its writes would
+ * (p2i_memory_prefault: 1.5-1.8x faster into fresh memory, measured).
+ * Only rings of at least PREFAULT_MIN bytes: a small ring's few pages are
+ * not worth a call. */
+#define PREFAULT_STEP (8 * 1024 * 1024)
+#define PREFAULT_MIN (1024 * 1024)
+
 /* A producer that cannot get memory looks again after this long, doubling
  * up to the cap.  Nothing announces that memory came back, and the consumer
  * may have nothing to read (the ring has no buffer yet, or the bytes wait
@@ -124,9 +132,24 @@ static int grow_in_place_locked(struct ringbuf *rb, size_t new_cap)
         memmove(nb + new_cap - first, nb + rb->head, first);
         rb->head = new_cap - first;
     }
+    rb->touched = rb->cap + (wrapped && wrapped <= first ? wrapped : 0);
     rb->buf = nb;
     rb->cap = new_cap;
     return 0;
+}
+
+void p2i_ringmem_prefault_locked(struct ringbuf *rb, size_t off, size_t n)
+{
+    size_t start, stop;
+
+    if (rb->cap < PREFAULT_MIN || off + n <= rb->touched)
+        return;
+    start = off > rb->touched ? off : rb->touched;
+    /* Not the whole run offered: a read takes at most a pipeful, and
+     * pages faulted in far ahead would count as memory the ring uses. */
+    stop = rb->cap - start > PREFAULT_STEP ? start + PREFAULT_STEP : rb->cap;
+    p2i_memory_prefault(rb->buf + start, stop - start);
+    rb->touched = stop;
 }
 
 void p2i_ringmem_wait_until_locked(struct ringbuf *rb, const struct timespec *until)
@@ -159,6 +182,7 @@ static int resize_locked(struct ringbuf *rb, size_t new_cap)
 {
     char *nb = NULL;
     size_t got = new_cap;
+    bool warm;
 
     /* A kept buffer's pages were touched before: copying the bytes held
      * into it costs less than growing into fresh pages (warm.c).  A
@@ -166,18 +190,26 @@ static int resize_locked(struct ringbuf *rb, size_t new_cap)
      * before. */
     if (new_cap > rb->cap && new_cap >= P2I_WARM_MIN && !rb->bound.limit.max)
         nb = p2i_warm_take(new_cap, &got);
+    warm = nb != NULL;
     if (!nb && !rb->peeking && new_cap > rb->cap)
         return grow_in_place_locked(rb, new_cap);
     if (!nb)
         nb = malloc(new_cap);
     if (!nb)
         return -ENOMEM;
+    /* The copy is the first write to a fresh buffer's pages: fault them in
+     * at once rather than one by one (see PREFAULT_STEP). */
+    if (!warm && rb->len >= PREFAULT_MIN)
+        p2i_memory_prefault(nb, rb->len);
     if (rb->len)
         p2i_ring_copy_out(nb, rb->buf, rb->cap, rb->head, rb->len);
     if (rb->peeking && !rb->retired)
         rb->retired = rb->buf; /* the consumer still reads from it */
     else
         p2i_warm_give(rb->buf, rb->cap);
+    /* A kept buffer was touched all through; a fresh one as far as the
+     * copy above wrote. */
+    rb->touched = warm ? got : rb->len;
     rb->buf = nb;
     rb->cap = got;
     rb->head = 0;
@@ -206,6 +238,7 @@ int p2i_ringmem_make_room_locked(struct ringbuf *rb, size_t need)
                 p2i_warm_give(rb->buf, rb->cap);
                 rb->buf = nb;
                 rb->cap = rb->min_cap;
+                rb->touched = 0;
             }
         }
     }
@@ -227,6 +260,7 @@ int p2i_ringmem_make_room_locked(struct ringbuf *rb, size_t need)
         if (!rb->buf)
             return -ENOMEM;
         rb->cap = new_cap;
+        rb->touched = 0;
         rb->head = 0;
         return 0;
     }

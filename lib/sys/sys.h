@@ -10,7 +10,8 @@
  *   pollset.posix.c  a set of descriptors asked for readiness at once
  *   thread.posix.c   what a new thread's stack must hold
  *   clock.posix.c    the monotonic clock in milliseconds, for timeouts
- *   memory.posix.c   how much memory the machine has
+ *   memory.posix.c   how much memory the machine has; faulting fresh pages
+ *                    in ahead of a writer
  *   spawn.posix.c    posix_spawn with the child's descriptors, environment
  *                    and signals
  *   spawn_setup.posix.c  the second spawn path, for the setup posix_spawn
@@ -126,6 +127,10 @@ int p2i_clock_cond_init(pthread_cond_t *cond);
 
 /* The machine's physical memory in bytes; 0 when the system will not say. */
 size_t p2i_memory_total(void);
+/* Faults in the pages of [addr, addr + len) for writing with one system
+ * call where the system has one, changing no byte; a hint that never
+ * fails. */
+void p2i_memory_prefault(void *addr, size_t len);
 
 /* ---- spawn.posix.c ------------------------------------------------------ */
 
