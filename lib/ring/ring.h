@@ -107,9 +107,11 @@ struct ringbuf {
 
 /* Prepares an empty ring; 0 or -errno. */
 int p2i_ringmem_init(struct ringbuf *rb, size_t min_cap);
-/* Producer, mu held, about to write [off, off + n) of buf: faults fresh
- * pages there in ahead of it, a step at a time (ringmem.c). */
-void p2i_ringmem_prefault_locked(struct ringbuf *rb, size_t off, size_t n);
+/* Producer, mu held, about to write [off, off + n) of buf: the part of buf
+ * to fault in ahead of it (p2i_memory_prefault), a step at a time, as
+ * *start and the length returned (0: nothing to do).  The producer may do
+ * it after unlocking: only the producer moves buf (ringmem.c). */
+size_t p2i_ringmem_prefault_locked(struct ringbuf *rb, size_t off, size_t n, char **start);
 /* Frees the ring; nobody may use it any more. */
 void p2i_ringmem_destroy(struct ringbuf *rb);
 

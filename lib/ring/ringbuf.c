@@ -71,7 +71,8 @@ static bool wait_for_direct_locked(struct ringbuf *rb)
 
 int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n)
 {
-    size_t tail;
+    size_t tail, ahead = 0;
+    char *fresh = NULL;
     int r = 0, backoff_ms = 0;
 
     pthread_mutex_lock(&rb->mu);
@@ -119,11 +120,14 @@ int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n
     }
     if (rb->bound.limit.max && *n > rb->bound.limit.max - rb->len)
         *n = rb->bound.limit.max - rb->len;
-    p2i_ringmem_prefault_locked(rb, tail, *n);
+    ahead = p2i_ringmem_prefault_locked(rb, tail, *n, &fresh);
     *space = rb->buf + tail;
     rb->producer_busy = true;
 finish:
     pthread_mutex_unlock(&rb->mu);
+    /* Outside mu: faulting 8 MiB in takes milliseconds, and a reader of
+     * the bytes already held need not wait for it. */
+    p2i_memory_prefault(fresh, ahead);
     return r;
 }
 
@@ -166,6 +170,8 @@ int p2i_ringbuf_commit(struct ringbuf *rb, size_t n)
 
 ssize_t p2i_ringbuf_append(struct ringbuf *rb, const void *src, size_t n)
 {
+    char *fresh = NULL;
+    size_t tail;
     ssize_t r;
 
     pthread_mutex_lock(&rb->mu);
@@ -180,8 +186,10 @@ ssize_t p2i_ringbuf_append(struct ringbuf *rb, const void *src, size_t n)
     r = p2i_ringmem_make_room_locked(rb, n);
     if (r < 0)
         goto finish;
-    p2i_ringmem_prefault_locked(rb, (rb->head + rb->len) % rb->cap, n);
-    p2i_ring_copy_in(rb->buf, rb->cap, (rb->head + rb->len) % rb->cap, src, n);
+    tail = (rb->head + rb->len) % rb->cap;
+    /* Under mu, unlike reserve's: the copy right below writes there. */
+    p2i_memory_prefault(fresh, p2i_ringmem_prefault_locked(rb, tail, n, &fresh));
+    p2i_ring_copy_in(rb->buf, rb->cap, tail, src, n);
     rb->len += n;
     rb->acct.total += n;
     if (rb->len > rb->acct.high_water)

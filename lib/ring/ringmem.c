@@ -138,18 +138,19 @@ static int grow_in_place_locked(struct ringbuf *rb, size_t new_cap)
     return 0;
 }
 
-void p2i_ringmem_prefault_locked(struct ringbuf *rb, size_t off, size_t n)
+size_t p2i_ringmem_prefault_locked(struct ringbuf *rb, size_t off, size_t n, char **start)
 {
-    size_t start, stop;
+    size_t from, stop;
 
     if (rb->cap < PREFAULT_MIN || off + n <= rb->touched)
-        return;
-    start = off > rb->touched ? off : rb->touched;
+        return 0;
+    from = off > rb->touched ? off : rb->touched;
     /* Not the whole run offered: a read takes at most a pipeful, and
      * pages faulted in far ahead would count as memory the ring uses. */
-    stop = rb->cap - start > PREFAULT_STEP ? start + PREFAULT_STEP : rb->cap;
-    p2i_memory_prefault(rb->buf + start, stop - start);
+    stop = rb->cap - from > PREFAULT_STEP ? from + PREFAULT_STEP : rb->cap;
     rb->touched = stop;
+    *start = rb->buf + from;
+    return stop - from;
 }
 
 void p2i_ringmem_wait_until_locked(struct ringbuf *rb, const struct timespec *until)

@@ -39,7 +39,7 @@ void p2i_memory_prefault(void *addr, size_t len)
     uintptr_t start, end;
     int saved = errno;
 
-    if (page <= 0)
+    if (!addr || page <= 0)
         return;
     start = ((uintptr_t)addr + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
     end = ((uintptr_t)addr + len) & ~((uintptr_t)page - 1);

@@ -128,8 +128,8 @@ int p2i_clock_cond_init(pthread_cond_t *cond);
 /* The machine's physical memory in bytes; 0 when the system will not say. */
 size_t p2i_memory_total(void);
 /* Faults in the pages of [addr, addr + len) for writing with one system
- * call where the system has one, changing no byte; a hint that never
- * fails. */
+ * call where the system has one, changing no byte (NULL or 0: nothing); a
+ * hint that never fails. */
 void p2i_memory_prefault(void *addr, size_t len);
 
 /* ---- spawn.posix.c ------------------------------------------------------ */
