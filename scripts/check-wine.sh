@@ -1,0 +1,32 @@
+#!/bin/sh
+# Cross-builds libpopen2 for Windows with mingw-w64 in build-win/ and runs
+# tests/wine/basics.exe under Wine (an outer timeout: a deadlock fails, it
+# never hangs).  Needs: mingw-w64, wine (Debian: apt-get install mingw-w64
+# wine64 wine).  Exits 77 (SKIP) without them.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_WIN:-$top/build-win}
+host=x86_64-w64-mingw32
+command -v $host-gcc >/dev/null && command -v wine >/dev/null || {
+    echo "SKIP: $host-gcc or wine missing"; exit 77; }
+mkdir -p "$build"
+cd "$build"
+test -f Makefile || "$top/configure" --host=$host --without-glib --without-gtk >configure.out
+make -j2 lib/libpopen2.la
+run="$build/wine-run"
+mkdir -p "$run"
+$host-gcc -O2 -Wall -o "$run/child_win.exe" "$top/tests/wine/child_win.c"
+$host-gcc -O2 -Wall -I"$top/include" -o "$run/basics.exe" "$top/tests/wine/basics.c" \
+    -L"$build/lib/.libs" -lpopen2
+cp "$build/lib/.libs/libpopen2-0.dll" "$run/"
+# The prefix lives in the build dir; a crash must fail the test, not open
+# the debugger and wait.
+export WINEPREFIX="$build/wineprefix" WINEDEBUG=-all
+if [ ! -d "$WINEPREFIX" ]; then
+    timeout 300 wineboot -i >/dev/null 2>&1
+    wine reg add 'HKCU\Software\Wine\WineDbg' /v ShowCrashDialog /t REG_DWORD /d 0 /f >/dev/null 2>&1
+    wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion\AeDebug' /v Auto /t REG_SZ /d 1 /f >/dev/null 2>&1
+    wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion\AeDebug' /v Debugger /t REG_SZ /d false /f >/dev/null 2>&1
+fi
+cd "$run"
+timeout 300 wine basics.exe
