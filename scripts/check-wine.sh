@@ -19,14 +19,19 @@ $host-gcc -O2 -Wall -o "$run/child_win.exe" "$top/tests/wine/child_win.c"
 $host-gcc -O2 -Wall -I"$top/include" -o "$run/basics.exe" "$top/tests/wine/basics.c" \
     -L"$build/lib/.libs" -lpopen2
 cp "$build/lib/.libs/libpopen2-0.dll" "$run/"
+# The DLLs the library links (winpthreads, and libgcc with the posix gcc).
+for dll in libwinpthread-1.dll libgcc_s_seh-1.dll; do
+    f=$($host-gcc -print-file-name=$dll)
+    test -f "$f" && cp "$f" "$run/"
+done
 # The prefix lives in the build dir; a crash must fail the test, not open
 # the debugger and wait.
 export WINEPREFIX="$build/wineprefix" WINEDEBUG=-all
 if [ ! -d "$WINEPREFIX" ]; then
-    timeout 300 wineboot -i >/dev/null 2>&1
-    wine reg add 'HKCU\Software\Wine\WineDbg' /v ShowCrashDialog /t REG_DWORD /d 0 /f >/dev/null 2>&1
-    wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion\AeDebug' /v Auto /t REG_SZ /d 1 /f >/dev/null 2>&1
-    wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion\AeDebug' /v Debugger /t REG_SZ /d false /f >/dev/null 2>&1
+    timeout 300 wineboot -i >/dev/null 2>&1 || true
+    wine reg add 'HKCU\Software\Wine\WineDbg' /v ShowCrashDialog /t REG_DWORD /d 0 /f >/dev/null 2>&1 || true
+    wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion\AeDebug' /v Auto /t REG_SZ /d 1 /f >/dev/null 2>&1 || true
+    wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion\AeDebug' /v Debugger /t REG_SZ /d false /f >/dev/null 2>&1 || true
 fi
 cd "$run"
 timeout 300 wine basics.exe

@@ -151,6 +151,9 @@ struct wake {
     int wfd;
 };
 
+/* Whether the caller's poll() can wait on rfd (not on Windows, where it is
+ * a pipe only p2i_fd_wait looks at). */
+bool p2i_wake_pollable(void);
 /* Opens a wake-up descriptor (close-on-exec, non-blocking); 0 or -errno. */
 int p2i_wake_open(struct wake *w);
 /* Makes rfd readable for good; async-signal-safe. */
