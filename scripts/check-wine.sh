@@ -12,13 +12,14 @@ command -v $host-gcc >/dev/null && command -v wine >/dev/null || {
 mkdir -p "$build"
 cd "$build"
 test -f Makefile || "$top/configure" --host=$host --without-glib --without-gtk >configure.out
-make -j2 lib/libpopen2.la
+make -j2 lib/libpopen2.la demos/flowcontrol.exe
 run="$build/wine-run"
 mkdir -p "$run"
 $host-gcc -O2 -Wall -o "$run/child_win.exe" "$top/tests/wine/child_win.c"
 $host-gcc -O2 -Wall -I"$top/include" -o "$run/basics.exe" "$top/tests/wine/basics.c" \
     -L"$build/lib/.libs" -lpopen2
 cp "$build/lib/.libs/libpopen2-0.dll" "$run/"
+cp "$build/demos/.libs/flowcontrol.exe" "$run/" 2>/dev/null || cp "$build/demos/flowcontrol.exe" "$run/"
 # The DLLs the library links (winpthreads, and libgcc with the posix gcc).
 for dll in libwinpthread-1.dll libgcc_s_seh-1.dll; do
     f=$($host-gcc -print-file-name=$dll)
@@ -35,3 +36,6 @@ if [ ! -d "$WINEPREFIX" ]; then
 fi
 cd "$run"
 timeout 300 wine basics.exe
+# 64 MiB on each of stdout and stderr, read in the order that deadlocks
+# with plain pipes.
+timeout 600 wine flowcontrol.exe 64
