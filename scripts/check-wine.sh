@@ -10,13 +10,25 @@ host=x86_64-w64-mingw32
 command -v $host-gcc >/dev/null && command -v wine >/dev/null || {
     echo "SKIP: $host-gcc or wine missing"; exit 77; }
 mkdir -p "$build"
+# A source tree configured in place (build.sh does that) refuses VPATH
+# builds: build from a clean copy of the tracked and new files then.
+src=$top
+if [ -f "$top/config.status" ] || [ ! -f "$top/configure" ]; then
+    src=$build/src
+    rm -rf "$src"
+    mkdir -p "$src"
+    (cd "$top" && git ls-files -co --exclude-standard -z | grep -zv '^build-' |
+        xargs -0 tar -cf - --no-recursion) | tar -xf - -C "$src"
+    (cd "$src" && ./autogen.sh >/dev/null 2>&1)
+    rm -f "$build/Makefile"
+fi
 cd "$build"
-test -f Makefile || "$top/configure" --host=$host --without-glib --without-gtk >configure.out
+test -f Makefile || "$src/configure" -q --host=$host --without-glib --without-gtk
 make -j2 lib/libpopen2.la demos/flowcontrol.exe
 run="$build/wine-run"
 mkdir -p "$run"
-$host-gcc -O2 -Wall -o "$run/child_win.exe" "$top/tests/wine/child_win.c"
-$host-gcc -O2 -Wall -I"$top/include" -o "$run/basics.exe" "$top/tests/wine/basics.c" \
+$host-gcc -O2 -Wall -o "$run/child_win.exe" "$src/tests/wine/child_win.c"
+$host-gcc -O2 -Wall -I"$src/include" -o "$run/basics.exe" "$src/tests/wine/basics.c" \
     -L"$build/lib/.libs" -lpopen2
 cp "$build/lib/.libs/libpopen2-0.dll" "$run/"
 cp "$build/demos/.libs/flowcontrol.exe" "$run/" 2>/dev/null || cp "$build/demos/flowcontrol.exe" "$run/"

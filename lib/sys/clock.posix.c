@@ -36,3 +36,8 @@ int p2i_clock_cond_init(pthread_cond_t *cond)
     }
     return -r;
 }
+
+void p2i_clock_cond_now(struct timespec *ts)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+}

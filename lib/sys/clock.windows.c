@@ -29,3 +29,8 @@ int p2i_clock_cond_init(pthread_cond_t *cond)
 {
     return -pthread_cond_init(cond, NULL);
 }
+
+void p2i_clock_cond_now(struct timespec *ts)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+}

@@ -45,6 +45,7 @@
 #include <sys/wait.h>
 #endif
 #include <sys/types.h>
+#include <time.h>
 
 #ifdef _WIN32
 #include "popen2.h" /* uid_t, gid_t, struct rusage where Windows lacks them */
@@ -193,6 +194,9 @@ void p2i_clock_sleep_ms(int ms);
 /* A condition variable whose timed waits count on this clock (deadlines
  * from p2i_clock_now_ms); 0 or -errno. */
 int p2i_clock_cond_init(pthread_cond_t *cond);
+/* Now, on the clock of such a condition variable's timed waits, as the
+ * timespec they take (CLOCK_MONOTONIC; the system time on Windows). */
+void p2i_clock_cond_now(struct timespec *ts);
 
 /* ---- spawn.posix.c ------------------------------------------------------ */
 
