@@ -170,25 +170,45 @@ bool p2i_process_gone(pid_t pid)
     return !find(pid, NULL);
 }
 
+static void close_handle(void *h)
+{
+    CloseHandle(h);
+}
+
 int p2i_process_sleep(int pidfd, pid_t pid, int ms)
 {
-    HANDLE h = find(pid, NULL);
+    HANDLE h = NULL, own;
     DWORD slice;
+    struct held *e;
 
     (void)pidfd;
+    /* A copy of the handle: a reap in another thread meanwhile closes the
+     * list's. */
+    pthread_mutex_lock(&mu);
+    for (e = list; e; e = e->next)
+        if (e->pid == pid) {
+            if (DuplicateHandle(GetCurrentProcess(), e->process, GetCurrentProcess(), &own,
+                                SYNCHRONIZE, FALSE, 0))
+                h = own;
+            break;
+        }
+    pthread_mutex_unlock(&mu);
     if (!h)
         return 0; /* the caller looks again and finds it reaped */
+    pthread_cleanup_push(close_handle, h);
     /* In slices, so that a thread cancelled meanwhile stops waiting (the
      * POSIX half sleeps in poll(), a cancellation point). */
     for (;;) {
         pthread_testcancel();
         slice = ms < 0 || ms > SLICE_MS ? SLICE_MS : (DWORD)ms;
         if (WaitForSingleObject(h, slice) != WAIT_TIMEOUT)
-            return 0;
+            break;
         if (ms >= 0) {
             ms -= (int)slice;
             if (ms <= 0)
-                return 0;
+                break;
         }
     }
+    pthread_cleanup_pop(1);
+    return 0;
 }

@@ -3,12 +3,15 @@
  *                 gives it) in brackets, one per line
  *   cat           copies stdin to stdout (binary)
  *   flood N       writes N bytes to stderr first, then N to stdout
- *   exit N        exits with N */
+ *   exit N        exits with N
+ *   write-handle H  writes one byte to the handle numbered H (a handle it
+ *                 should not have inherited), and exits 0 either way */
 #include <fcntl.h>
 #include <io.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 #include <windows.h>
 
 int main(void)
@@ -44,6 +47,12 @@ int main(void)
         memset(buf, 'o', sizeof buf);
         for (left = total; left > 0; left -= (long)n)
             n = fwrite(buf, 1, left > (long)sizeof buf ? sizeof buf : (size_t)left, stdout);
+        return 0;
+    }
+    if (wcscmp(wargv[1], L"write-handle") == 0 && argc > 2) {
+        DWORD put;
+
+        WriteFile((HANDLE)(intptr_t)_wcstoi64(wargv[2], NULL, 10), "x", 1, &put, NULL);
         return 0;
     }
     if (wcscmp(wargv[1], L"exit") == 0 && argc > 2)
