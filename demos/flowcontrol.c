@@ -29,10 +29,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#ifdef _WIN32
+/* Windows (mingw-w64): the same demo without the POSIX extras.  The
+ * watchdog is the caller's (scripts/check-wine.sh runs it under timeout),
+ * the child's streams are binary, and the child is found by
+ * GetModuleFileName. */
+#include <fcntl.h>
+#include <io.h>
+#include <windows.h>
+#define alarm(s) ((void)(s))
+#define strsignal(sig) "signal"
+#else
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+#endif
 
 #define MIB (1024 * 1024)
 #define DEFAULT_MIB 64
@@ -151,10 +163,14 @@ static int child_main(const char *order_arg, const char *mib_arg)
 
 static double now_s(void)
 {
+#ifdef _WIN32
+    return (double)GetTickCount64() / 1e3;
+#else
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+#endif
 }
 
 static double mib_per_s(uint64_t bytes, double secs)
@@ -162,6 +178,7 @@ static double mib_per_s(uint64_t bytes, double secs)
     return secs > 0 ? (double)bytes / MIB / secs : 0.0;
 }
 
+#ifndef _WIN32
 static void on_alarm(int sig)
 {
     static const char msg[] = "flowcontrol: no result after " XSTR(WATCHDOG_S) " s: deadlocked?\n";
@@ -173,6 +190,7 @@ static void on_alarm(int sig)
     }
     _exit(1);
 }
+#endif
 
 /* Reads f to EOF, checking every byte; returns the count, or -1 after
  * printing what went wrong. */
@@ -301,14 +319,20 @@ int main(int argc, char **argv)
 {
     char self[4096];
     const char *self_path = argv[0];
-    ssize_t len;
     bool want_s = true, want_i = true, ok = true, have_mib = false;
     unsigned long mib = DEFAULT_MIB;
+#ifndef _WIN32
+    ssize_t len;
     struct sigaction sa;
     struct rusage ru;
+#endif
     char *end;
     int i;
 
+#ifdef _WIN32
+    _setmode(1, _O_BINARY);
+    _setmode(2, _O_BINARY);
+#endif
     if (argc == 4 && strcmp(argv[1], "--child") == 0)
         return child_main(argv[2], argv[3]);
     /* Progress lines and error messages (stderr) stay in order in a log. */
@@ -356,6 +380,10 @@ int main(int argc, char **argv)
      * a name found in PATH or a libtool wrapper (and, unlike exec'ing the
      * link, it is still our binary under valgrind); argv[0] is the fallback
      * without /proc. */
+#ifdef _WIN32
+    if (GetModuleFileNameA(NULL, self, sizeof self) > 0)
+        self_path = self;
+#else
     len = readlink("/proc/self/exe", self, sizeof self - 1);
     if (len > 0) {
         self[len] = '\0';
@@ -367,6 +395,7 @@ int main(int argc, char **argv)
     sa.sa_handler = on_alarm;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, NULL);
+#endif
 
     if (want_s)
         ok = run(self_path, ORDER_STDERR_FIRST, (unsigned)mib) && ok;
@@ -375,7 +404,9 @@ int main(int argc, char **argv)
 
     /* The stderr ring held a whole stream while stdout was read: this is the
      * memory that buys freedom from deadlock. */
+#ifndef _WIN32
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         printf("peak RSS of the parent: %ld MiB\n", ru.ru_maxrss / 1024);
+#endif
     return ok ? 0 : 1;
 }

@@ -42,10 +42,57 @@
 extern "C" {
 #endif
 
-#if defined(__GNUC__) && __GNUC__ >= 4
+/* On Windows the DLL's exports are dllexport while the library is built
+ * (POPEN2_BUILDING) and dllimport for its users; a program linking the
+ * static libpopen2.a defines POPEN2_STATIC first (pkg-config --static
+ * --cflags says so), since a dllimport reference cannot bind to it. */
+#if defined(_WIN32) && defined(POPEN2_BUILDING) && !defined(POPEN2_STATIC)
+#define POPEN2_API __declspec(dllexport)
+#elif defined(_WIN32) && !defined(POPEN2_STATIC)
+#define POPEN2_API __declspec(dllimport)
+#elif defined(__GNUC__) && __GNUC__ >= 4
 #define POPEN2_API __attribute__((visibility("default")))
 #else
 #define POPEN2_API
+#endif
+
+#ifdef _WIN32
+/* What Windows lacks of the names this header uses, defined minimally so
+ * the same declarations compile there: the ids of popen2_attr_set_ids
+ * (whose call says ENOSYS there), and the wait status macros and signal
+ * numbers for a status that is the exit code shifted left by 8 (as Python
+ * 2.7's os.waitpid gave it on Windows: never "signalled"). */
+#ifndef POPEN2_HAVE_UID_T
+#define POPEN2_HAVE_UID_T 1
+typedef int popen2_uid_t;
+typedef int popen2_gid_t;
+#define uid_t popen2_uid_t
+#define gid_t popen2_gid_t
+#endif
+#ifndef POPEN2_HAVE_RUSAGE
+#define POPEN2_HAVE_RUSAGE 1
+#include <sys/time.h> /* struct timeval */
+/* The part of getrusage(2)'s record Windows can fill (GetProcessTimes). */
+struct rusage {
+    struct timeval ru_utime; /* user CPU time */
+    struct timeval ru_stime; /* system CPU time */
+};
+#endif
+#ifndef WIFEXITED
+#define WIFEXITED(s) (((s) & 0xff) == 0)
+#endif
+#ifndef WEXITSTATUS
+#define WEXITSTATUS(s) (((s) >> 8) & 0xff)
+#endif
+#ifndef WIFSIGNALED
+#define WIFSIGNALED(s) 0
+#endif
+#ifndef WTERMSIG
+#define WTERMSIG(s) 0
+#endif
+#ifndef SIGKILL
+#define SIGKILL 9
+#endif
 #endif
 
 /* One Popen3 or Popen4 object: a child process and its three streams. */

@@ -68,7 +68,10 @@ for rel in $srcs; do
     base=${rel##*/}
     o="$top_builddir/$dir/libpopen2_internal_la-${base%.c}.o"
     if [ ! -f "$o" ]; then
-        echo "FAIL: $o (of $rel) is not built"
+        # The build picks one half of a primitive by platform (fd.posix.c or
+        # fd.windows.c): the other half is not built here.
+        case $base in *.posix.c | *.windows.c) continue ;; esac
+        echo "FAIL: $o (of $rel) is not built" >&2
         exit 1
     fi
     echo "$o $rel"

@@ -25,8 +25,8 @@
 
 #include <errno.h>
 
-/* A command string runs as `/bin/sh -c cmd`, as Python's popen2 does. */
-#define P2I_SHELL "/bin/sh"
+/* A command string runs as `/bin/sh -c cmd`, as Python's popen2 does
+ * (P2I_SHELL: sys.h). */
 #define P2I_SHELL_ARGV(cmd) {P2I_SHELL, "-c", (char *)(cmd), NULL}
 
 /* object.c: spawns as plan says, with the program set on the way: `cmd`
@@ -38,9 +38,9 @@ int p2i_object_spawn(const struct spawn_plan *plan, const char *cmd, char *const
 /* object.c: the contract's objects, shared with module.c: Popen3's plan
  * (p2i_proc_plan_init) with stderr as err_how (POPEN2_INHERIT, POPEN2_PIPE
  * for capturestderr, POPEN2_MERGE for Popen4) and every FILE buffered as
- * bufsize; cmd or argv as for p2i_object_spawn. */
+ * bufsize, in text mode with text; cmd or argv as for p2i_object_spawn. */
 int p2i_object_contract(const char *cmd, char *const argv[], int err_how, int bufsize,
-                        struct popen2_proc **out);
+                        bool text, struct popen2_proc **out);
 
 /* An object made by the parent before this process forked: every function
  * but popen2_pid refuses it with ECHILD, and popen2_free leaves it alone,

@@ -19,13 +19,10 @@
 #include "api/api.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 struct popen2_attr {
     struct spawn_plan plan; /* its streams' fd and path are the attr's own */
@@ -229,8 +226,8 @@ static int own_copy(int fd)
 
     if (fd < 0)
         return -EBADF;
-    dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    return dup < 0 ? -errno : dup;
+    dup = p2i_fd_dup(fd);
+    return dup;
 }
 
 int popen2_attr_set_stream_fd(popen2_attr *a, int stream, int fd)
@@ -369,27 +366,16 @@ int popen2_attr_set_umask(popen2_attr *a, mode_t mask)
     return 0;
 }
 
-/* An rlim_t as the kernel's 64-bit prlimit takes it. */
-static unsigned long long rlim64(rlim_t v)
-{
-    return v == RLIM_INFINITY ? ~0ULL : (unsigned long long)v;
-}
-
 int popen2_attr_set_rlimit(popen2_attr *a, int resource, const struct rlimit *rl)
 {
     struct p2i_rlimit_set *v, one;
-    struct rlimit now;
     size_t i;
     int r = setup_begin(a);
 
-    /* getrlimit knows the resources of this system: EINVAL for the rest. */
-    if (r == 0 && (!rl || resource < 0 || getrlimit(resource, &now) < 0))
-        r = -EINVAL;
-    if (r == 0 && rlim64(rl->rlim_cur) > rlim64(rl->rlim_max))
-        r = -EINVAL;
+    if (r == 0)
+        r = p2i_rlimit_widen(resource, rl, &one);
     if (r < 0)
         return p2i_fail(r);
-    one = (struct p2i_rlimit_set){resource, rlim64(rl->rlim_cur), rlim64(rl->rlim_max)};
     for (i = 0; i < a->setup.n_rlimits; i++) {
         if (a->setup.rlimits[i].resource == resource) {
             a->setup.rlimits[i] = one;
@@ -407,7 +393,7 @@ int popen2_attr_set_rlimit(popen2_attr *a, int resource, const struct rlimit *rl
 int popen2_attr_set_ids(popen2_attr *a, uid_t uid, gid_t gid, const gid_t *groups,
                         size_t ngroups)
 {
-    long max = sysconf(_SC_NGROUPS_MAX);
+    long max = p2i_ngroups_max();
     gid_t *copy = NULL;
     int r = setup_begin(a);
 

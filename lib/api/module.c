@@ -30,7 +30,8 @@ static int hand_out(const char *cmd, char *const argv[], int err_how, int bufsiz
 
     if (!out || !in || (err_how == POPEN2_PIPE && !err) || !mode_ok(mode))
         return p2i_fail(-EINVAL);
-    r = p2i_object_contract(cmd, argv, err_how, bufsize, &p);
+    /* Mode "t": text-mode FILEs where the C library has them (Windows). */
+    r = p2i_object_contract(cmd, argv, err_how, bufsize, mode && strcmp(mode, "t") == 0, &p);
     if (r < 0)
         return p2i_fail(r);
     *out = p2i_proc_file(p, CH_STDOUT);

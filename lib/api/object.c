@@ -37,22 +37,24 @@ int p2i_object_spawn(const struct spawn_plan *plan, const char *cmd, char *const
 }
 
 int p2i_object_contract(const char *cmd, char *const argv[], int err_how, int bufsize,
-                        struct popen2_proc **out)
+                        bool text, struct popen2_proc **out)
 {
     struct spawn_plan plan;
     int i;
 
     p2i_proc_plan_init(&plan);
     plan.io[CH_STDERR].how = err_how;
-    for (i = 0; i < CH_COUNT; i++)
+    for (i = 0; i < CH_COUNT; i++) {
         plan.io[i].bufsize = bufsize;
+        plan.io[i].text = text;
+    }
     return p2i_object_spawn(&plan, cmd, argv, out);
 }
 
 static popen2_proc *contract(const char *cmd, char *const argv[], int err_how, int bufsize)
 {
     popen2_proc *p;
-    int r = p2i_object_contract(cmd, argv, err_how, bufsize, &p);
+    int r = p2i_object_contract(cmd, argv, err_how, bufsize, false, &p);
 
     return r < 0 ? p2i_fail_null(r) : p;
 }

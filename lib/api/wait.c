@@ -9,7 +9,6 @@
 #include "api/api.h"
 
 #include <errno.h>
-#include <sys/wait.h>
 
 int popen2_wait_timeout(popen2_proc *p, int timeout_ms)
 {

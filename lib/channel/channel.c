@@ -35,7 +35,7 @@ static int open_child_end(struct channel *ch, const struct stream_plan *plan)
 
     switch (plan->how) {
     case POPEN2_DEVNULL:
-        fd = open("/dev/null", (ch->which == CH_STDIN ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+        fd = open(P2I_DEVNULL, (ch->which == CH_STDIN ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
         break;
     case STREAM_FILE:
         fd = open(plan->path, plan->flags | O_CLOEXEC, plan->mode);
@@ -101,6 +101,7 @@ static int open_pipe(struct channel *ch, const struct stream_plan *plan)
         if (r < 0)
             return r;
     }
+    ch->text = plan->text;
     if (!p2i_stream_open(ch, plan->bufsize)) {
         r = -errno;
         if (!input)

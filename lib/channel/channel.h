@@ -48,6 +48,8 @@ struct stream_plan {
     mode_t mode;
     struct ring_limit limit; /* POPEN2_PIPE: the ring's (max 0: none) */
     int bufsize;             /* POPEN2_PIPE: the FILE's buffering, as Python's bufsize */
+    bool text;               /* POPEN2_PIPE: a text-mode FILE (mode "t"; Windows only
+                              * has one) */
 };
 
 struct channel;
@@ -69,7 +71,7 @@ struct channel {
     int which;             /* CH_STDIN, CH_STDOUT or CH_STDERR */
     bool used;             /* piped: the parent has a pipe end, a ring and a FILE */
     int fd;                /* the parent's pipe end; the pump thread owns it once started */
-    struct wake wake;      /* readers: interrupts poll() when the FILE is closed */
+    struct wake wake;      /* readers: interrupts p2i_fd_wait when the FILE is closed */
     struct wake *notify;   /* readers signal it after buffering bytes or at the end;
                             * set once with a release store, read with acquire */
     struct p2i_bell *bell; /* the pump rings it after each step; set before it starts */
@@ -80,6 +82,7 @@ struct channel {
     FILE *file;            /* NULL once fclosed (guarded by the owner's lock) */
     unsigned long long direct_moved; /* bytes the caller's thread read from the
                                       * pipe itself (stream.c; that thread only) */
+    bool text;             /* the FILE is in text mode (the plan's) */
     char *iobuf;           /* stdio buffer for bufsize > 1, freed with the object */
     bool end_reported;     /* popen2_read returned EOF or an error (owner's lock) */
     bool stdio_read;       /* the FILE has read from the channel (under its lock) */

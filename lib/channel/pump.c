@@ -1,7 +1,7 @@
 /* pump: reader and writer threads.
  *
  * Pipe ends are non-blocking, so a thread tries the syscall first and sleeps
- * in poll() only when the pipe is empty (or full): a busy stream costs one
+ * in p2i_fd_wait only when the pipe is empty (or full): a busy stream costs one
  * read or write per chunk, not a poll too.  Readers poll their wake
  * descriptor beside the pipe, so closing fromchild or freeing the object
  * interrupts them at once even while the child writes nothing.
@@ -21,10 +21,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <time.h>
-#include <unistd.h>
 
 /* A reader asks for at least this much contiguous room per read(): a ring
  * with less free space doubles instead of doing tiny reads. */
@@ -49,23 +45,18 @@ static void notify(struct channel *ch)
 static void *reader_main(void *arg)
 {
     struct channel *ch = arg;
-    struct pollfd pfd[2];
     unsigned long long moved = 0;
     bool grown = false;
     void *space;
     size_t n;
     ssize_t k;
-    int err = 0;
+    int err = 0, r;
 
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-    pfd[0].fd = ch->fd;
-    pfd[0].events = POLLIN;
-    pfd[1].fd = ch->wake.rfd;
-    pfd[1].events = POLLIN;
     for (;;) {
         if (p2i_ringbuf_reserve(&ch->ring, READ_MIN, &space, &n) < 0)
             break; /* the caller closed the FILE */
-        k = read(ch->fd, space, n);
+        k = p2i_fd_read(ch->fd, space, n);
         if (k > 0) {
             if (p2i_ringbuf_commit(&ch->ring, (size_t)k) < 0)
                 break;
@@ -90,15 +81,14 @@ static void *reader_main(void *arg)
         /* Nothing to read: give the reservation up, so that the consumer
          * may read the pipe itself meanwhile (p2i_ringbuf_direct_begin). */
         p2i_ringbuf_commit(&ch->ring, 0);
-        if (poll(pfd, 2, -1) < 0) {
-            /* EINTR (glibc's setuid, say, signals every thread) leaves
-             * revents unset: look again. */
-            if (errno == EINTR)
-                continue;
-            err = errno;
+        r = p2i_fd_wait(ch->fd, false, &ch->wake);
+        if (r == -EINTR)
+            continue;
+        if (r < 0) {
+            err = -r;
             break;
         }
-        if (pfd[1].revents)
+        if (r == 0)
             break; /* woken: the FILE was closed */
     }
     p2i_ringbuf_close_producer(&ch->ring, err);
@@ -109,36 +99,22 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
-/* Consumes the SIGPIPE our failed write() left pending on this thread. */
-static void eat_sigpipe(void)
-{
-    static const struct timespec zero = {0, 0};
-    sigset_t pipe_only, pending;
-
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
-        while (sigtimedwait(&pipe_only, NULL, &zero) < 0 && errno == EINTR)
-            ;
-}
-
 static void *writer_main(void *arg)
 {
     struct channel *ch = arg;
-    struct pollfd pfd = {.fd = ch->fd, .events = POLLOUT};
     unsigned long long moved = 0;
     bool grown = false;
     const void *data;
     size_t n;
     ssize_t k;
-    int err = 0;
+    int err = 0, r;
 
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
     for (;;) {
         p2i_ringbuf_peek(&ch->ring, &data, &n);
         if (n == 0)
             break; /* tochild closed and everything delivered */
-        k = write(ch->fd, data, n);
+        k = p2i_fd_write(ch->fd, data, n);
         if (k > 0) {
             p2i_ringbuf_consume(&ch->ring, (size_t)k);
             p2i_linger_progress(); /* an exit waiting for us sees we move */
@@ -157,15 +133,16 @@ static void *writer_main(void *arg)
         if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             /* A child that exits or closes stdin makes this POLLERR, so the
              * wait ends with the child at the latest. */
-            if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
-                err = errno;
+            r = p2i_fd_wait(ch->fd, true, NULL);
+            if (r < 0 && r != -EINTR) {
+                err = -r;
                 break;
             }
             continue;
         }
         err = k < 0 ? errno : EIO;
         if (err == EPIPE)
-            eat_sigpipe();
+            p2i_fd_eat_sigpipe();
         break;
     }
     /* The child stopped reading: what is queued is discarded and later

@@ -16,10 +16,11 @@
  *
  * Every cookie function returns what its stdio wants even on failure
  * (fopencookie: a write says 0 with errno, never -1; a read -1 with errno;
- * a close -1 with errno), and first checks that the FILE was made in this
- * process (the fork generation): in a forked child a FILE inherited from
- * the parent fails with ECHILD at once instead of taking locks that threads
- * which did not come along may hold, so exit()'s flush cannot hang there.
+ * a close -1 with errno; cfile.posix.c adapts them to funopen), and first
+ * checks that the FILE was made in this process (the fork generation): in
+ * a forked child a FILE inherited from the parent fails with ECHILD at once
+ * instead of taking locks that threads which did not come along may hold,
+ * so exit()'s flush cannot hang there.
  */
 #include "config.h"
 
@@ -28,11 +29,9 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <unistd.h>
 #ifdef HAVE_STDIO_EXT_H
 #include <stdio_ext.h>
 #endif
@@ -68,14 +67,14 @@
  * EOF, or -errno. */
 static ssize_t direct_read(struct channel *ch, char *buf, size_t n)
 {
-    struct pollfd pfd = {.fd = ch->fd, .events = POLLIN};
     size_t got = 0;
     ssize_t k;
+    int r;
 
     for (;;) {
         /* One read() takes all a pipe holds (up to n): asking again would
          * only cost a syscall that says EAGAIN. */
-        k = read(ch->fd, buf + got, n - got);
+        k = p2i_fd_read(ch->fd, buf + got, n - got);
         if (k > 0) {
             got += (size_t)k;
             break;
@@ -88,8 +87,9 @@ static ssize_t direct_read(struct channel *ch, char *buf, size_t n)
             return got ? (ssize_t)got : -errno;
         if (got)
             break;
-        if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-            return -errno;
+        r = p2i_fd_wait(ch->fd, false, NULL);
+        if (r < 0 && r != -EINTR)
+            return r;
     }
     if (ch->direct_moved < DIRECT_BULK && ch->direct_moved + got >= DIRECT_BULK)
         p2i_fd_grow_pipe(ch->fd);
@@ -234,7 +234,7 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
      * byte count of SIZE_MAX, so an unbuffered fwrite reported success after
      * EPIPE (copying one byte past the caller's buffer) and fflush lost the
      * error.  A 0 makes fwrite short and fflush EOF, with errno EPIPE.
-     * funopen wants -1 instead; funopen_write maps it. */
+     * funopen wants -1 instead; cfile.posix.c maps it. */
     if (r < 0) {
         errno = (int)-r;
         return 0;
@@ -328,41 +328,18 @@ int p2i_stream_close(struct channel *ch, FILE *f)
     /* Where the C library does not show that an fclose is under way, the
      * flag tells the FILE's last flush. */
     __atomic_store_n(&ch->closing, true, __ATOMIC_RELEASE);
-    return fclose(f);
+    return p2i_cfile_close(f);
 }
 
-#if defined(HAVE_FOPENCOOKIE)
-static FILE *make_file(struct channel *ch)
-{
-    cookie_io_functions_t io = {
-        .read = ch->which == CH_STDIN ? NULL : cookie_read,
-        .write = ch->which == CH_STDIN ? cookie_write : NULL,
-        .seek = NULL,
-        .close = cookie_close,
-    };
-    return fopencookie(ch, ch->which == CH_STDIN ? "w" : "r", io);
-}
-#else
-static int funopen_read(void *cookie, char *buf, int n)
-{
-    return (int)cookie_read(cookie, buf, (size_t)n);
-}
-
-static int funopen_write(void *cookie, const char *buf, int n)
-{
-    ssize_t r = cookie_write(cookie, buf, (size_t)n);
-
-    /* BSD stdio takes -1 as the error (errno is already set). */
-    return r == 0 && n > 0 ? -1 : (int)r;
-}
+static const struct p2i_cfile_ops ops_in = {.write = cookie_write, .close = cookie_close};
+static const struct p2i_cfile_ops ops_out = {.read = cookie_read, .close = cookie_close};
 
 static FILE *make_file(struct channel *ch)
 {
     if (ch->which == CH_STDIN)
-        return funopen(ch, NULL, funopen_write, NULL, cookie_close);
-    return funopen(ch, funopen_read, NULL, NULL, cookie_close);
+        return p2i_cfile_open(ch, &ops_in, true, ch->text);
+    return p2i_cfile_open(ch, &ops_out, false, ch->text);
 }
-#endif
 
 FILE *p2i_stream_open(struct channel *ch, int bufsize)
 {

@@ -35,7 +35,6 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "popen2.h"

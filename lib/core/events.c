@@ -88,6 +88,10 @@ static int events_make_locked(struct popen2_proc *p)
 
     if (!ev)
         return -ENOMEM;
+    if (!p2i_wake_pollable()) {
+        free(ev);
+        return -ENOSYS; /* nothing the caller could poll */
+    }
     ev->epfd = -1;
     r = p2i_wake_open(&ev->wake);
     if (r < 0) {

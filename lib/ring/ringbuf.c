@@ -55,7 +55,7 @@ static bool wait_for_direct_locked(struct ringbuf *rb)
 
     if (!rb->direct && rb->lease_end.tv_sec == 0)
         return false;
-    clock_gettime(CLOCK_MONOTONIC, &now);
+    p2i_clock_cond_now(&now);
     if (rb->direct) {
         until = now;
         add_ns(&until, LEASE_NS);
@@ -212,7 +212,7 @@ void p2i_ringbuf_close_producer(struct ringbuf *rb, int err)
      * is held when its poll() fails.)  The consumer does not signal the end
      * of a claim, hence the timed wait. */
     while (rb->direct) {
-        clock_gettime(CLOCK_MONOTONIC, &until);
+        p2i_clock_cond_now(&until);
         add_ns(&until, 1000 * 1000);
         p2i_ringmem_wait_until_locked(rb, &until);
     }
@@ -422,7 +422,7 @@ void p2i_ringbuf_direct_end(struct ringbuf *rb, size_t n)
     rb->acct.total += n;
     /* No wake-up: the producer parked in p2i_ringbuf_reserve waits out the
      * lease by itself, which is the point (see ring.h). */
-    clock_gettime(CLOCK_MONOTONIC, &rb->lease_end);
+    p2i_clock_cond_now(&rb->lease_end);
     add_ns(&rb->lease_end, LEASE_NS);
     pthread_mutex_unlock(&rb->mu);
 }

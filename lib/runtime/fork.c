@@ -66,5 +66,5 @@ static void in_child(void)
  * existed; there is nobody to report it to at load time. */
 __attribute__((constructor)) static void install_fork_handlers(void)
 {
-    pthread_atfork(before_fork, in_parent, in_child);
+    p2i_thread_atfork(before_fork, in_parent, in_child);
 }

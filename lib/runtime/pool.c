@@ -206,9 +206,7 @@ static struct p2i_worker *spawn_worker_locked(int *err)
 {
     struct p2i_worker *w = calloc(1, sizeof *w);
     pthread_attr_t attr;
-    sigset_t all, old;
     size_t dflt = 0;
-    bool masked = false;
     int r;
 
     if (!w) {
@@ -227,28 +225,14 @@ static struct p2i_worker *spawn_worker_locked(int *err)
     if (pthread_attr_getstacksize(&attr, &dflt) != 0)
         dflt = 0;
     pthread_attr_setstacksize(&attr, stack_size_locked());
-    sigfillset(&all);
-#ifdef HAVE_PTHREAD_ATTR_SETSIGMASK_NP
-    /* glibc allocates the attribute's mask, so this can fail with ENOMEM.
-     * Ignoring that would start the thread with the caller's mask: a writer
-     * with SIGPIPE unblocked kills the whole process on EPIPE.  Then fall
-     * back to the portable way below. */
-    masked = pthread_attr_setsigmask_np(&attr, &all) == 0;
-#endif
-    /* The new thread inherits the creator's mask; block for the instant of
-     * pthread_create only, then put the caller's mask back unchanged. */
-    if (!masked)
-        pthread_sigmask(SIG_SETMASK, &all, &old);
     w->running = true;
-    r = pthread_create(&w->tid, &attr, worker_main, w);
+    r = p2i_thread_create(&w->tid, &attr, worker_main, w);
     if (r == EINVAL && dflt && pthread_attr_setstacksize(&attr, dflt) == 0) {
         /* The C library needs more of the stack than measured (a TLS or
          * guard the measure does not see): its default size is what it
          * sizes for itself. */
-        r = pthread_create(&w->tid, &attr, worker_main, w);
+        r = p2i_thread_create(&w->tid, &attr, worker_main, w);
     }
-    if (!masked)
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     if (r)
         goto fail;

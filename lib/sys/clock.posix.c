@@ -5,7 +5,6 @@
 
 #include "sys/sys.h"
 
-#include <limits.h>
 #include <pthread.h>
 #include <time.h>
 
@@ -15,23 +14,6 @@ long long p2i_clock_now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-long long p2i_clock_deadline(int timeout_ms)
-{
-    return timeout_ms < 0 ? -1 : p2i_clock_now_ms() + timeout_ms;
-}
-
-int p2i_clock_ms_left(long long deadline)
-{
-    long long left;
-
-    if (deadline < 0)
-        return -1;
-    left = deadline - p2i_clock_now_ms();
-    if (left <= 0)
-        return 0;
-    return left > INT_MAX ? INT_MAX : (int)left;
 }
 
 void p2i_clock_sleep_ms(int ms)
@@ -53,4 +35,9 @@ int p2i_clock_cond_init(pthread_cond_t *cond)
         pthread_condattr_destroy(&ca);
     }
     return -r;
+}
+
+void p2i_clock_cond_now(struct timespec *ts)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
 }

@@ -6,7 +6,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Pipe capacity we ask for: measured here, 1 MiB pipes move about 2.9x the bytes
@@ -102,4 +105,47 @@ int p2i_fd_lift(int fd)
         return r;
     }
     return nfd;
+}
+
+ssize_t p2i_fd_read(int fd, void *buf, size_t n)
+{
+    return read(fd, buf, n);
+}
+
+ssize_t p2i_fd_write(int fd, const void *buf, size_t n)
+{
+    return write(fd, buf, n);
+}
+
+int p2i_fd_wait(int fd, bool out, struct wake *w)
+{
+    struct pollfd pfd[2] = {
+        {.fd = fd, .events = out ? POLLOUT : POLLIN},
+        {.fd = w ? w->rfd : -1, .events = POLLIN},
+    };
+
+    /* EINTR (glibc's setuid, say, signals every thread) leaves revents
+     * unset: the caller looks again. */
+    if (poll(pfd, w ? 2 : 1, -1) < 0)
+        return -errno;
+    return pfd[1].revents ? 0 : 1;
+}
+
+void p2i_fd_eat_sigpipe(void)
+{
+    static const struct timespec zero = {0, 0};
+    sigset_t pipe_only, pending;
+
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+        while (sigtimedwait(&pipe_only, NULL, &zero) < 0 && errno == EINTR)
+            ;
+}
+
+int p2i_fd_dup(int fd)
+{
+    int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+    return dup < 0 ? -errno : dup;
 }

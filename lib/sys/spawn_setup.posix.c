@@ -50,6 +50,30 @@
 #include <sys/syscall.h>
 #endif
 
+/* An rlim_t as the kernel's 64-bit prlimit takes it. */
+static unsigned long long rlim64(rlim_t v)
+{
+    return v == RLIM_INFINITY ? ~0ULL : (unsigned long long)v;
+}
+
+int p2i_rlimit_widen(int resource, const struct rlimit *rl, struct p2i_rlimit_set *out)
+{
+    struct rlimit now;
+
+    /* getrlimit knows the resources of this system: EINVAL for the rest. */
+    if (!rl || resource < 0 || getrlimit(resource, &now) < 0)
+        return -EINVAL;
+    if (rlim64(rl->rlim_cur) > rlim64(rl->rlim_max))
+        return -EINVAL;
+    *out = (struct p2i_rlimit_set){resource, rlim64(rl->rlim_cur), rlim64(rl->rlim_max)};
+    return 0;
+}
+
+long p2i_ngroups_max(void)
+{
+    return sysconf(_SC_NGROUPS_MAX);
+}
+
 bool p2i_spawn_setup_needs_child(const struct p2i_spawn_setup *s)
 {
     return s && (s->set_umask || s->n_rlimits || s->set_ids || s->no_new_privs || s->pdeath_sig);

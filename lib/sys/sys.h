@@ -10,6 +10,7 @@
  *   pollset.posix.c  a set of descriptors asked for readiness at once
  *   thread.posix.c   what a new thread's stack must hold
  *   clock.posix.c    the monotonic clock in milliseconds, for timeouts
+ *   clock.c          deadlines on that clock (the same everywhere)
  *   memory.posix.c   how much memory the machine has; faulting fresh pages
  *                    in ahead of a writer
  *   spawn.posix.c    posix_spawn with the child's descriptors, environment
@@ -21,8 +22,13 @@
  *                    signal, living while they do
  *   spill.posix.c    the unlinked temporary file behind a spilling ring
  *   process.posix.c  the kernel's process handles: open, signal, wait
+ *   cfile.posix.c    a FILE * made of a read or write callback
  *   bell.c           a wake-up without a descriptor, waited for with a
  *                    deadline (pthreads only: the same everywhere)
+ *
+ * The Windows halves (*.windows.c) keep descriptors as the C runtime's
+ * (_open_osfhandle over pipe handles), so the layers above use the same
+ * int everywhere; what Windows cannot do says -ENOSYS.
  *
  * Every global name of the library that is not exported starts with p2i_, so
  * the static archive links into programs that have their own fd_close or
@@ -35,10 +41,58 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#ifndef _WIN32
 #include <sys/resource.h>
+#include <sys/wait.h>
+#endif
 #include <sys/types.h>
+#include <time.h>
+
+#ifdef _WIN32
+#include "popen2.h" /* uid_t, gid_t, struct rusage where Windows lacks them */
+/* The signal numbers the library's own calls name, where Windows has no
+ * such signals: the process calls take SIGTERM and SIGKILL (both end the
+ * process), and say EINVAL for the others. */
+#ifndef SIGKILL
+#define SIGKILL 9
+#endif
+#ifndef SIGPIPE
+#define SIGPIPE 13
+#endif
+#ifndef SIGCONT
+#define SIGCONT 18
+#endif
+#ifndef SIGSTOP
+#define SIGSTOP 19
+#endif
+/* open()'s close-on-exec is "not inherited" there; files are binary. */
+#include <fcntl.h>
+#ifndef O_CLOEXEC
+#define O_CLOEXEC (_O_NOINHERIT | _O_BINARY)
+#endif
+#include <string.h>
+/* memrchr, which the C runtime lacks. */
+static inline void *p2i_memrchr(const void *s, int c, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s + n;
+
+    while (n--)
+        if (*--p == (unsigned char)c)
+            return (void *)p;
+    return NULL;
+}
+#define memrchr p2i_memrchr
+#define P2I_DEVNULL "NUL"
+/* stdio's FILE locks under their POSIX names. */
+#define flockfile _lock_file
+#define funlockfile _unlock_file
+#else
+#define P2I_DEVNULL "/dev/null"
+#endif
 
 struct rusage;
+struct rlimit;
 
 /* ---- errors at the public boundary -------------------------------------- */
 
@@ -63,6 +117,9 @@ static inline void *p2i_fail_null(int neg_errno)
 
 /* pipe2(O_CLOEXEC) with both ends moved to 3 or above; 0 or -errno. */
 int p2i_fd_pipe(int fds[2]);
+/* A close-on-exec copy of fd numbered 3 or above (F_DUPFD_CLOEXEC), or
+ * -errno (EBADF for a descriptor not open). */
+int p2i_fd_dup(int fd);
 /* Puts fd in non-blocking mode; 0 or -errno. */
 int p2i_fd_set_nonblock(int fd);
 /* Raises a pipe's capacity to 1 MiB (capped by the system's limit).  Best
@@ -75,6 +132,20 @@ int p2i_fd_close(int fd);
  * new descriptor, or -errno (closing it too). */
 int p2i_fd_lift(int fd);
 
+/* read() and write() of a pipe end the library made: the count, or -1 with
+ * errno (EAGAIN when a non-blocking end has nothing, or no room). */
+ssize_t p2i_fd_read(int fd, void *buf, size_t n);
+ssize_t p2i_fd_write(int fd, const void *buf, size_t n);
+struct wake;
+/* Sleeps until fd is readable (out: writable), or has hung up or failed,
+ * or until w (NULL: none) is signalled: 1 for fd, 0 for w (w wins when
+ * both are), or -errno (-EINTR: look again).  A cancellation point. */
+int p2i_fd_wait(int fd, bool out, struct wake *w);
+/* After a write that failed with EPIPE: consumes the SIGPIPE it left
+ * pending on this thread (whose signals are all blocked), where there are
+ * signals. */
+void p2i_fd_eat_sigpipe(void);
+
 /* ---- wake.posix.c -------------------------------------------------------
  * A way to interrupt a thread blocked in poll(): an eventfd where the system
  * has one, else a pipe.  rfd is polled, wfd written. */
@@ -83,6 +154,9 @@ struct wake {
     int wfd;
 };
 
+/* Whether the caller's poll() can wait on rfd (not on Windows, where it is
+ * a pipe only p2i_fd_wait looks at). */
+bool p2i_wake_pollable(void);
 /* Opens a wake-up descriptor (close-on-exec, non-blocking); 0 or -errno. */
 int p2i_wake_open(struct wake *w);
 /* Makes rfd readable for good; async-signal-safe. */
@@ -122,6 +196,9 @@ void p2i_clock_sleep_ms(int ms);
 /* A condition variable whose timed waits count on this clock (deadlines
  * from p2i_clock_now_ms); 0 or -errno. */
 int p2i_clock_cond_init(pthread_cond_t *cond);
+/* Now, on the clock of such a condition variable's timed waits, as the
+ * timespec they take (CLOCK_MONOTONIC; the system time on Windows). */
+void p2i_clock_cond_now(struct timespec *ts);
 
 /* ---- memory.posix.c ----------------------------------------------------- */
 
@@ -133,6 +210,11 @@ size_t p2i_memory_total(void);
 void p2i_memory_prefault(void *addr, size_t len);
 
 /* ---- spawn.posix.c ------------------------------------------------------ */
+
+/* The program a command string runs with "-c" and the string, as Python's
+ * popen2 does; a request with the argv {P2I_SHELL, "-c", cmd} is a command
+ * string, which Windows runs as `%ComSpec% /c cmd` (spawn.windows.c). */
+#define P2I_SHELL "/bin/sh"
 
 /* One descriptor handed to the child: fd (the attr's own close-on-exec
  * copy, 3 or above) becomes the child's child_fd (3 or above). */
@@ -181,6 +263,14 @@ struct p2i_spawn_request {
     int group;              /* POPEN2_GROUP_NEW: new process group; POPEN2_SESSION_NEW */
     const struct p2i_spawn_setup *setup; /* NULL: none */
 };
+
+/* Checks resource and *rl as setrlimit takes them (EINVAL for a resource
+ * getrlimit does not know, for NULL, or for rlim_cur above rlim_max) and
+ * gives them as the kernel's 64-bit prlimit takes them (RLIM_INFINITY
+ * widened); 0 or -errno. */
+int p2i_rlimit_widen(int resource, const struct rlimit *rl, struct p2i_rlimit_set *out);
+/* NGROUPS_MAX as sysconf says it; -1 when unknown. */
+long p2i_ngroups_max(void);
 
 /* Whether this system has the second spawn path (the prctl settings, the
  * raw-syscall child): false makes the child setup calls ENOSYS. */
@@ -306,12 +396,53 @@ bool p2i_process_gone(pid_t pid);
  * fails, returned since the caller would only come straight back. */
 int p2i_process_sleep(int pidfd, pid_t pid, int ms);
 
+#ifdef _WIN32
+/* ---- process.windows.c, the Windows side only ------------------------------
+ * Windows names a process by a handle, which spawn.windows.c gets at the
+ * creation; the process calls above look it up by the process id, which
+ * the system never gives another process while that handle is open.  So
+ * p2i_process_open says -ENOSYS there, and the callers keep to the pid. */
+
+/* Keeps the child's handle (and the job object of its tree, or NULL) until
+ * it is reaped; 0 or -ENOMEM (the caller then ends the child). */
+int p2i_process_adopt(pid_t pid, void *process, void *job);
+/* errno for a Windows error code (GetLastError) (fd.windows.c). */
+int p2i_win_errno(unsigned long error);
+#endif
+
 /* ---- thread.posix.c ------------------------------------------------------ */
 
 /* The stack size to ask for a thread that needs `frames` bytes for its own
  * frames: that plus the static thread-local storage the C library places on
  * every thread's stack, at least the system's minimum, whole pages. */
 size_t p2i_thread_stack_size(size_t frames);
+/* pthread_create with every signal blocked in the new thread (the caller's
+ * mask unchanged), so the caller's handlers never run on library threads
+ * and a write's SIGPIPE stays pending there; pthread_create's result. */
+int p2i_thread_create(pthread_t *tid, pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+/* pthread_atfork; 0 where there is no fork (Windows). */
+int p2i_thread_atfork(void (*before)(void), void (*parent)(void), void (*child)(void));
+
+/* ---- cfile.posix.c ---------------------------------------------------------
+ * A FILE * whose reads or writes are callbacks: fopencookie, or funopen on
+ * the BSDs and macOS; on Windows a pipe whose other end a thread fills from
+ * the read callback (or drains into the write callback), wrapped in a C
+ * runtime FILE. */
+struct p2i_cfile_ops {
+    /* bytes (0 at EOF), or -1 with errno */
+    ssize_t (*read)(void *cookie, char *buf, size_t n);
+    /* bytes taken; 0 with errno on failure (fopencookie's rule) */
+    ssize_t (*write)(void *cookie, const char *buf, size_t n);
+    /* 0, or -1 with errno */
+    int (*close)(void *cookie);
+};
+
+/* A FILE reading (writing: false) or writing through ops, in text mode
+ * (CRLF <-> LF) where the C library has one and text is true; NULL with
+ * errno. */
+FILE *p2i_cfile_open(void *cookie, const struct p2i_cfile_ops *ops, bool writing, bool text);
+/* fclose of such a FILE: its close callback has run when this returns. */
+int p2i_cfile_close(FILE *f);
 
 /* ---- bell.c ----------------------------------------------------------------
  * One waiter sleeps until any of several threads rings, or a deadline. */

@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 #if defined(HAVE_LINK_H) && defined(HAVE_DL_ITERATE_PHDR)
 #include <link.h>
@@ -56,4 +57,33 @@ size_t p2i_thread_stack_size(size_t frames)
     if (page > 0)
         size = (size + (size_t)page - 1) / (size_t)page * (size_t)page;
     return size;
+}
+
+int p2i_thread_create(pthread_t *tid, pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    sigset_t all, old;
+    bool masked = false;
+    int r;
+
+    sigfillset(&all);
+#ifdef HAVE_PTHREAD_ATTR_SETSIGMASK_NP
+    /* glibc allocates the attribute's mask, so this can fail with ENOMEM.
+     * Ignoring that would start the thread with the caller's mask: a writer
+     * with SIGPIPE unblocked kills the whole process on EPIPE.  Then fall
+     * back to the portable way below. */
+    masked = pthread_attr_setsigmask_np(attr, &all) == 0;
+#endif
+    /* The new thread inherits the creator's mask; block for the instant of
+     * pthread_create only, then put the caller's mask back unchanged. */
+    if (!masked)
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+    r = pthread_create(tid, attr, fn, arg);
+    if (!masked)
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return r;
+}
+
+int p2i_thread_atfork(void (*before)(void), void (*parent)(void), void (*child)(void))
+{
+    return pthread_atfork(before, parent, child);
 }

@@ -76,3 +76,8 @@ void p2i_wake_close(struct wake *w)
     p2i_fd_close(w->rfd);
     w->rfd = w->wfd = -1;
 }
+
+bool p2i_wake_pollable(void)
+{
+    return true;
+}

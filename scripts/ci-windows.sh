@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# CI's Windows stage: installs mingw-w64 and Wine (as root, when missing),
+# cross-builds the library in build-ci/windows from a clean copy and runs
+# scripts/check-wine.sh there: tests/wine/basics.exe and demos/flowcontrol
+# with 64 MiB per stream, under Wine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v x86_64-w64-mingw32-gcc >/dev/null || ! command -v wine >/dev/null; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "ci-windows: mingw-w64 and wine are missing (apt-get install mingw-w64 wine64 wine)" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mingw-w64 wine64 wine >/dev/null
+fi
+rm -rf build-ci/windows
+BUILD_WIN=$PWD/build-ci/windows scripts/check-wine.sh

@@ -1,0 +1,61 @@
+/* The Windows child of tests/wine/basics.c, one mode per behaviour:
+ *   args ARG...   prints each argument (UTF-8 as the C runtime's wide argv
+ *                 gives it) in brackets, one per line
+ *   cat           copies stdin to stdout (binary)
+ *   flood N       writes N bytes to stderr first, then N to stdout
+ *   exit N        exits with N
+ *   write-handle H  writes one byte to the handle numbered H (a handle it
+ *                 should not have inherited), and exits 0 either way */
+#include <fcntl.h>
+#include <io.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+#include <windows.h>
+
+int main(void)
+{
+    int argc, i;
+    wchar_t **wargv = CommandLineToArgvW(GetCommandLineW(), &argc);
+    char buf[65536];
+    size_t n;
+
+    _setmode(0, _O_BINARY);
+    _setmode(1, _O_BINARY);
+    _setmode(2, _O_BINARY);
+    if (argc < 2)
+        return 2;
+    if (wcscmp(wargv[1], L"args") == 0) {
+        for (i = 2; i < argc; i++) {
+            WideCharToMultiByte(CP_UTF8, 0, wargv[i], -1, buf, sizeof buf, NULL, NULL);
+            printf("[%s]\n", buf);
+        }
+        return 0;
+    }
+    if (wcscmp(wargv[1], L"cat") == 0) {
+        while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
+            fwrite(buf, 1, n, stdout);
+        return 0;
+    }
+    if (wcscmp(wargv[1], L"flood") == 0 && argc > 2) {
+        long total = wcstol(wargv[2], NULL, 10), left;
+
+        memset(buf, 'e', sizeof buf);
+        for (left = total; left > 0; left -= (long)n)
+            n = fwrite(buf, 1, left > (long)sizeof buf ? sizeof buf : (size_t)left, stderr);
+        memset(buf, 'o', sizeof buf);
+        for (left = total; left > 0; left -= (long)n)
+            n = fwrite(buf, 1, left > (long)sizeof buf ? sizeof buf : (size_t)left, stdout);
+        return 0;
+    }
+    if (wcscmp(wargv[1], L"write-handle") == 0 && argc > 2) {
+        DWORD put;
+
+        WriteFile((HANDLE)(intptr_t)_wcstoi64(wargv[2], NULL, 10), "x", 1, &put, NULL);
+        return 0;
+    }
+    if (wcscmp(wargv[1], L"exit") == 0 && argc > 2)
+        return (int)wcstol(wargv[2], NULL, 10);
+    return 2;
+}
