@@ -1,6 +1,6 @@
 /* check_warm: the warm ring buffers (lib/runtime/warm.c), tested directly:
  * a large freed buffer comes back to the next take, the smallest that fits
- * first; small ones are freed; at most four are kept, the oldest dropped
+ * first, counted by the pages it has in; small ones are freed; at most four are kept, the oldest dropped
  * first; a ring that grows past a mebibyte writes into a freed ring's
  * pages, a bounded one never takes more memory than its limit; and the
  * lock survives a fork from a program whose other thread is using it. */
@@ -19,7 +19,7 @@
 #define MIB ((size_t)1 << 20)
 
 /* A buffer of n bytes, each page touched, as a ring leaves its buffer. */
-static void *touched(size_t n)
+static void *written(size_t n)
 {
     char *b = malloc(n);
 
@@ -30,39 +30,39 @@ static void *touched(size_t n)
 
 START_TEST(nothing_kept_gives_nothing)
 {
-    size_t cap = 0;
+    size_t cap = 0, touched = 0;
 
-    ck_assert_ptr_null(p2i_warm_take(1, &cap));
-    ck_assert_ptr_null(p2i_warm_take(P2I_WARM_MIN, &cap));
+    ck_assert_ptr_null(p2i_warm_take(1, &cap, &touched));
+    ck_assert_ptr_null(p2i_warm_take(P2I_WARM_MIN, &cap, &touched));
 }
 END_TEST
 
 START_TEST(a_freed_large_buffer_comes_back_to_the_next_take)
 {
-    void *b = touched(2 * MIB), *got;
-    size_t cap = 0;
+    void *b = written(2 * MIB), *got;
+    size_t cap = 0, touched = 0;
 
-    p2i_warm_give(b, 2 * MIB);
-    got = p2i_warm_take(MIB, &cap);
+    p2i_warm_give(b, 2 * MIB, 2 * MIB);
+    got = p2i_warm_take(MIB, &cap, &touched);
     ck_assert_ptr_eq(got, b);
     ck_assert_uint_eq(cap, 2 * MIB);
-    ck_assert_ptr_null(p2i_warm_take(MIB, &cap)); /* taken once only */
+    ck_assert_ptr_null(p2i_warm_take(MIB, &cap, &touched)); /* taken once only */
     free(got);
 }
 END_TEST
 
 START_TEST(the_smallest_buffer_that_fits_is_taken)
 {
-    void *big = touched(8 * MIB), *small = touched(2 * MIB), *got;
-    size_t cap = 0;
+    void *big = written(8 * MIB), *small = written(2 * MIB), *got;
+    size_t cap = 0, touched = 0;
 
-    p2i_warm_give(big, 8 * MIB);
-    p2i_warm_give(small, 2 * MIB);
-    ck_assert_ptr_null(p2i_warm_take(9 * MIB, &cap)); /* none fits */
-    got = p2i_warm_take(MIB + MIB / 2, &cap);
+    p2i_warm_give(big, 8 * MIB, 8 * MIB);
+    p2i_warm_give(small, 2 * MIB, 2 * MIB);
+    ck_assert_ptr_null(p2i_warm_take(9 * MIB, &cap, &touched)); /* none fits */
+    got = p2i_warm_take(MIB + MIB / 2, &cap, &touched);
     ck_assert_ptr_eq(got, small);
     free(got);
-    got = p2i_warm_take(3 * MIB, &cap);
+    got = p2i_warm_take(3 * MIB, &cap, &touched);
     ck_assert_ptr_eq(got, big);
     ck_assert_uint_eq(cap, 8 * MIB);
     free(got);
@@ -71,28 +71,52 @@ END_TEST
 
 START_TEST(small_buffers_are_freed_not_kept)
 {
-    size_t cap = 0;
+    size_t cap = 0, touched = 0;
 
     /* valgrind and LeakSanitizer would report it if it were dropped unfreed. */
-    p2i_warm_give(touched(P2I_WARM_MIN / 2), P2I_WARM_MIN / 2);
-    ck_assert_ptr_null(p2i_warm_take(1, &cap));
-    p2i_warm_give(NULL, 4 * MIB); /* nothing to keep: a no-op */
-    ck_assert_ptr_null(p2i_warm_take(1, &cap));
+    p2i_warm_give(written(P2I_WARM_MIN / 2), P2I_WARM_MIN / 2, P2I_WARM_MIN / 2);
+    ck_assert_ptr_null(p2i_warm_take(1, &cap, &touched));
+    p2i_warm_give(NULL, 4 * MIB, 4 * MIB); /* nothing to keep: a no-op */
+    ck_assert_ptr_null(p2i_warm_take(1, &cap, &touched));
+}
+END_TEST
+
+START_TEST(a_buffer_counts_by_the_pages_it_has_in)
+{
+    /* A ring that doubled past its bytes has pages in only as far as it
+     * wrote: 256 MiB of address space, 2 MiB in, is kept and said so. */
+    char *big = malloc(256 * MIB), *got;
+    size_t cap = 0, touched = 0;
+
+    ck_assert_ptr_nonnull(big);
+    memset(big, 1, 2 * MIB);
+    p2i_warm_give(big, 256 * MIB, 2 * MIB);
+    got = p2i_warm_take(100 * MIB, &cap, &touched);
+    ck_assert_ptr_eq(got, big);
+    ck_assert_uint_eq(cap, 256 * MIB);
+    ck_assert_uint_eq(touched, 2 * MIB);
+    free(got);
+    /* One with less than a mebibyte in is not worth keeping. */
+    big = malloc(8 * MIB);
+    ck_assert_ptr_nonnull(big);
+    memset(big, 1, 64 * 1024);
+    p2i_warm_give(big, 8 * MIB, 64 * 1024);
+    ck_assert_ptr_null(p2i_warm_take(1, &cap, &touched));
 }
 END_TEST
 
 START_TEST(at_most_four_are_kept_and_the_oldest_goes_first)
 {
     void *b[5], *got;
-    size_t cap = 0;
+    size_t cap = 0, touched = 0;
     int i, j, found;
 
     for (i = 0; i < 5; i++) {
-        b[i] = touched(MIB);
-        p2i_warm_give(b[i], MIB);
+        b[i] = written(MIB);
+        p2i_warm_give(b[i], MIB, MIB);
     }
     for (i = 0; i < 4; i++) {
-        got = p2i_warm_take(MIB, &cap);
+        got = p2i_warm_take(MIB, &cap, &touched);
         ck_assert_ptr_nonnull(got);
         ck_assert_ptr_ne(got, b[0]); /* the first one given was dropped */
         for (found = 0, j = 1; j < 5; j++)
@@ -100,7 +124,7 @@ START_TEST(at_most_four_are_kept_and_the_oldest_goes_first)
         ck_assert_int_eq(found, 1);
         free(got);
     }
-    ck_assert_ptr_null(p2i_warm_take(MIB, &cap));
+    ck_assert_ptr_null(p2i_warm_take(MIB, &cap, &touched));
 }
 END_TEST
 
@@ -153,10 +177,10 @@ START_TEST(a_bounded_ring_never_takes_more_memory_than_its_limit)
 {
     struct ringbuf b;
     struct ring_limit lim = {.max = 2 * MIB, .policy = POPEN2_BLOCK};
-    void *big = touched(16 * MIB), *got;
-    size_t cap = 0;
+    void *big = written(16 * MIB), *got;
+    size_t cap = 0, touched = 0;
 
-    p2i_warm_give(big, 16 * MIB);
+    p2i_warm_give(big, 16 * MIB, 16 * MIB);
     ck_assert_int_eq(p2i_ringmem_init(&b, 4096), 0);
     ck_assert_int_eq(p2i_ringlimit_set(&b, lim), 0);
     {
@@ -169,7 +193,7 @@ START_TEST(a_bounded_ring_never_takes_more_memory_than_its_limit)
     ck_assert_uint_le(b.cap, 2 * MIB);
     ck_assert_ptr_ne(b.buf, big);
     p2i_ringmem_destroy(&b);
-    got = p2i_warm_take(16 * MIB, &cap); /* still kept */
+    got = p2i_warm_take(16 * MIB, &cap, &touched); /* still kept */
     ck_assert_ptr_eq(got, big);
     free(got);
 }
@@ -179,13 +203,13 @@ static volatile int churning = 1;
 
 static void *churn(void *arg)
 {
-    size_t cap;
+    size_t cap, touched;
 
     (void)arg;
     while (__atomic_load_n(&churning, __ATOMIC_RELAXED)) {
-        void *b = p2i_warm_take(MIB, &cap);
+        void *b = p2i_warm_take(MIB, &cap, &touched);
 
-        p2i_warm_give(b ? b : touched(MIB), b ? cap : MIB);
+        p2i_warm_give(b ? b : written(MIB), b ? cap : MIB, b ? cap : MIB);
     }
     return NULL;
 }
@@ -196,17 +220,17 @@ START_TEST(a_fork_while_another_thread_uses_it_leaves_it_usable_in_the_child)
     int i, st;
     unsigned gen = p2i_fork_generation(); /* links the fork handlers, as the library does */
 
-    p2i_warm_give(touched(2 * MIB), 2 * MIB);
+    p2i_warm_give(written(2 * MIB), 2 * MIB, 2 * MIB);
     ck_assert_int_eq(pthread_create(&t, NULL, churn, NULL), 0);
     for (i = 0; i < 50; i++) {
         pid_t pid = fork();
 
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
-            size_t cap;
-            void *b = p2i_warm_take(MIB, &cap); /* hangs if the lock came along held */
+            size_t cap, touched;
+            void *b = p2i_warm_take(MIB, &cap, &touched); /* hangs if the lock came along held */
 
-            p2i_warm_give(b ? b : touched(MIB), b ? cap : MIB);
+            p2i_warm_give(b ? b : written(MIB), b ? cap : MIB, b ? cap : MIB);
             _exit(p2i_fork_generation() == gen + 1 ? 0 : 1);
         }
         ck_assert_int_eq(waitpid(pid, &st, 0), pid);
@@ -222,6 +246,7 @@ static const struct test_case cases[] = {
     TEST(warm, a_freed_large_buffer_comes_back_to_the_next_take),
     TEST(warm, the_smallest_buffer_that_fits_is_taken),
     TEST(warm, small_buffers_are_freed_not_kept),
+    TEST(warm, a_buffer_counts_by_the_pages_it_has_in),
     TEST(warm, at_most_four_are_kept_and_the_oldest_goes_first),
     TEST(ring, a_ring_growing_past_a_mebibyte_writes_into_a_freed_rings_pages),
     TEST(ring, a_bounded_ring_never_takes_more_memory_than_its_limit),

@@ -71,7 +71,7 @@ int p2i_ringmem_init(struct ringbuf *rb, size_t min_cap)
 void p2i_ringmem_destroy(struct ringbuf *rb)
 {
     p2i_ringmem_set_lingering_locked(rb, false); /* nobody else uses it any more */
-    p2i_warm_give(rb->buf, rb->cap);
+    p2i_warm_give(rb->buf, rb->cap, rb->touched);
     free(rb->retired);
     free(rb->bound.stage);
     free(rb->lines.q); /* the line stamps' queue (ringline.c) is ring memory too */
@@ -182,7 +182,7 @@ void p2i_ringmem_wait_for_memory_locked(struct ringbuf *rb, int *backoff_ms)
 static int resize_locked(struct ringbuf *rb, size_t new_cap)
 {
     char *nb = NULL;
-    size_t got = new_cap;
+    size_t got = new_cap, got_touched = 0;
     bool warm;
 
     /* A kept buffer's pages were touched before: copying the bytes held
@@ -190,7 +190,7 @@ static int resize_locked(struct ringbuf *rb, size_t new_cap)
      * bounded ring never holds more memory than its limit, so it grows as
      * before. */
     if (new_cap > rb->cap && new_cap >= P2I_WARM_MIN && !rb->bound.limit.max)
-        nb = p2i_warm_take(new_cap, &got);
+        nb = p2i_warm_take(new_cap, &got, &got_touched);
     warm = nb != NULL;
     if (!nb && !rb->peeking && new_cap > rb->cap)
         return grow_in_place_locked(rb, new_cap);
@@ -207,10 +207,10 @@ static int resize_locked(struct ringbuf *rb, size_t new_cap)
     if (rb->peeking && !rb->retired)
         rb->retired = rb->buf; /* the consumer still reads from it */
     else
-        p2i_warm_give(rb->buf, rb->cap);
-    /* A kept buffer was touched all through; a fresh one as far as the
+        p2i_warm_give(rb->buf, rb->cap, rb->touched);
+    /* A kept buffer as far as it was touched; a fresh one as far as the
      * copy above wrote. */
-    rb->touched = warm ? got : rb->len;
+    rb->touched = warm && got_touched > rb->len ? got_touched : rb->len;
     rb->buf = nb;
     rb->cap = got;
     rb->head = 0;
@@ -236,7 +236,7 @@ int p2i_ringmem_make_room_locked(struct ringbuf *rb, size_t need)
              * buffer at all until memory comes back. */
             nb = malloc(rb->min_cap);
             if (nb) {
-                p2i_warm_give(rb->buf, rb->cap);
+                p2i_warm_give(rb->buf, rb->cap, rb->touched);
                 rb->buf = nb;
                 rb->cap = rb->min_cap;
                 rb->touched = 0;

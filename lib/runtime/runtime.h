@@ -106,10 +106,12 @@ void p2i_linger_forked(void);
 #define P2I_WARM_MIN (1024 * 1024)
 
 /* A kept buffer (from malloc) of at least need bytes, the smallest there
- * is, its size in *cap; NULL when none fits. */
-void *p2i_warm_take(size_t need, size_t *cap);
-/* Frees buf (from malloc, cap bytes), or keeps it for a later take. */
-void p2i_warm_give(void *buf, size_t cap);
+ * is, its size in *cap and how far its pages are in in *touched; NULL when
+ * none fits. */
+void *p2i_warm_take(size_t need, size_t *cap, size_t *touched);
+/* Frees buf (from malloc, cap bytes, its first `touched` bytes' pages in),
+ * or keeps it for a later take. */
+void p2i_warm_give(void *buf, size_t cap, size_t touched);
 /* Fork handlers (fork.c): the lock around fork(); in the child the kept
  * buffers stay usable (they are the child's memory too). */
 void p2i_warm_lock(void);

@@ -12,10 +12,12 @@
  * a program that captures large outputs one after another pays for fresh
  * pages once.
  *
- * What is kept is bounded three ways: at most WARM_SLOTS buffers, at
- * most 1/16 of the machine's memory and never more than WARM_MAX_BYTES
- * in all, and a buffer unused for WARM_AGE_MS is freed at the next take
- * or give (the library starts no thread for it).  The oldest goes first
+ * What is kept is bounded three ways: at most WARM_SLOTS buffers; at most
+ * 1/8 of the machine's memory and never more than WARM_MAX_BYTES in all,
+ * counting the pages a buffer has in (a ring that doubled to 2 GiB for
+ * 1 GiB of bytes holds 1 GiB); and a buffer unused for WARM_AGE_MS is freed
+ * at the next take or give (the library starts no thread for it), as an
+ * allocator without a background thread purges.  The oldest goes first
  * when a new one would not fit.  Everything kept is freed when the library
  * is unloaded.
  */
@@ -27,12 +29,13 @@
 #include <stdlib.h>
 
 #define WARM_SLOTS 4
-#define WARM_MAX_BYTES ((size_t)1 << 30)
+#define WARM_MAX_BYTES ((size_t)2 << 30)
 #define WARM_AGE_MS 60000
 
 struct kept {
     void *buf; /* NULL: a free slot */
     size_t cap;
+    size_t touched; /* its first bytes whose pages are in: what it costs */
     long long since_ms;
     unsigned long seq; /* the order they came in: the oldest goes first */
 };
@@ -42,7 +45,7 @@ static struct kept kept[WARM_SLOTS];
 static size_t kept_bytes;
 static unsigned long kept_seq;
 
-/* 1/16 of the machine's memory, at most WARM_MAX_BYTES: a machine that
+/* 1/8 of the machine's memory, at most WARM_MAX_BYTES: a machine that
  * cannot say how much it has keeps nothing.  Asked once (it is a system
  * call); a race only asks twice. */
 static size_t max_bytes(void)
@@ -51,7 +54,7 @@ static size_t max_bytes(void)
     size_t m = __atomic_load_n(&max, __ATOMIC_RELAXED);
 
     if (m == (size_t)-1) {
-        m = p2i_memory_total() / 16;
+        m = p2i_memory_total() / 8;
         if (m > WARM_MAX_BYTES)
             m = WARM_MAX_BYTES;
         __atomic_store_n(&max, m, __ATOMIC_RELAXED);
@@ -63,7 +66,7 @@ static size_t max_bytes(void)
 static void drop_locked(int i, void **out)
 {
     *out = kept[i].buf;
-    kept_bytes -= kept[i].cap;
+    kept_bytes -= kept[i].touched;
     kept[i].buf = NULL;
 }
 
@@ -84,7 +87,7 @@ static void free_all(void **bufs, int n)
         free(bufs[n]);
 }
 
-void *p2i_warm_take(size_t need, size_t *cap)
+void *p2i_warm_take(size_t need, size_t *cap, size_t *touched)
 {
     void *old[WARM_SLOTS], *buf = NULL;
     int i, best = -1, n;
@@ -96,6 +99,7 @@ void *p2i_warm_take(size_t need, size_t *cap)
             best = i;
     if (best >= 0) {
         *cap = kept[best].cap;
+        *touched = kept[best].touched;
         drop_locked(best, &buf);
     }
     pthread_mutex_unlock(&warm_mu);
@@ -103,14 +107,16 @@ void *p2i_warm_take(size_t need, size_t *cap)
     return buf;
 }
 
-void p2i_warm_give(void *buf, size_t cap)
+void p2i_warm_give(void *buf, size_t cap, size_t touched)
 {
     void *old[WARM_SLOTS + 1];
     long long now;
     int i, n, slot = -1;
     size_t max;
 
-    if (!buf || cap < P2I_WARM_MIN || cap > (max = max_bytes())) {
+    if (touched > cap)
+        touched = cap;
+    if (!buf || cap < P2I_WARM_MIN || touched < P2I_WARM_MIN || touched > (max = max_bytes())) {
         free(buf);
         return;
     }
@@ -126,13 +132,14 @@ void p2i_warm_give(void *buf, size_t cap)
             else if (oldest < 0 || kept[i].seq < kept[oldest].seq)
                 oldest = i;
         }
-        if (slot >= 0 && kept_bytes + cap <= max)
+        if (slot >= 0 && kept_bytes + touched <= max)
             break;
-        drop_locked(oldest, &old[n++]); /* cap <= max: something is kept */
+        drop_locked(oldest, &old[n++]); /* touched <= max: something is kept */
         slot = -1;
     }
-    kept[slot] = (struct kept){.buf = buf, .cap = cap, .since_ms = now, .seq = ++kept_seq};
-    kept_bytes += cap;
+    kept[slot] = (struct kept){
+        .buf = buf, .cap = cap, .touched = touched, .since_ms = now, .seq = ++kept_seq};
+    kept_bytes += touched;
     pthread_mutex_unlock(&warm_mu);
     free_all(old, n);
 }
