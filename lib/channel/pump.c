@@ -65,7 +65,7 @@ static void *reader_main(void *arg)
     for (;;) {
         if (p2i_ringbuf_reserve(&ch->ring, READ_MIN, &space, &n) < 0)
             break; /* the caller closed the FILE */
-        k = read(ch->fd, space, n);
+        k = ch->pty ? p2i_pty_read(ch->fd, space, n) : read(ch->fd, space, n);
         if (k > 0) {
             if (p2i_ringbuf_commit(&ch->ring, (size_t)k) < 0)
                 break;
@@ -78,7 +78,7 @@ static void *reader_main(void *arg)
             continue;
         }
         if (k == 0)
-            break; /* EOF: every writer of the pipe has closed it */
+            break; /* EOF: every writer of the pipe (or every slave) has closed it */
         if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
             err = errno;
             break;
@@ -131,7 +131,7 @@ static void *writer_main(void *arg)
     const void *data;
     size_t n;
     ssize_t k;
-    int err = 0;
+    int err = 0, last = '\n';
 
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
     for (;;) {
@@ -140,6 +140,7 @@ static void *writer_main(void *arg)
             break; /* tochild closed and everything delivered */
         k = write(ch->fd, data, n);
         if (k > 0) {
+            last = ((const unsigned char *)data)[k - 1];
             p2i_ringbuf_consume(&ch->ring, (size_t)k);
             p2i_linger_progress(); /* an exit waiting for us sees we move */
             if (ch->bell)
@@ -168,6 +169,11 @@ static void *writer_main(void *arg)
             eat_sigpipe();
         break;
     }
+    /* A terminal has no end of input but the one its line discipline
+     * makes of VEOF (ctrl-D): closing our copy of the master would not do,
+     * the object keeps another. */
+    if (!err && ch->pty)
+        err = -p2i_pty_send_eof(ch->fd, last);
     /* The child stopped reading: what is queued is discarded and later
      * writes to tochild fail with this errno (EPIPE), as in Python. */
     if (err)
