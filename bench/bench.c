@@ -212,6 +212,7 @@ static void w7(void)
         {"popen(3) + fgets (baseline)", c_popen_fgets},
         {"libpopen2 fgets on fromchild", c_p2_fgets},
         {"libpopen2 popen2_getline", c_p2_getline},
+        {"libpopen2 popen2_getline, stdout on a pseudo-terminal (raw)", c_p2_getline_pty},
     };
 
     throughput("w7", "7. Lines: 256 MiB of ~255-byte lines on stdout, read line by line",
