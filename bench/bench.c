@@ -1,10 +1,10 @@
 /* bench/bench: the six workloads of the benchmark, run by
  * `make bench`.
  *
- *   bench [WORKLOAD...]      1 1p 2 3 4 4big 5 6 (default: all of them)
+ *   bench [WORKLOAD...]      1 1p 2 3 4 4big 4sh 5 5x 6 7 (default: all)
  *
  * Environment: BENCH_QUICK=1 shrinks every size 16x (1 GiB -> 64 MiB, 2000
- * spawns -> 125, 1000 objects -> 200) for development; BENCH_REPS sets the
+ * spawns -> 500, 1000 objects -> 200) for development; BENCH_REPS sets the
  * rounds per table (default 7); BENCH_OUT the output directory (default
  * bench/out); BENCH_FILTER=a,b keeps only the baseline and the contenders
  * whose names contain a or b; BENCH_PYTHON overrides the python3 found by
@@ -66,17 +66,17 @@ static void run_table(struct table *t)
 /* ---- 1: capture throughput ---------------------------------------------- */
 
 static const struct contender capture[] = {
-    {"read() loop, 1 MiB pipe (baseline)", c_read_loop},
-    {"splice() to /dev/null (no-copy ceiling)", c_splice},
-    {"libpopen2 fread 1 MiB", c_p2_fread},
-    {"libpopen2 popen2_readinto 1 MiB", c_p2_readinto},
-    {"poll() loop, 2 pipes", c_poll_capture},
-    {"popen(3) + fread", c_popen_fread},
+    {"read() loop, 1 MiB pipe (baseline)", c_read_loop, true},
+    {"splice() to /dev/null (no-copy ceiling)", c_splice, false},
+    {"libpopen2 fread 1 MiB", c_p2_fread, false},
+    {"libpopen2 popen2_readinto 1 MiB", c_p2_readinto, false},
+    {"poll() loop, 2 pipes", c_poll_capture, true},
+    {"popen(3) + fread", c_popen_fread, false},
 #ifdef HAVE_GLIB
-    {"GLib g_spawn_sync", c_glib_sync},
-    {"GLib GSubprocess communicate", c_glib_sub},
+    {"GLib g_spawn_sync", c_glib_sync, false},
+    {"GLib GSubprocess communicate", c_glib_sub, false},
 #endif
-    {"Python subprocess.run", c_py_capture},
+    {"Python subprocess.run", c_py_capture, false},
 };
 
 /* BENCH_FILTER=a,b keeps the baseline and the contenders whose names
@@ -105,7 +105,8 @@ static int contenders_present(const struct contender *c, int n, struct contender
 
     for (i = 0; i < n; i++)
         if ((bench_python || (c[i].fn != c_py_capture && c[i].fn != c_py_both &&
-                              c[i].fn != c_py_cat && c[i].fn != c_spawn_py)) &&
+                              c[i].fn != c_py_cat && c[i].fn != c_spawn_py &&
+                              c[i].fn != c_spawn_py_pipes)) &&
             (i == 0 || !filtered_out(c[i].name)))
             out[k++] = c[i];
     return k;
@@ -169,14 +170,14 @@ static void throughput(const char *tag, const char *title, unsigned long long ou
 static void w2(void)
 {
     static const struct contender all[] = {
-        {"poll() loop, 2 pipes (baseline)", c_poll_capture},
-        {"libpopen2 fread: stdout to EOF, then stderr", c_p2_both},
-        {"libpopen2 popen2_readinto: stdout to EOF, then stderr", c_p2_readinto},
+        {"poll() loop, 2 pipes (baseline)", c_poll_capture, true},
+        {"libpopen2 fread: stdout to EOF, then stderr", c_p2_both, false},
+        {"libpopen2 popen2_readinto: stdout to EOF, then stderr", c_p2_readinto, false},
 #ifdef HAVE_GLIB
-        {"GLib g_spawn_sync", c_glib_sync},
-        {"GLib GSubprocess communicate", c_glib_sub},
+        {"GLib g_spawn_sync", c_glib_sync, false},
+        {"GLib GSubprocess communicate", c_glib_sub, false},
 #endif
-        {"Python subprocess.run", c_py_both},
+        {"Python subprocess.run", c_py_both, false},
     };
 
     throughput("w2", "2. 1 GiB on stdout and 1 GiB on stderr at once", GiB / scale, GiB / scale,
@@ -188,16 +189,16 @@ static void w2(void)
 static void w3(void)
 {
     static const struct contender all[] = {
-        {"poll() loop, write + read (baseline)", c_poll_cat},
-        {"libpopen2 fwrite tochild + fread fromchild, 4 MiB ahead", c_p2_cat},
-        {"libpopen2 fwrite tochild + popen2_readinto, 4 MiB ahead", c_p2_cat_readinto},
-        {"libpopen2 as above, writing 1 MiB ahead (not 4)", c_p2_cat_readinto_1ahead},
+        {"poll() loop, write + read (baseline)", c_poll_cat, true},
+        {"libpopen2 fwrite tochild + fread fromchild, 4 MiB ahead", c_p2_cat, false},
+        {"libpopen2 fwrite tochild + popen2_readinto, 4 MiB ahead", c_p2_cat_readinto, false},
+        {"libpopen2 as above, writing 1 MiB ahead (not 4)", c_p2_cat_readinto_1ahead, false},
         {"libpopen2, 4 MiB stdin limit (POPEN2_BLOCK): a thread fwrites, popen2_readinto reads",
-         c_p2_cat_limited},
+         c_p2_cat_limited, false},
 #ifdef HAVE_GLIB
-        {"GLib GSubprocess communicate", c_glib_sub_cat},
+        {"GLib GSubprocess communicate", c_glib_sub_cat, false},
 #endif
-        {"Python subprocess.run(input=...)", c_py_cat},
+        {"Python subprocess.run(input=...)", c_py_cat, false},
     };
 
     throughput("w3", "3. Round trip: 1 GiB through cat", GiB / scale, 0, all,
@@ -209,10 +210,10 @@ static void w3(void)
 static void w7(void)
 {
     static const struct contender all[] = {
-        {"popen(3) + fgets (baseline)", c_popen_fgets},
-        {"libpopen2 fgets on fromchild", c_p2_fgets},
-        {"libpopen2 popen2_getline", c_p2_getline},
-        {"libpopen2 popen2_getline, stdout on a pseudo-terminal (raw)", c_p2_getline_pty},
+        {"popen(3) + fgets (baseline)", c_popen_fgets, true},
+        {"libpopen2 fgets on fromchild", c_p2_fgets, false},
+        {"libpopen2 popen2_getline", c_p2_getline, false},
+        {"libpopen2 popen2_getline, stdout on a pseudo-terminal (raw)", c_p2_getline_pty, false},
     };
 
     throughput("w7", "7. Lines: 256 MiB of ~255-byte lines on stdout, read line by line",
@@ -221,24 +222,33 @@ static void w7(void)
 
 /* ---- 4: spawn latency --------------------------------------------------- */
 
+/* Spawns per contender over all rounds: a quick run keeps a quarter, not a
+ * sixteenth, so that a round still holds enough spawns for its ratio. */
+static long spawn_total(void)
+{
+    return scale == 1 ? 2000 : 500;
+}
+
 static long heap_mb;
 
 static void w4(void)
 {
     static const struct contender all[] = {
-        {"posix_spawn + waitpid (baseline)", c_spawn_posix},
-        {"libpopen2 Popen3v + wait + free", c_spawn_p2},
-        {"libpopen2 spawnv + pass_fd (posix_spawn path)", c_spawn_p2_passfd},
-        {"libpopen2 spawnv + pass_fd + umask (setup path)", c_spawn_p2_umask},
-        {"fork + exec + waitpid", c_spawn_fork},
-        {"popen(3) + pclose", c_spawn_popen},
+        {"posix_spawn + waitpid (baseline)", c_spawn_posix, true},
+        {"libpopen2 Popen3v + wait + free", c_spawn_p2, false},
+        {"libpopen2 spawnv, no pipes + wait + free", c_spawn_p2_nopipes, false},
+        {"libpopen2 spawnv + pass_fd (posix_spawn path)", c_spawn_p2_passfd, false},
+        {"libpopen2 spawnv + pass_fd + umask (setup path)", c_spawn_p2_umask, false},
+        {"fork + exec + waitpid", c_spawn_fork, false},
+        {"popen(3) + pclose", c_spawn_popen, false},
 #ifdef HAVE_GLIB
-        {"GLib g_spawn_sync", c_spawn_glib_sync},
-        {"GLib GSubprocess + wait", c_spawn_glib_sub},
+        {"GLib g_spawn_sync", c_spawn_glib_sync, false},
+        {"GLib GSubprocess + wait", c_spawn_glib_sub, false},
 #endif
-        {"Python subprocess.run", c_spawn_py},
+        {"Python subprocess.run", c_spawn_py, false},
+        {"Python subprocess.run, stdin and stdout piped", c_spawn_py_pipes, false},
     };
-    struct contender c[10];
+    struct contender c[16];
     char title[200];
     int rounds = 4 * reps < 20 ? 4 * reps : 20;
     struct table t = {
@@ -251,7 +261,7 @@ static void w4(void)
          * a second for its share of a round (fork from a big parent) stops
          * early and is timed per spawn all the same. */
         .reps = rounds,
-        .input = {.spawns = 2000 / (long)scale / rounds, .budget = 0.5},
+        .input = {.spawns = spawn_total() / rounds, .budget = 0.5},
         .c = c,
     };
 
@@ -270,8 +280,8 @@ static void w4(void)
 static void w4sh(void)
 {
     static const struct contender all[] = {
-        {"posix_spawn /bin/sh -c true + waitpid (baseline)", c_spawn_posix_sh},
-        {"libpopen2 Popen3(\"true\") + wait + free", c_spawn_p2_sh},
+        {"posix_spawn /bin/sh -c true + waitpid (baseline)", c_spawn_posix_sh, true},
+        {"libpopen2 Popen3(\"true\") + wait + free", c_spawn_p2_sh, false},
     };
     int rounds = 4 * reps < 20 ? 4 * reps : 20;
     struct table t = {
@@ -279,7 +289,7 @@ static void w4sh(void)
         .title = "4sh. Spawn through the shell (create, wait, free), small parent",
         .metric = METRIC_LATENCY,
         .reps = rounds,
-        .input = {.spawns = 2000 / (long)scale / rounds, .budget = 0.5},
+        .input = {.spawns = spawn_total() / rounds, .budget = 0.5},
         .c = all,
         .n = 2,
     };
@@ -505,8 +515,8 @@ static int scale_mem(void)
 static void w5(void)
 {
     static const struct contender all[] = {
-        {"one poll() loop over all pipes (baseline)", c_scale_poll},
-        {"libpopen2, one object per child", c_scale_p2},
+        {"one poll() loop over all pipes (baseline)", c_scale_poll, true},
+        {"libpopen2, one object per child", c_scale_p2, false},
     };
     char title[200], nb[32], bb[32], line[200];
     struct table t = {

@@ -33,6 +33,9 @@ typedef int (*contender_fn)(struct run *r); /* 0, or -1 after printing why */
 struct contender {
     const char *name;
     contender_fn fn;
+    /* A plain loop a careful programmer writes by hand (no library): each
+     * round's best plain figure is what the per-round ratios compare with. */
+    bool plain;
 };
 
 enum metric {
@@ -41,7 +44,11 @@ enum metric {
 };
 
 /* A table: every contender run `reps` times, interleaved (A B C A B C ...),
- * the median of each, and each median as a ratio to contenders[0]. */
+ * the median of each, and each median as a ratio to contenders[0]; beside
+ * it, each run divided by the best plain loop of the same round, as the
+ * median of those per-round ratios and their spread (min-max): on a machine
+ * whose speed drifts within a minute, a round's contenders share its
+ * conditions, so these ratios are steadier than ratios of medians. */
 struct table {
     const char *tag;       /* file name of the chart data, e.g. "w1" */
     const char *title;
@@ -107,6 +114,8 @@ int c_spawn_p2(struct run *r);    /* Popen3v + wait + free */
 int c_spawn_p2_passfd(struct run *r); /* spawnv with a passed descriptor (posix_spawn) */
 int c_spawn_p2_umask(struct run *r);  /* spawnv with a passed descriptor and a umask (clone) */
 int c_spawn_py(struct run *r);    /* subprocess.run(["/bin/true"]) */
+int c_spawn_py_pipes(struct run *r); /* ... with stdin and stdout piped, as Popen3v */
+int c_spawn_p2_nopipes(struct run *r); /* popen2_spawnv, every stream inherited */
 void contenders_set_heap_mb(long mb); /* the Python contender's heap, spawn workload */
 
 /* glib.c (only when HAVE_GLIB) */

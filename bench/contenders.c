@@ -750,32 +750,33 @@ int c_spawn_p2(struct run *r)
     return spawn_p2_loop(r, NULL);
 }
 
-/* popen2_spawnv of /bin/true with Popen3v's streams plus one child setup
- * option: a passed descriptor (still posix_spawn) or a umask (the setup
- * path's clone). */
+/* popen2_spawnv of /bin/true with the options a, over and over. */
+static int spawnv_loop(struct run *r, const popen2_attr *a)
+{
+    popen2_proc *p;
+
+    SPAWN_LOOP({
+        p = popen2_spawnv(true_argv, a);
+        if (!p)
+            return fail("popen2_spawnv");
+        if (p2_end(p) < 0)
+            return -1;
+    });
+    return 0;
+}
+
+/* Popen3v's streams plus one child setup option: a passed descriptor
+ * (still posix_spawn) or a umask (the setup path's clone). */
 static int spawn_p2_setup_loop(struct run *r, bool umask_too)
 {
     popen2_attr *a = popen2_attr_new();
-    popen2_proc *p;
-    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC), rc = 0;
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC), rc;
 
     if (!a || fd < 0 || popen2_attr_pass_fd(a, fd, 3) < 0 ||
-        (umask_too && popen2_attr_set_umask(a, 022) < 0)) {
+        (umask_too && popen2_attr_set_umask(a, 022) < 0))
         rc = fail("popen2_attr");
-        goto out;
-    }
-    SPAWN_LOOP({
-        p = popen2_spawnv(true_argv, a);
-        if (!p) {
-            rc = fail("popen2_spawnv");
-            goto out;
-        }
-        if (p2_end(p) < 0) {
-            rc = -1;
-            goto out;
-        }
-    });
-out:
+    else
+        rc = spawnv_loop(r, a);
     if (fd >= 0)
         close(fd);
     popen2_attr_free(a);
@@ -790,6 +791,22 @@ int c_spawn_p2_passfd(struct run *r)
 int c_spawn_p2_umask(struct run *r)
 {
     return spawn_p2_setup_loop(r, true);
+}
+
+/* All three streams inherited: no pipe, no reader thread, the shape of
+ * Python's subprocess.run(["/bin/true"]). */
+int c_spawn_p2_nopipes(struct run *r)
+{
+    popen2_attr *a = popen2_attr_new();
+    int rc;
+
+    if (!a || popen2_attr_set_stream(a, 0, POPEN2_INHERIT) < 0 ||
+        popen2_attr_set_stream(a, 1, POPEN2_INHERIT) < 0)
+        rc = fail("popen2_attr");
+    else
+        rc = spawnv_loop(r, a);
+    popen2_attr_free(a);
+    return rc;
 }
 
 /* ---- Python's subprocess.run, timed inside the interpreter -------------- */
@@ -841,14 +858,24 @@ int c_py_cat(struct run *r)
     return python(r, args, &r->secs, &r->got);
 }
 
-int c_spawn_py(struct run *r)
+static int spawn_py(struct run *r, const char *mode)
 {
     char args[200];
     unsigned long long done;
 
-    snprintf(args, sizeof args, "spawn %ld %.3f %ld", r->spawns, r->budget, heap_mb);
+    snprintf(args, sizeof args, "%s %ld %.3f %ld", mode, r->spawns, r->budget, heap_mb);
     if (python(r, args, &r->secs, &done) < 0)
         return -1;
     r->done = (long)done;
     return 0;
+}
+
+int c_spawn_py(struct run *r)
+{
+    return spawn_py(r, "spawn");
+}
+
+int c_spawn_py_pipes(struct run *r)
+{
+    return spawn_py(r, "spawn-pipes");
 }

@@ -137,14 +137,59 @@ static double figure(const struct table *t, const struct run *r)
     return r->done > 0 ? r->secs / (double)r->done * 1e6 : 0;
 }
 
+/* Round k's best plain figure (the highest throughput, the lowest time per
+ * spawn); the baseline's when no contender is marked plain.  0 when none of
+ * them ran. */
+static double best_plain(const struct table *t, const double *v, const bool *bad, int k)
+{
+    double best = 0;
+    bool any_plain = false;
+    int i;
+
+    for (i = 0; i < t->n; i++)
+        any_plain |= t->c[i].plain;
+    for (i = 0; i < t->n; i++) {
+        double x = v[i * t->reps + k];
+
+        if (bad[i] || x <= 0 || (any_plain ? !t->c[i].plain : i != 0))
+            continue;
+        if (best <= 0 || (t->metric == METRIC_THROUGHPUT ? x > best : x < best))
+            best = x;
+    }
+    return best;
+}
+
+/* Contender i's run of each round divided by that round's best plain
+ * figure: the median, and the smallest and largest of them. */
+static void round_ratios(const struct table *t, const double *v, const bool *bad, int i,
+                         double *med, double *lo, double *hi)
+{
+    double r[64];
+    int k, n = 0;
+
+    for (k = 0; k < t->reps && n < 64; k++) {
+        double ref = best_plain(t, v, bad, k);
+
+        if (ref > 0 && v[i * t->reps + k] > 0)
+            r[n++] = v[i * t->reps + k] / ref;
+    }
+    *med = *lo = *hi = 0;
+    if (!n)
+        return;
+    *med = median(r, n); /* sorts r */
+    *lo = r[0];
+    *hi = r[n - 1];
+}
+
 int bench_table(const struct table *t)
 {
     double *v = calloc((size_t)(t->n * t->reps), sizeof *v);
     double *med = calloc((size_t)t->n, sizeof *med);
     bool *bad = calloc((size_t)t->n, sizeof *bad);
     long *done = calloc((size_t)t->n, sizeof *done);
-    int i, k, failures = 0;
+    int i, k, failures = 0, plain = 0;
     bool first_row = true;
+    char per_round[100];
 
     if (!v || !med || !bad || !done) {
         fprintf(stderr, "bench: out of memory\n");
@@ -174,30 +219,44 @@ int bench_table(const struct table *t)
         }
     }
     for (i = 0; i < t->n; i++)
-        if (!bad[i])
-            med[i] = median(v + i * t->reps, t->reps);
+        if (!bad[i]) {
+            double sorted[64];
+            int m = t->reps < 64 ? t->reps : 64;
 
+            /* median() sorts: the rounds' order is kept for the per-round ratios. */
+            memcpy(sorted, v + i * t->reps, (size_t)m * sizeof *sorted);
+            med[i] = median(sorted, m);
+        }
+
+    for (i = 0; i < t->n; i++)
+        plain += t->c[i].plain;
     bench_say("\n### %s\n\n", t->title);
+    snprintf(per_round, sizeof per_round, "per round, to the %s: median [min-max]",
+             plain > 1 ? "round's best plain loop" : "round's baseline");
     if (t->metric == METRIC_THROUGHPUT)
-        bench_say("| contender | MB/s (median of %d) | ratio to %s |\n|---|---:|---:|\n", t->reps,
-                  t->c[0].name);
+        bench_say("| contender | MB/s (median of %d) | ratio to %s | %s |\n|---|---:|---:|---:|\n",
+                  t->reps, t->c[0].name, per_round);
     else
-        bench_say("| contender | us per spawn (median of %d) | ratio to %s | spawns |\n"
-                  "|---|---:|---:|---:|\n",
-                  t->reps, t->c[0].name);
+        bench_say("| contender | us per spawn (median of %d) | ratio to %s | %s | spawns |\n"
+                  "|---|---:|---:|---:|---:|\n",
+                  t->reps, t->c[0].name, per_round);
     for (i = 0; i < t->n; i++) {
         double ratio = med[0] > 0 && !bad[i] ? med[i] / med[0] : 0;
+        double rmed, rlo, rhi;
 
         if (bad[i]) {
             failures++;
-            bench_say("| %s | FAILED | - |%s\n", t->c[i].name,
+            bench_say("| %s | FAILED | - | - |%s\n", t->c[i].name,
                       t->metric == METRIC_LATENCY ? " - |" : "");
             continue;
         }
+        round_ratios(t, v, bad, i, &rmed, &rlo, &rhi);
         if (t->metric == METRIC_THROUGHPUT)
-            bench_say("| %s | %.0f | %.2fx |\n", t->c[i].name, med[i], ratio);
+            bench_say("| %s | %.0f | %.2fx | %.2fx [%.2f-%.2f] |\n", t->c[i].name, med[i], ratio,
+                      rmed, rlo, rhi);
         else
-            bench_say("| %s | %.0f | %.2fx | %ld |\n", t->c[i].name, med[i], ratio, done[i]);
+            bench_say("| %s | %.0f | %.2fx | %.2fx [%.2f-%.2f] | %ld |\n", t->c[i].name, med[i],
+                      ratio, rmed, rlo, rhi, done[i]);
         bench_dat(t->tag, first_row, t->c[i].name, ratio);
         first_row = false;
     }

@@ -7,6 +7,8 @@ count is the bytes received, or the spawns done.
   subprocess_run.py capture WRITER OUT_BYTES ERR_BYTES
   subprocess_run.py cat BYTES
   subprocess_run.py spawn COUNT BUDGET_SECONDS HEAP_MB
+  subprocess_run.py spawn-pipes COUNT BUDGET_SECONDS HEAP_MB
+      (stdin and stdout piped, as Popen3v pipes them)
 """
 import subprocess
 import sys
@@ -29,16 +31,17 @@ def main(argv):
         r = subprocess.run(["cat"], input=data, capture_output=True, check=True)
         dt = time.perf_counter() - t0
         print(dt, len(r.stdout))
-    elif mode == "spawn":
+    elif mode in ("spawn", "spawn-pipes"):
         count, budget, heap_mb = int(argv[2]), float(argv[3]), int(argv[4])
         heap = bytearray(heap_mb << 20)
         # bytearray's zeroed pages are not resident until written.
         for i in range(0, len(heap), 4096):
             heap[i] = 1
+        pipe = subprocess.PIPE if mode == "spawn-pipes" else None
         done = 0
         t0 = time.perf_counter()
         while done < count and (done == 0 or time.perf_counter() - t0 < budget):
-            subprocess.run(["/bin/true"], check=True)
+            subprocess.run(["/bin/true"], stdin=pipe, stdout=pipe, check=True)
             done += 1
         dt = time.perf_counter() - t0
         print(dt, done)

@@ -63,7 +63,7 @@ int p2i_ringmem_init(struct ringbuf *rb, size_t min_cap)
 void p2i_ringmem_destroy(struct ringbuf *rb)
 {
     p2i_ringmem_set_lingering_locked(rb, false); /* nobody else uses it any more */
-    free(rb->buf);
+    p2i_warm_give(rb->buf, rb->cap);
     free(rb->retired);
     free(rb->bound.stage);
     free(rb->lines.q); /* the line stamps' queue (ringline.c) is ring memory too */
@@ -152,15 +152,24 @@ void p2i_ringmem_wait_for_memory_locked(struct ringbuf *rb, int *backoff_ms)
     *backoff_ms = *backoff_ms > MEMORY_RETRY_MAX_MS / 2 ? MEMORY_RETRY_MAX_MS : *backoff_ms * 2;
 }
 
-/* Moves the data into a new buffer of new_cap bytes starting at offset 0.
+/* Moves the data into a new buffer of new_cap bytes starting at offset 0
+ * (or a larger one kept warm (warm.c), for a ring without a limit).
  * Called by the producer with mu held.  -ENOMEM leaves the ring as it was. */
 static int resize_locked(struct ringbuf *rb, size_t new_cap)
 {
-    char *nb;
+    char *nb = NULL;
+    size_t got = new_cap;
 
-    if (!rb->peeking && new_cap > rb->cap)
+    /* A kept buffer's pages were touched before: copying the bytes held
+     * into it costs less than growing into fresh pages (warm.c).  A
+     * bounded ring never holds more memory than its limit, so it grows as
+     * before. */
+    if (new_cap > rb->cap && new_cap >= P2I_WARM_MIN && !rb->bound.limit.max)
+        nb = p2i_warm_take(new_cap, &got);
+    if (!nb && !rb->peeking && new_cap > rb->cap)
         return grow_in_place_locked(rb, new_cap);
-    nb = malloc(new_cap);
+    if (!nb)
+        nb = malloc(new_cap);
     if (!nb)
         return -ENOMEM;
     if (rb->len)
@@ -168,9 +177,9 @@ static int resize_locked(struct ringbuf *rb, size_t new_cap)
     if (rb->peeking && !rb->retired)
         rb->retired = rb->buf; /* the consumer still reads from it */
     else
-        free(rb->buf);
+        p2i_warm_give(rb->buf, rb->cap);
     rb->buf = nb;
-    rb->cap = new_cap;
+    rb->cap = got;
     rb->head = 0;
     return 0;
 }
@@ -194,7 +203,7 @@ int p2i_ringmem_make_room_locked(struct ringbuf *rb, size_t need)
              * buffer at all until memory comes back. */
             nb = malloc(rb->min_cap);
             if (nb) {
-                free(rb->buf);
+                p2i_warm_give(rb->buf, rb->cap);
                 rb->buf = nb;
                 rb->cap = rb->min_cap;
             }

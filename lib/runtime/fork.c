@@ -4,9 +4,10 @@
  * that called fork, and with every lock exactly as it was at that instant:
  * a mutex another thread held stays held for ever.  Two things follow.
  *
- * - The library's global state (the active list) must be usable in the
- *   child, so the fork handlers take its lock around fork and hand the
- *   child an empty list: the parent's children are not the child's to reap.
+ * - The library's global state (the active list, the pool, the warm ring
+ *   buffers) must be usable in the child, so the fork handlers take
+ *   their locks around fork and hand the child an empty list: the parent's
+ *   children are not the child's to reap.
  * - Objects the child inherited are a copy of the parent's, locks and all,
  *   and their threads did not come along.  They are unusable in the child:
  *   every object and channel remembers the fork generation it was made in,
@@ -30,17 +31,20 @@ unsigned p2i_fork_generation(void)
     return __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
 }
 
-/* pool_mu is a leaf and active_mu nests under nothing of the pool's, so
- * the order here is free; it is the same every time. */
+/* pool_mu and the warm buffers' lock are leaves and active_mu nests under
+ * nothing of the pool's, so the order here is free; it is the same every
+ * time. */
 static void before_fork(void)
 {
     p2i_spawner_lock();
     p2i_active_lock();
     p2i_pool_lock();
+    p2i_warm_lock();
 }
 
 static void in_parent(void)
 {
+    p2i_warm_unlock();
     p2i_pool_unlock();
     p2i_active_unlock();
     p2i_spawner_unlock();
@@ -55,6 +59,7 @@ static void in_child(void)
     p2i_pool_forked();
     p2i_linger_forked();
     p2i_spawner_forked();
+    p2i_warm_forked();
 }
 
 /* A failure (ENOMEM) leaves the library as it was before fork handling

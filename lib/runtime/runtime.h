@@ -6,6 +6,7 @@
  *   pool.c    the library's threads, parked between jobs for reuse
  *   fork.c    the fork handlers and the fork generation (inherited objects)
  *   linger.c  input still being delivered when the program exits
+ *   warm.c    large ring buffers kept warm between uses
  *
  * Each keeps its state behind its own lock, which nests under any lock of a
  * higher layer; fork.c takes them all around fork() (see fork.c).
@@ -97,5 +98,22 @@ bool p2i_linger_exiting(void);
 int p2i_linger_stall_left_ms(void);
 /* In a forked child: the parent's writers are not here. */
 void p2i_linger_forked(void);
+
+/* ---- warm.c ----------------------------------------------------------------
+ * Freed ring buffers of at least P2I_WARM_MIN bytes, kept (bounded in
+ * number, bytes and age) so that the next large ring writes into pages
+ * already touched.  Its lock is a leaf: callers may hold a ring's. */
+#define P2I_WARM_MIN (1024 * 1024)
+
+/* A kept buffer (from malloc) of at least need bytes, the smallest there
+ * is, its size in *cap; NULL when none fits. */
+void *p2i_warm_take(size_t need, size_t *cap);
+/* Frees buf (from malloc, cap bytes), or keeps it for a later take. */
+void p2i_warm_give(void *buf, size_t cap);
+/* Fork handlers (fork.c): the lock around fork(); in the child the kept
+ * buffers stay usable (they are the child's memory too). */
+void p2i_warm_lock(void);
+void p2i_warm_unlock(void);
+void p2i_warm_forked(void);
 
 #endif

@@ -10,6 +10,7 @@
  *   pollset.posix.c  a set of descriptors asked for readiness at once
  *   thread.posix.c   what a new thread's stack must hold
  *   clock.posix.c    the monotonic clock in milliseconds, for timeouts
+ *   memory.posix.c   how much memory the machine has
  *   spawn.posix.c    posix_spawn with the child's descriptors, environment
  *                    and signals
  *   spawn_setup.posix.c  the second spawn path, for the setup posix_spawn
@@ -121,6 +122,11 @@ void p2i_clock_sleep_ms(int ms);
 /* A condition variable whose timed waits count on this clock (deadlines
  * from p2i_clock_now_ms); 0 or -errno. */
 int p2i_clock_cond_init(pthread_cond_t *cond);
+
+/* ---- memory.posix.c ----------------------------------------------------- */
+
+/* The machine's physical memory in bytes; 0 when the system will not say. */
+size_t p2i_memory_total(void);
 
 /* ---- spawn.posix.c ------------------------------------------------------ */
 

@@ -1,0 +1,231 @@
+/* check_warm: the warm ring buffers (lib/runtime/warm.c), tested directly:
+ * a large freed buffer comes back to the next take, the smallest that fits
+ * first; small ones are freed; at most four are kept, the oldest dropped
+ * first; a ring that grows past a mebibyte writes into a freed ring's
+ * pages, a bounded one never takes more memory than its limit; and the
+ * lock survives a fork from a program whose other thread is using it. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "runner.h"
+#include "popen2.h"
+#include "ring/ring.h"
+#include "runtime/runtime.h"
+
+#define MIB ((size_t)1 << 20)
+
+/* A buffer of n bytes, each page touched, as a ring leaves its buffer. */
+static void *touched(size_t n)
+{
+    char *b = malloc(n);
+
+    ck_assert_ptr_nonnull(b);
+    memset(b, 0x5a, n);
+    return b;
+}
+
+START_TEST(nothing_kept_gives_nothing)
+{
+    size_t cap = 0;
+
+    ck_assert_ptr_null(p2i_warm_take(1, &cap));
+    ck_assert_ptr_null(p2i_warm_take(P2I_WARM_MIN, &cap));
+}
+END_TEST
+
+START_TEST(a_freed_large_buffer_comes_back_to_the_next_take)
+{
+    void *b = touched(2 * MIB), *got;
+    size_t cap = 0;
+
+    p2i_warm_give(b, 2 * MIB);
+    got = p2i_warm_take(MIB, &cap);
+    ck_assert_ptr_eq(got, b);
+    ck_assert_uint_eq(cap, 2 * MIB);
+    ck_assert_ptr_null(p2i_warm_take(MIB, &cap)); /* taken once only */
+    free(got);
+}
+END_TEST
+
+START_TEST(the_smallest_buffer_that_fits_is_taken)
+{
+    void *big = touched(8 * MIB), *small = touched(2 * MIB), *got;
+    size_t cap = 0;
+
+    p2i_warm_give(big, 8 * MIB);
+    p2i_warm_give(small, 2 * MIB);
+    ck_assert_ptr_null(p2i_warm_take(9 * MIB, &cap)); /* none fits */
+    got = p2i_warm_take(MIB + MIB / 2, &cap);
+    ck_assert_ptr_eq(got, small);
+    free(got);
+    got = p2i_warm_take(3 * MIB, &cap);
+    ck_assert_ptr_eq(got, big);
+    ck_assert_uint_eq(cap, 8 * MIB);
+    free(got);
+}
+END_TEST
+
+START_TEST(small_buffers_are_freed_not_kept)
+{
+    size_t cap = 0;
+
+    /* valgrind and LeakSanitizer would report it if it were dropped unfreed. */
+    p2i_warm_give(touched(P2I_WARM_MIN / 2), P2I_WARM_MIN / 2);
+    ck_assert_ptr_null(p2i_warm_take(1, &cap));
+    p2i_warm_give(NULL, 4 * MIB); /* nothing to keep: a no-op */
+    ck_assert_ptr_null(p2i_warm_take(1, &cap));
+}
+END_TEST
+
+START_TEST(at_most_four_are_kept_and_the_oldest_goes_first)
+{
+    void *b[5], *got;
+    size_t cap = 0;
+    int i, j, found;
+
+    for (i = 0; i < 5; i++) {
+        b[i] = touched(MIB);
+        p2i_warm_give(b[i], MIB);
+    }
+    for (i = 0; i < 4; i++) {
+        got = p2i_warm_take(MIB, &cap);
+        ck_assert_ptr_nonnull(got);
+        ck_assert_ptr_ne(got, b[0]); /* the first one given was dropped */
+        for (found = 0, j = 1; j < 5; j++)
+            found += got == b[j];
+        ck_assert_int_eq(found, 1);
+        free(got);
+    }
+    ck_assert_ptr_null(p2i_warm_take(MIB, &cap));
+}
+END_TEST
+
+/* Fills a fresh ring with n pattern bytes (seed) and returns it. */
+static void fill_ring(struct ringbuf *rb, size_t n, unsigned seed)
+{
+    static unsigned char chunk[64 * 1024];
+    size_t off;
+
+    ck_assert_int_eq(p2i_ringmem_init(rb, 4096), 0);
+    for (off = 0; off < n; off += sizeof chunk) {
+        pattern_fill(chunk, sizeof chunk, seed, off);
+        ck_assert_int_eq(p2i_ringbuf_append(rb, chunk, sizeof chunk), (ssize_t)sizeof chunk);
+    }
+}
+
+/* Reads all n bytes back and checks them. */
+static void drain_ring(struct ringbuf *rb, size_t n, unsigned seed)
+{
+    static unsigned char chunk[64 * 1024];
+    size_t off;
+
+    for (off = 0; off < n; off += sizeof chunk) {
+        ck_assert_int_eq(p2i_ringbuf_read(rb, chunk, sizeof chunk, false), (ssize_t)sizeof chunk);
+        ck_assert_uint_eq(pattern_check(chunk, sizeof chunk, seed, off), sizeof chunk);
+    }
+}
+
+START_TEST(a_ring_growing_past_a_mebibyte_writes_into_a_freed_rings_pages)
+{
+    struct ringbuf a, b;
+    void *old;
+    size_t old_cap;
+
+    fill_ring(&a, 4 * MIB, 1);
+    old = a.buf;
+    old_cap = a.cap;
+    ck_assert_uint_ge(old_cap, 4 * MIB);
+    p2i_ringmem_destroy(&a); /* kept, not freed */
+
+    fill_ring(&b, 2 * MIB, 2);
+    ck_assert_ptr_eq(b.buf, old);
+    ck_assert_uint_eq(b.cap, old_cap); /* the whole kept buffer: no further growth */
+    drain_ring(&b, 2 * MIB, 2);
+    p2i_ringmem_destroy(&b);
+}
+END_TEST
+
+START_TEST(a_bounded_ring_never_takes_more_memory_than_its_limit)
+{
+    struct ringbuf b;
+    struct ring_limit lim = {.max = 2 * MIB, .policy = POPEN2_BLOCK};
+    void *big = touched(16 * MIB), *got;
+    size_t cap = 0;
+
+    p2i_warm_give(big, 16 * MIB);
+    ck_assert_int_eq(p2i_ringmem_init(&b, 4096), 0);
+    ck_assert_int_eq(p2i_ringlimit_set(&b, lim), 0);
+    {
+        static unsigned char chunk[64 * 1024];
+        size_t off;
+
+        for (off = 0; off < 2 * MIB; off += sizeof chunk)
+            ck_assert_int_eq(p2i_ringbuf_append(&b, chunk, sizeof chunk), (ssize_t)sizeof chunk);
+    }
+    ck_assert_uint_le(b.cap, 2 * MIB);
+    ck_assert_ptr_ne(b.buf, big);
+    p2i_ringmem_destroy(&b);
+    got = p2i_warm_take(16 * MIB, &cap); /* still kept */
+    ck_assert_ptr_eq(got, big);
+    free(got);
+}
+END_TEST
+
+static volatile int churning = 1;
+
+static void *churn(void *arg)
+{
+    size_t cap;
+
+    (void)arg;
+    while (__atomic_load_n(&churning, __ATOMIC_RELAXED)) {
+        void *b = p2i_warm_take(MIB, &cap);
+
+        p2i_warm_give(b ? b : touched(MIB), b ? cap : MIB);
+    }
+    return NULL;
+}
+
+START_TEST(a_fork_while_another_thread_uses_it_leaves_it_usable_in_the_child)
+{
+    pthread_t t;
+    int i, st;
+    unsigned gen = p2i_fork_generation(); /* links the fork handlers, as the library does */
+
+    p2i_warm_give(touched(2 * MIB), 2 * MIB);
+    ck_assert_int_eq(pthread_create(&t, NULL, churn, NULL), 0);
+    for (i = 0; i < 50; i++) {
+        pid_t pid = fork();
+
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            size_t cap;
+            void *b = p2i_warm_take(MIB, &cap); /* hangs if the lock came along held */
+
+            p2i_warm_give(b ? b : touched(MIB), b ? cap : MIB);
+            _exit(p2i_fork_generation() == gen + 1 ? 0 : 1);
+        }
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    __atomic_store_n(&churning, 0, __ATOMIC_RELAXED);
+    pthread_join(t, NULL);
+}
+END_TEST
+
+static const struct test_case cases[] = {
+    TEST(warm, nothing_kept_gives_nothing),
+    TEST(warm, a_freed_large_buffer_comes_back_to_the_next_take),
+    TEST(warm, the_smallest_buffer_that_fits_is_taken),
+    TEST(warm, small_buffers_are_freed_not_kept),
+    TEST(warm, at_most_four_are_kept_and_the_oldest_goes_first),
+    TEST(ring, a_ring_growing_past_a_mebibyte_writes_into_a_freed_rings_pages),
+    TEST(ring, a_bounded_ring_never_takes_more_memory_than_its_limit),
+    TEST(fork, a_fork_while_another_thread_uses_it_leaves_it_usable_in_the_child),
+};
+
+TEST_MAIN("warm", cases, .timeout = 60)
