@@ -213,6 +213,7 @@ static void w7(void)
         {"popen(3) + fgets (baseline)", c_popen_fgets, true},
         {"libpopen2 fgets on fromchild", c_p2_fgets, false},
         {"libpopen2 popen2_getline", c_p2_getline, false},
+        {"libpopen2 popen2_getline, stdout on a pseudo-terminal (raw)", c_p2_getline_pty, false},
     };
 
     throughput("w7", "7. Lines: 256 MiB of ~255-byte lines on stdout, read line by line",

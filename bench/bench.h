@@ -93,6 +93,7 @@ int c_popen_fread(struct run *r); /* popen(3) + fread 1 MiB */
 int c_popen_fgets(struct run *r); /* popen(3) + fgets, line by line */
 int c_p2_fgets(struct run *r);    /* libpopen2: fgets on fromchild */
 int c_p2_getline(struct run *r);  /* libpopen2: popen2_getline, line by line */
+int c_p2_getline_pty(struct run *r); /* the same, stdout on a pseudo-terminal (raw) */
 int c_p2_fread(struct run *r);    /* libpopen2: fread on fromchild, 1 MiB blocks */
 int c_p2_both(struct run *r);     /* libpopen2: fromchild to EOF, then childerr */
 int c_p2_readinto(struct run *r); /* libpopen2: popen2_readinto 1 MiB, stdout then stderr */

@@ -340,8 +340,10 @@ static int p2_end(popen2_proc *p)
 }
 
 /* One capture run through the library: spawn the writer with stderr
- * captured or not, then `drain` reads what it wrote; the time covers both. */
-static int p2_capture(struct run *r, int capturestderr, int (*drain)(popen2_proc *, struct run *))
+ * captured or not (or as attr says, when not NULL), then `drain` reads what
+ * it wrote; the time covers both. */
+static int p2_capture_as(struct run *r, int capturestderr, const popen2_attr *a,
+                         int (*drain)(popen2_proc *, struct run *))
 {
     char o[32], e[32], *argv[4];
     popen2_proc *p;
@@ -350,13 +352,18 @@ static int p2_capture(struct run *r, int capturestderr, int (*drain)(popen2_proc
     buffers();
     bench_writer_argv(r, argv, o, e);
     t0 = bench_now();
-    p = popen2_Popen3v(argv, capturestderr, -1);
+    p = a ? popen2_spawnv(argv, a) : popen2_Popen3v(argv, capturestderr, -1);
     if (!p)
-        return fail("popen2_Popen3v");
+        return fail(a ? "popen2_spawnv" : "popen2_Popen3v");
     if (drain(p, r) < 0 || p2_end(p) < 0)
         return -1;
     r->secs = bench_now() - t0;
     return 0;
+}
+
+static int p2_capture(struct run *r, int capturestderr, int (*drain)(popen2_proc *, struct run *))
+{
+    return p2_capture_as(r, capturestderr, NULL, drain);
 }
 
 static int drain_fread(popen2_proc *p, struct run *r)
@@ -395,6 +402,24 @@ static int drain_getline(popen2_proc *p, struct run *r)
 int c_p2_getline(struct run *r)
 {
     return p2_capture(r, 0, drain_getline);
+}
+
+/* The same child with its stdout on a pseudo-terminal (POPEN2_PTY), read
+ * with popen2_getline: what a GUI that shows a tool's lines as they come
+ * pays for the terminal.  Raw mode, so the bytes are the pipe's (a default
+ * terminal would add a CR to every line). */
+int c_p2_getline_pty(struct run *r)
+{
+    popen2_attr *a = popen2_attr_new();
+    int rc;
+
+    if (!a || popen2_attr_set_stream(a, 1, POPEN2_PTY) < 0 ||
+        popen2_attr_set_pty(a, 24, 80, POPEN2_PTY_RAW) < 0)
+        rc = fail("popen2_attr_set_stream(POPEN2_PTY)");
+    else
+        rc = p2_capture_as(r, 0, a, drain_getline);
+    popen2_attr_free(a);
+    return rc;
 }
 
 /* The fastest path the library offers: popen2_readinto, beside the

@@ -1,7 +1,11 @@
 /* capture: run a command and capture its stdout and stderr separately.
  *
- *   capture [-m] [-o FILE] [-e FILE] [-t MS] [-M SIZE] [-s] -- CMD ARGS...
+ *   capture [-m] [-p] [-l] [-o FILE] [-e FILE] [-t MS] [-M SIZE] [-s] -- CMD ARGS...
  *     -m, --merge        one stream: stdout and stderr in the order written (Popen4)
+ *     -p, --pty          CMD's stdout is a pseudo-terminal (stderr stays a pipe):
+ *                        it line-buffers and colours as for a person
+ *     -l, --lines        print each line as it arrives, tagged "[out] " or
+ *                        "[err] ", in arrival order (before the report)
  *     -o, --stdout FILE  save the captured stdout (with -m: both) to FILE
  *     -e, --stderr FILE  save the captured stderr to FILE
  *     -t, --timeout MS   kill CMD (and its process group) after MS milliseconds
@@ -21,7 +25,8 @@
  * the output is streamed into them as it is read, never held whole in
  * capture's memory; without them the bytes are only counted.
  *
- * With -t, -M or -s capture uses the library's options beyond Python's
+ * With -p (the terminal's "\r\n" line ends are counted as they come) or -l
+ * too.  With -t, -M, -s, -p or -l capture uses the library's options beyond Python's
  * popen2 (see run_bounded): CMD leads its own process group, its output is
  * streamed to the -o / -e files (or only counted) instead of kept in
  * capture's memory, and the report adds each stream's memory high-water mark
@@ -61,15 +66,19 @@ struct options {
     int timeout_ms;    /* -1: none */
     size_t max_memory; /* 0: unbounded */
     bool spill;
+    bool pty;
+    bool lines;
     char **argv; /* the command, NULL-terminated */
 };
 
 static void usage(FILE *f)
 {
-    fputs("usage: capture [-m] [-o FILE] [-e FILE] [-t MS] [-M SIZE] [-s] -- CMD ARGS...\n"
+    fputs("usage: capture [-m] [-p] [-l] [-o FILE] [-e FILE] [-t MS] [-M SIZE] [-s] -- CMD ARGS...\n"
           "  Runs CMD (no shell, empty stdin), captures its stdout and stderr, and\n"
           "  prints their sizes, its exit status and the throughput.\n"
           "  -m, --merge        capture stdout and stderr as one stream, in order\n"
+          "  -p, --pty          CMD's stdout is a terminal (stderr stays a pipe)\n"
+          "  -l, --lines        print each line as it comes: [out] ... / [err] ...\n"
           "  -o, --stdout FILE  save the captured stdout (with -m: both) to FILE\n"
           "  -e, --stderr FILE  save the captured stderr to FILE\n"
           "  -t, --timeout MS   kill CMD and its process group after MS milliseconds\n"
@@ -134,6 +143,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"timeout", required_argument, NULL, 't'},
         {"max-memory", required_argument, NULL, 'M'},
         {"spill", no_argument, NULL, 's'},
+        {"pty", no_argument, NULL, 'p'},
+        {"lines", no_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -144,7 +155,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     opterr = 0; /* our own messages, named "capture" rather than argv[0] */
     /* "+": stop at the first non-option, so CMD's own options stay its own
      * even without "--"; ":": report a missing FILE apart from a bad option. */
-    while ((c = getopt_long(argc, argv, "+:mo:e:t:M:sh", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:mplo:e:t:M:sh", long_options, NULL)) != -1) {
         switch (c) {
         case 'm':
             o->merge = true;
@@ -171,6 +182,10 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 's':
             o->spill = true;
+            break;
+        case 'p':
+        case 'l':
+            *(c == 'p' ? &o->pty : &o->lines) = true;
             break;
         case 'h':
             usage(stdout);
@@ -297,6 +312,44 @@ static int sink_drain(popen2_proc *p, int which, struct sink *s)
     return 0;
 }
 
+/* --lines: prints the lines both streams have now, tagged, in the order
+ * they arrived (popen2_getline_any), and moves them into their sinks.  0,
+ * or -1 after a message. */
+static int sink_lines(popen2_proc *p, struct sink *sinks)
+{
+    static char *line;
+    static size_t cap;
+    struct sink *s;
+    ssize_t k;
+    int from;
+
+    for (;;) {
+        k = popen2_getline_any(p, &from, &line, &cap, 0);
+        if (k == 0) {
+            sinks[1].end = sinks[2].end = true;
+            break;
+        }
+        if (k < 0 && errno == ETIMEDOUT)
+            break;
+        s = &sinks[k < 0 ? (from == 2 ? 2 : 1) : from];
+        if (k < 0) {
+            s->error = errno;
+            s->end = true;
+            break;
+        }
+        if (s->file && fwrite(line, 1, (size_t)k, s->file) != (size_t)k) {
+            fprintf(stderr, "capture: saving output: %s\n", strerror(errno));
+            return -1;
+        }
+        s->len += (size_t)k;
+        /* A terminal ends its lines in "\r\n": print one line end. */
+        line[strcspn(line, "\r\n")] = '\0';
+        printf("[%s] %s\n", from == 2 ? "err" : "out", line);
+    }
+    fflush(stdout);
+    return 0;
+}
+
 static long long now_ms(void)
 {
     return (long long)(now_s() * 1000.0);
@@ -331,6 +384,43 @@ static int close_sink(FILE *f, const char *path)
     return 0;
 }
 
+/* CMD as the options say: an empty stdin, stderr piped or merged, stdout
+ * on a terminal with --pty, its own process group, each stream bounded by
+ * --max-memory.  NULL after a message, with *rc the exit status to give. */
+static popen2_proc *spawn_with_options(const struct options *o, size_t limit, int *rc)
+{
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    int e;
+
+    *rc = 1;
+    if (!a) {
+        perror("capture");
+        return NULL;
+    }
+    popen2_attr_set_stream(a, 0, POPEN2_DEVNULL);
+    popen2_attr_set_stream(a, 2, o->merge ? POPEN2_MERGE : POPEN2_PIPE);
+    /* A terminal's child leads a session, so a group of its own too. */
+    if (o->pty && popen2_attr_set_stream(a, 1, POPEN2_PTY) < 0) {
+        perror("capture: --pty");
+        popen2_attr_free(a);
+        return NULL;
+    }
+    popen2_attr_set_group(a, POPEN2_GROUP_NEW);
+    if (limit) {
+        popen2_attr_set_limit(a, 1, limit, o->spill ? POPEN2_SPILL : POPEN2_FAIL);
+        popen2_attr_set_limit(a, 2, limit, o->spill ? POPEN2_SPILL : POPEN2_FAIL);
+    }
+    p = popen2_spawnv(o->argv, a);
+    popen2_attr_free(a);
+    if (!p) {
+        e = errno;
+        fprintf(stderr, "capture: cannot run %s: %s\n", o->argv[0], strerror(e));
+        *rc = e == ENOENT ? 127 : e == EACCES || e == ENOEXEC ? 126 : 1;
+    }
+    return p;
+}
+
 /* capture with the library's options: CMD in its own process group (so the
  * timeout's kill reaches whatever it started), the output streamed to the
  * files as it comes, the memory per stream bounded.  With --spill capture
@@ -343,31 +433,14 @@ static int run_bounded(const struct options *o, FILE *out_file, FILE *err_file)
     long long t0 = now_ms(), deadline = t0 + o->timeout_ms, left;
     double t_start = now_s(), t_eof, t_exit;
     bool timed_out = false;
-    popen2_attr *a;
-    popen2_proc *p = NULL;
+    popen2_proc *p;
     struct pollfd pfd;
-    int status = -1, rc = 1, i;
+    int status = -1, rc, i;
 
-    a = popen2_attr_new();
-    if (!a) {
-        perror("capture");
-        return 1;
-    }
-    popen2_attr_set_stream(a, 0, POPEN2_DEVNULL);
-    popen2_attr_set_stream(a, 2, o->merge ? POPEN2_MERGE : POPEN2_PIPE);
-    popen2_attr_set_group(a, POPEN2_GROUP_NEW);
-    if (limit) {
-        popen2_attr_set_limit(a, 1, limit, o->spill ? POPEN2_SPILL : POPEN2_FAIL);
-        popen2_attr_set_limit(a, 2, limit, o->spill ? POPEN2_SPILL : POPEN2_FAIL);
-    }
-    p = popen2_spawnv(o->argv, a);
-    popen2_attr_free(a);
-    if (!p) {
-        int e = errno;
-
-        fprintf(stderr, "capture: cannot run %s: %s\n", o->argv[0], strerror(e));
-        return e == ENOENT ? 127 : e == EACCES || e == ENOEXEC ? 126 : 1;
-    }
+    p = spawn_with_options(o, limit, &rc);
+    if (!p)
+        return rc;
+    rc = 1;
     sink[2].end = o->merge;
     sink[1].file = out_file;
     sink[2].file = err_file;
@@ -387,7 +460,9 @@ static int run_bounded(const struct options *o, FILE *out_file, FILE *err_file)
         goto finish;
     }
     for (;;) {
-        for (i = 1; i <= 2; i++)
+        if (o->lines && sink_lines(p, sink) < 0)
+            goto finish;
+        for (i = 1; i <= 2 && !o->lines; i++)
             if (sink_drain(p, i, &sink[i]) < 0)
                 goto finish;
         if (sink[1].end && sink[2].end)
@@ -456,7 +531,7 @@ int main(int argc, char **argv)
     if ((o.out_path && !(out_file = open_sink(o.out_path))) ||
         (o.err_path && !(err_file = open_sink(o.err_path))))
         goto finish;
-    if (o.timeout_ms >= 0 || o.max_memory || o.spill) {
+    if (o.timeout_ms >= 0 || o.max_memory || o.spill || o.pty || o.lines) {
         rc = run_bounded(&o, out_file, err_file); /* Beyond popen2 */
         goto finish;
     }

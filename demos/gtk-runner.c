@@ -1,13 +1,19 @@
 /* demos/gtk-runner: a GTK 4 window that runs a command-line tool.
  *
- *   gtk-runner [--run CMD] [--cancel-after MS] [--limit MIB]
+ *   gtk-runner [--run CMD] [--cancel-after MS] [--limit MIB] [--no-terminal]
  *              [--screenshot FILE.png] [--screenshot-after MS]
  *              [--quit-when-done]
  *   gtk-runner --check-png FILE.png
  *
  * Type a shell command, press Run: its stdout and stderr (in red) stream into
  * the view as they arrive, a spinner turns and the status line counts bytes
- * and seconds, then shows the exit status or the signal.  Cancel sends
+ * and seconds, then shows the exit status or the signal.  With "Terminal"
+ * on (the default; --no-terminal turns it off) the tool's stdout is a
+ * pseudo-terminal (POPEN2_PTY) and its stderr stays a pipe: tools then
+ * print line by line and in colour, as in a terminal, and the view renders
+ * the basic SGR colours (ESC [ ... m: reset, bold, the 16 foreground and
+ * background colours and their defaults) with text tags; other escape
+ * sequences are dropped, and so is the terminal's CR of CR LF.  Cancel sends
  * SIGTERM to the tool's whole process group and SIGKILL after a grace
  * period, so whatever the shell started dies with it.
  *
@@ -27,7 +33,8 @@
  * start with --screenshot-after), --quit-when-done closes the window after
  * the run (and the screenshot).  At exit a report goes to stdout, one
  * "key=value" per line (status, signal, bytes, last_line, ticks, elapsed_ms,
- * peak_rss_kb, ...).  --check-png needs no display: it loads a PNG and
+ * peak_rss_kb, terminal, escapes (ESC bytes left in the view), sgr_tags
+ * (the colour tags applied), ...).  --check-png needs no display: it loads a PNG and
  * prints its size and how many colours it has (exit 1 if it cannot).
  *
  * Exits 0, 1 when the command or the screenshot failed, 2 on a usage error.
@@ -74,8 +81,21 @@
 #define DEFAULT_LIMIT_MIB 8
 #define UNSET INT_MIN
 
+/* What a terminal's escape sequences said so far, and where the parser is
+ * (a sequence may end in the next wake-up's bytes). */
+enum { ESC_TEXT, ESC_START, ESC_INTER, ESC_CSI, ESC_OSC, ESC_OSC_END };
+
+struct sgr {
+    int fg, bg;   /* 0-15, -1 the default */
+    bool bold;
+    int state;    /* ESC_* */
+    char csi[64]; /* the parameter bytes of the CSI being read */
+    size_t csi_len;
+};
+
 struct stream {
     int num;                             /* 1 stdout, 2 stderr */
+    struct sgr sgr;
     bool eof;
     int error;                           /* errno that ended it, or 0 */
     GString *batch;                      /* newest bytes of this wake-up */
@@ -94,6 +114,9 @@ static struct {
     GtkWidget *window, *entry, *run_btn, *cancel_btn, *spinner, *status, *view;
     GtkTextBuffer *buf;
     GtkTextTag *err_tag, *note_tag;
+    GtkTextTag *fg_tag[16], *bg_tag[16], *bold_tag; /* the SGR colours */
+    GtkWidget *term_check;
+    gboolean no_terminal;
     GtkTextMark *end_mark;
     size_t tail_line; /* bytes of the view's last line (LINE_MAX_BYTES) */
     bool follow;
@@ -205,17 +228,23 @@ static void drain(struct stream *s)
     }
 }
 
-static void insert_text(const char *text, size_t len, GtkTextTag *tag)
+static void insert_text(const char *text, size_t len, GtkTextTag *const *tags, int ntags)
 {
-    GtkTextIter end;
+    GtkTextIter start, end;
+    int off, i;
 
     gtk_text_buffer_get_end_iter(app.buf, &end);
-    gtk_text_buffer_insert_with_tags(app.buf, &end, text, (gint)len, tag, NULL);
+    off = gtk_text_iter_get_offset(&end);
+    gtk_text_buffer_insert(app.buf, &end, text, (gint)len);
+    gtk_text_buffer_get_iter_at_offset(app.buf, &start, off);
+    gtk_text_buffer_get_end_iter(app.buf, &end);
+    for (i = 0; i < ntags; i++)
+        gtk_text_buffer_apply_tag(app.buf, tags[i], &start, &end);
 }
 
-/* Appends valid UTF-8 to the view, breaking lines longer than
+/* Appends valid UTF-8 to the view with the tags, breaking lines longer than
  * LINE_MAX_BYTES. */
-static void append_wrapped(const char *text, size_t len, GtkTextTag *tag)
+static void append_wrapped(const char *text, size_t len, GtkTextTag *const *tags, int ntags)
 {
     GString *out = g_string_sized_new(len + len / LINE_MAX_BYTES + 2);
     const char *p = text, *end = text + len;
@@ -243,8 +272,122 @@ static void append_wrapped(const char *text, size_t len, GtkTextTag *tag)
         app.tail_line = nl ? 0 : app.tail_line + (size_t)(stop - p);
         p = stop;
     }
-    insert_text(out->str, out->len, tag);
+    insert_text(out->str, out->len, tags, ntags);
     g_string_free(out, TRUE);
+}
+
+/* SGR parameters ("1;31", "" for 0): the basic colours and bold.  Anything
+ * else (256 colours, italics, private sequences) is left out. */
+static void sgr_apply(struct sgr *g, const char *params)
+{
+    const char *p = params;
+    char *end;
+    long v;
+
+    if (strspn(params, "0123456789;") != strlen(params))
+        return;
+    for (;;) {
+        v = strtol(p, &end, 10); /* an empty field is 0 */
+        if (v == 0) {
+            g->fg = g->bg = -1;
+            g->bold = false;
+        } else if (v == 1) {
+            g->bold = true;
+        } else if (v == 22) {
+            g->bold = false;
+        } else if ((v >= 30 && v <= 37) || (v >= 90 && v <= 97)) {
+            g->fg = (int)(v >= 90 ? v - 90 + 8 : v - 30);
+        } else if ((v >= 40 && v <= 47) || (v >= 100 && v <= 107)) {
+            g->bg = (int)(v >= 100 ? v - 100 + 8 : v - 40);
+        } else if (v == 39) {
+            g->fg = -1;
+        } else if (v == 49) {
+            g->bg = -1;
+        } else if (v == 38 || v == 48) {
+            return; /* extended colours: their arguments are no attributes */
+        }
+        if (*end != ';')
+            return;
+        p = end + 1;
+    }
+}
+
+/* Appends the text run with the stream's current attributes. */
+static void flush_run(const struct stream *s, GString *run)
+{
+    GtkTextTag *tags[4];
+    int n = 0;
+
+    if (!run->len)
+        return;
+    if (s->sgr.fg >= 0)
+        tags[n++] = app.fg_tag[s->sgr.fg];
+    else if (s->num == 2)
+        tags[n++] = app.err_tag;
+    if (s->sgr.bg >= 0)
+        tags[n++] = app.bg_tag[s->sgr.bg];
+    if (s->sgr.bold)
+        tags[n++] = app.bold_tag;
+    append_wrapped(run->str, run->len, tags, n);
+    g_string_truncate(run, 0);
+}
+
+/* Appends what a terminal printed: text with the colours its SGR sequences
+ * set; other escape sequences (CSI, OSC, two-byte ESC) and control bytes
+ * dropped, CR of CR LF too.  The parser's state lives in the stream, since
+ * a sequence may be cut between two wake-ups. */
+static void append_terminal(struct stream *s, const char *text, size_t len)
+{
+    struct sgr *g = &s->sgr;
+    GString *run = g_string_sized_new(len);
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+
+        switch (g->state) {
+        case ESC_TEXT:
+            if (c == 0x1b) {
+                flush_run(s, run);
+                g->state = ESC_START;
+            } else if (c >= 0x20 || c == '\n' || c == '\t') {
+                g_string_append_c(run, (char)c);
+            }
+            break;
+        case ESC_START:
+            g->csi_len = 0;
+            g->state = c == '[' ? ESC_CSI : c == ']' ? ESC_OSC : c >= 0x20 && c <= 0x2f ? ESC_INTER
+                                                                                     : ESC_TEXT;
+            break;
+        case ESC_INTER:
+            if (c >= 0x30)
+                g->state = ESC_TEXT;
+            break;
+        case ESC_CSI:
+            if (c >= 0x40 && c <= 0x7e) {
+                g->csi[g->csi_len] = '\0';
+                if (c == 'm')
+                    sgr_apply(g, g->csi);
+                g->state = ESC_TEXT;
+            } else if (c < 0x20 || c >= 0x80) {
+                g->state = ESC_TEXT; /* not a sequence after all */
+            } else if (g->csi_len < sizeof g->csi - 1) {
+                g->csi[g->csi_len++] = (char)c;
+            }
+            break;
+        case ESC_OSC:
+            if (c == 0x07)
+                g->state = ESC_TEXT;
+            else if (c == 0x1b)
+                g->state = ESC_OSC_END;
+            break;
+        default: /* ESC_OSC_END: ESC \ ends it */
+            g->state = ESC_TEXT;
+            break;
+        }
+    }
+    flush_run(s, run);
+    g_string_free(run, TRUE);
 }
 
 /* Puts the newest bytes of this wake-up into the view, after a note of how
@@ -282,7 +425,7 @@ static void show(struct stream *s)
 
         note = g_strdup_printf("%s[... %s of %s not shown ...]\n", app.tail_line ? "\n" : "",
                                size, s->num == 1 ? "stdout" : "stderr");
-        insert_text(note, strlen(note), app.note_tag);
+        insert_text(note, strlen(note), &app.note_tag, 1);
         app.tail_line = 0;
         app.view_skipped += s->skipped;
         s->skipped = 0;
@@ -292,7 +435,7 @@ static void show(struct stream *s)
     if (len > hold) {
         /* Invalid bytes become U+FFFD: GtkTextBuffer takes only UTF-8. */
         valid = g_utf8_make_valid(start, (gssize)(len - hold));
-        append_wrapped(valid, strlen(valid), s->num == 2 ? app.err_tag : NULL);
+        append_terminal(s, valid, strlen(valid));
         g_free(valid);
     }
     /* The held-back bytes open the next batch. */
@@ -589,12 +732,15 @@ static void reset_stream(struct stream *s, int num)
     s->skipped = 0;
     s->dropped_seen = 0;
     memset(&s->st, 0, sizeof s->st);
+    memset(&s->sgr, 0, sizeof s->sgr);
+    s->sgr.fg = s->sgr.bg = -1;
 }
 
 static void start_run(const char *cmd)
 {
     char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
     size_t limit = (size_t)app.limit_mib << 20;
+    bool terminal = gtk_check_button_get_active(GTK_CHECK_BUTTON(app.term_check));
     popen2_attr *a;
     int fd = -1, err = 0;
 
@@ -604,9 +750,13 @@ static void start_run(const char *cmd)
     /* No stdin (the window has nothing to type into the tool), stderr in its
      * own pipe, a process group of its own so Cancel reaches everything the
      * shell starts, and the newest `limit` bytes of each stream kept: a
-     * tool that prints gigabytes costs at most that much memory. */
+     * tool that prints gigabytes costs at most that much memory.  With
+     * Terminal on, stdout is a terminal (the tool's session then, which
+     * is a process group of its own as well). */
     if (!a || popen2_attr_set_stream(a, 0, POPEN2_DEVNULL) != 0 ||
         popen2_attr_set_stream(a, 2, POPEN2_PIPE) != 0 ||
+        (terminal && (popen2_attr_set_stream(a, 1, POPEN2_PTY) != 0 ||
+                      popen2_attr_set_pty(a, 24, 80, 0) != 0)) ||
         popen2_attr_set_group(a, POPEN2_GROUP_NEW) != 0 ||
         popen2_attr_set_limit(a, 1, limit, POPEN2_KEEP_TAIL) != 0 ||
         popen2_attr_set_limit(a, 2, limit, POPEN2_KEEP_TAIL) != 0)
@@ -719,6 +869,65 @@ static gboolean on_close_request(GtkWindow *w, gpointer data)
     return TRUE;
 }
 
+/* The terminal's 16 colours (the Tango palette of GNOME Terminal), as
+ * foreground and background tags, and bold.  Created after the stderr tag,
+ * so a colour the tool chose wins over it. */
+static void make_sgr_tags(void)
+{
+    static const char *const palette[16] = {
+        "#2e3436", "#cc0000", "#4e9a06", "#c4a000", "#3465a4", "#75507b", "#06989a", "#d3d7cf",
+        "#555753", "#ef2929", "#8ae234", "#fce94f", "#729fcf", "#ad7fa8", "#34e2e2", "#eeeeec",
+    };
+    char name[16];
+    int i;
+
+    for (i = 0; i < 16; i++) {
+        snprintf(name, sizeof name, "fg%d", i);
+        app.fg_tag[i] = gtk_text_buffer_create_tag(app.buf, name, "foreground", palette[i], NULL);
+        snprintf(name, sizeof name, "bg%d", i);
+        app.bg_tag[i] = gtk_text_buffer_create_tag(app.buf, name, "background", palette[i], NULL);
+    }
+    app.bold_tag = gtk_text_buffer_create_tag(app.buf, "bold", "weight", PANGO_WEIGHT_BOLD, NULL);
+}
+
+/* Whether tag is applied anywhere in the view. */
+static bool tag_used(GtkTextTag *tag)
+{
+    GtkTextIter it;
+
+    gtk_text_buffer_get_start_iter(app.buf, &it);
+    return gtk_text_iter_has_tag(&it, tag) || gtk_text_iter_forward_to_tag_toggle(&it, tag);
+}
+
+/* The report's sgr_tags= (the colour tags applied) and escapes= (ESC bytes
+ * left in the view: none when the view rendered them). */
+static void report_terminal(void)
+{
+    GtkTextIter start, end;
+    char *text, *p;
+    const char *sep = "";
+    int i, escapes = 0;
+
+    printf("terminal=%d\nsgr_tags=", gtk_check_button_get_active(GTK_CHECK_BUTTON(app.term_check)));
+    for (i = 0; i < 16; i++) {
+        if (tag_used(app.fg_tag[i])) {
+            printf("%sfg%d", sep, i);
+            sep = ",";
+        }
+        if (tag_used(app.bg_tag[i])) {
+            printf("%sbg%d", sep, i);
+            sep = ",";
+        }
+    }
+    printf("%s\n", tag_used(app.bold_tag) ? *sep ? ",bold" : "bold" : "");
+    gtk_text_buffer_get_bounds(app.buf, &start, &end);
+    text = gtk_text_buffer_get_text(app.buf, &start, &end, TRUE);
+    for (p = text; (p = strchr(p, 0x1b)) != NULL; p++)
+        escapes++;
+    printf("escapes=%d\n", escapes);
+    g_free(text);
+}
+
 static void build_window(void)
 {
     GtkWidget *box, *row, *scroll, *bottom;
@@ -748,7 +957,12 @@ static void build_window(void)
     app.cancel_btn = gtk_button_new_with_mnemonic("_Cancel");
     gtk_widget_set_sensitive(app.cancel_btn, FALSE);
     g_signal_connect(app.cancel_btn, "clicked", G_CALLBACK(on_cancel_clicked), NULL);
+    app.term_check = gtk_check_button_new_with_mnemonic("_Terminal");
+    gtk_check_button_set_active(GTK_CHECK_BUTTON(app.term_check), !app.no_terminal);
+    gtk_widget_set_tooltip_text(app.term_check, "Run with stdout on a pseudo-terminal: line by "
+                                                "line and in colour, as in a terminal");
     gtk_box_append(GTK_BOX(row), app.entry);
+    gtk_box_append(GTK_BOX(row), app.term_check);
     gtk_box_append(GTK_BOX(row), app.run_btn);
     gtk_box_append(GTK_BOX(row), app.cancel_btn);
     gtk_box_append(GTK_BOX(box), row);
@@ -762,6 +976,7 @@ static void build_window(void)
     app.err_tag = gtk_text_buffer_create_tag(app.buf, "stderr", "foreground", "#c01c28", NULL);
     app.note_tag = gtk_text_buffer_create_tag(app.buf, "note", "foreground", "#77767b", "style",
                                               PANGO_STYLE_ITALIC, NULL);
+    make_sgr_tags();
     gtk_text_buffer_get_end_iter(app.buf, &end);
     app.end_mark = gtk_text_buffer_create_mark(app.buf, "end", &end, FALSE);
     scroll = gtk_scrolled_window_new();
@@ -868,6 +1083,7 @@ static void report(void)
     printf("killed=%d\n", app.killed ? 1 : 0);
     printf("pgid=%ld\n", (long)(app.started ? app.pgid : 0));
     printf("peak_rss_kb=%ld\n", peak_rss_kb());
+    report_terminal();
     fflush(stdout);
     g_free(line);
 }
@@ -931,6 +1147,8 @@ int main(int argc, char **argv)
          "Save the window as a PNG when the run has ended", "FILE"},
         {"screenshot-after", 0, 0, G_OPTION_ARG_INT, &app.screenshot_after,
          "Take the screenshot MS milliseconds after the start instead", "MS"},
+        {"no-terminal", 0, 0, G_OPTION_ARG_NONE, &app.no_terminal,
+         "Start with Terminal off: stdout is a pipe", NULL},
         {"quit-when-done", 0, 0, G_OPTION_ARG_NONE, &app.quit_when_done,
          "Quit once the run (and the screenshot) is done", NULL},
         {"check-png", 0, 0, G_OPTION_ARG_FILENAME, &png,

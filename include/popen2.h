@@ -239,7 +239,16 @@ enum {
     POPEN2_PIPE = 0,    /* a pipe to the parent, with a ring and a FILE (default for 0, 1) */
     POPEN2_INHERIT = 1, /* the parent's own descriptor (default for 2) */
     POPEN2_DEVNULL = 2, /* /dev/null */
-    POPEN2_MERGE = 3    /* stderr only: the same as stdout (Popen4's shape) */
+    POPEN2_MERGE = 3,   /* stderr only: the same as stdout (Popen4's shape) */
+    POPEN2_PTY = 4      /* a pseudo-terminal, shared by every stream set to it, with
+                         * a ring and a FILE as a pipe has (popen2_attr_set_pty) */
+};
+
+/* The terminal's mode (popen2_attr_set_pty); 0 is what a terminal emulator
+ * gives: canonical input with echo. */
+enum {
+    POPEN2_PTY_NOECHO = 1, /* the terminal does not echo input */
+    POPEN2_PTY_RAW = 2     /* raw mode (cfmakeraw): bytes pass unchanged both ways */
 };
 
 /* Process group of the child (popen2_attr_set_group). */
@@ -320,8 +329,13 @@ POPEN2_API int popen2_attr_setenv(popen2_attr *a, const char *name, const char *
 POPEN2_API int popen2_attr_unsetenv(popen2_attr *a, const char *name);
 
 /* What stream 0, 1 or 2 of the child is: POPEN2_PIPE, POPEN2_INHERIT,
- * POPEN2_DEVNULL, or POPEN2_MERGE (stream 2 only: stderr goes wherever
- * stdout goes, in one pipe when stdout is piped).  0, or -1 with EINVAL. */
+ * POPEN2_DEVNULL, POPEN2_MERGE (stream 2 only: stderr goes wherever
+ * stdout goes, in one pipe when stdout is piped), or POPEN2_PTY: the
+ * streams set to it share one pseudo-terminal, the child's controlling
+ * terminal (it then leads a new session), read and written through the
+ * usual FILEs; with both 1 and 2 on it, stderr is merged into fromchild.
+ * 0, or -1 with EINVAL, or ENOSYS (POPEN2_PTY where the system has no
+ * pseudo-terminals). */
 POPEN2_API int popen2_attr_set_stream(popen2_attr *a, int stream, int how);
 
 /* Makes stream 0, 1 or 2 of the child a duplicate of fd, which is duplicated
@@ -366,6 +380,14 @@ POPEN2_API int popen2_attr_set_group(popen2_attr *a, int how);
  * max_bytes 0 removes the limit (the default: writes never block).  0, or
  * -1 with EINVAL (NULL a, unknown stream, bad policy). */
 POPEN2_API int popen2_attr_set_limit(popen2_attr *a, int stream, size_t max_bytes, int policy);
+
+/* The size (default 24 rows x 80 columns) and mode (flags: 0, or
+ * POPEN2_PTY_NOECHO and POPEN2_PTY_RAW or-ed) of the terminal of POPEN2_PTY
+ * streams, set before the child starts.  0, or -1 with EINVAL (NULL a,
+ * rows or cols 0, an unknown flag), ENOSYS where the system has no
+ * pseudo-terminals. */
+POPEN2_API int popen2_attr_set_pty(popen2_attr *a, unsigned short rows, unsigned short cols,
+                                   int flags);
 
 /* popen2_spawnv only: look argv[0] up in PATH as execvp does (on, the
  * default) or use it as a path (off).  0, or -1 with EINVAL. */
@@ -610,6 +632,18 @@ POPEN2_API ssize_t popen2_getline(popen2_proc *p, int stream, char **line, size_
  * one's FILE has read. */
 POPEN2_API ssize_t popen2_getline_any(popen2_proc *p, int *stream, char **line, size_t *cap,
                                       int timeout_ms);
+
+/* Sets the size of the child's terminal (POPEN2_PTY streams); the kernel
+ * sends SIGWINCH to the terminal's foreground process group.  0, or -1 with
+ * EINVAL (NULL p, rows or cols 0), EBADF (no terminal), ECHILD (an object
+ * of the parent, in a forked child). */
+POPEN2_API int popen2_pty_resize(popen2_proc *p, unsigned short rows, unsigned short cols);
+
+/* The terminal's parent side (the master, non-blocking), owned by p and
+ * closed by popen2_free: for tcgetattr/tcsetattr and ioctls; reading or
+ * writing it bypasses the streams.  -1 with EBADF when p has no terminal,
+ * EINVAL for NULL p. */
+POPEN2_API int popen2_pty_fd(popen2_proc *p);
 
 /* Bytes popen2_read can return now without waiting (memory + spill file);
  * for stream 0, bytes queued for the child and not yet delivered (tochild

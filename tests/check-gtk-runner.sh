@@ -1,7 +1,7 @@
 #!/bin/sh
 # demos/gtk-runner end to end, on a virtual X server (xvfb-run):
-#  1. seq 1 100000: the view's last line is "100000", exit status 0, every
-#     byte counted;
+#  1. seq 1 100000 on the terminal (the default): the view's last line is
+#     "100000", exit status 0, every byte counted (the terminal's CR LF);
 #  2. yes | head -c 1G with a KEEP_TAIL limit of 4 MiB per stream: the
 #     demo's peak RSS stays under its idle peak (measured in this run, so no
 #     absolute number) plus both limits plus a margin, and its 50 ms timer
@@ -10,7 +10,14 @@
 #     and so does Cancel on a group that ignores SIGTERM (SIGKILL after the
 #     grace period), also when the shell has already exited;
 #  4. the screenshot of run 1 is a PNG of a real size, not one colour
-#     (checked by the demo's own --check-png: no Python, no new dependency).
+#     (checked by the demo's own --check-png: no Python, no new dependency);
+#  5. the terminal: SGR colour sequences become text tags (red, bold green)
+#     and no ESC byte reaches the view; the tool's stdout is a terminal, and
+#     with --no-terminal a pipe.
+# The flood and the Cancel of a shell that exited run with --no-terminal:
+# the first measures the library's pipes, and in the second the shell's
+# exit would hang the terminal up, so SIGHUP would end its child before
+# Cancel could show the group kill.
 # The figures (RSS, tick rates, Cancel times) are printed for the log.
 # Skips (exit 77) when the demo was not built (no GTK 4 at configure time) or
 # xvfb-run / xauth is missing.
@@ -116,7 +123,7 @@ wait_group_gone() {
 # reported).
 cancel_run() {
     t0=$(ms)
-    run "$1" --run "$2" --cancel-after 300 --quit-when-done
+    run "$1" --run "$2" --cancel-after 300 --quit-when-done ${3:-}
     pgid=$(val "$1" pgid)
     [ "${pgid:-0}" -gt 1 ] || fail "$1: no process group reported"
 }
@@ -133,15 +140,16 @@ echo "idle: peak RSS ${idle_kb} kB, $(val idle run_ticks) ticks in $(val idle ru
 run seq --run 'seq 1 100000' --quit-when-done --screenshot "$tmp/shot.png"
 expect seq status 0 "the exit status"
 expect seq last_line 100000 "the view's last line"
-# 1..9: 2 bytes a line, 10..99: 3, ... 100000: 7.
-expect seq bytes 588895 "the byte count"
+# 1..9: 2 bytes a line, 10..99: 3, ... 100000: 7 (588895), plus the
+# terminal's CR before each of the 100000 LFs.
+expect seq bytes 688895 "the byte count"
 echo "seq 1 100000: status $(val seq status), last line '$(val seq last_line)'," \
     "$(val seq bytes) bytes in $(val seq run_ms) ms"
 
 # --- 2. 1 GiB flood under a 4 MiB tail --------------------------------------
 limit_mib=4
 margin_mib=64
-run flood --run 'yes | head -c 1G' --limit $limit_mib --quit-when-done
+run flood --run 'yes | head -c 1G' --limit $limit_mib --no-terminal --quit-when-done
 flood_kb=$(val flood peak_rss_kb)
 expect flood status 0 "the exit status"
 expect flood bytes 1073741824 "the byte count (1 GiB)"
@@ -180,7 +188,7 @@ echo "cancel (SIGTERM ignored): group gone; Cancel to end of run $(val cancel-ki
 
 # The shell has exited (and was reaped) while a child that ignores SIGTERM
 # holds its stdout: the group is killed by its id after the grace period.
-cancel_run cancel-orphan 'trap "" TERM; sleep 100 & echo started'
+cancel_run cancel-orphan 'trap "" TERM; sleep 100 & echo started' --no-terminal
 expect cancel-orphan status 0 "the shell's status"
 expect cancel-orphan killed 1 "no SIGKILL after the grace period"
 wait_group_gone "$pgid" || fail "cancel-orphan: the shell's child in group $pgid survived"
@@ -201,6 +209,22 @@ if [ -f "$tmp/shot.png" ]; then
 else
     fail "screenshot: no file"
 fi
+
+# --- 5. the terminal ---------------------------------------------------------
+run colour --run "printf '\\033[31mred\\033[0m plain \\033[1;32mbold green\\033[0m\\033[K\\n'" \
+    --quit-when-done
+expect colour status 0 "the exit status"
+expect colour last_line "red plain bold green" "the text without its escape sequences"
+expect colour escapes 0 "ESC bytes in the view"
+expect colour sgr_tags "fg1,fg2,bold" "the colour tags applied"
+echo "colour: last line '$(val colour last_line)', tags $(val colour sgr_tags)," \
+    "$(val colour escapes) ESC bytes in the view"
+run tty --run 'test -t 1 && echo terminal || echo pipe' --quit-when-done
+expect tty last_line terminal "stdout on the terminal"
+expect tty terminal 1 "Terminal on by default"
+run pipe --run 'test -t 1 && echo terminal || echo pipe' --no-terminal --quit-when-done
+expect pipe last_line pipe "stdout on a pipe with --no-terminal"
+expect pipe terminal 0 "Terminal off with --no-terminal"
 
 echo "total: $(($(ms) - t_all)) ms"
 exit $status

@@ -31,9 +31,27 @@
  *   child hold MS                   print the capacity of the stdin pipe, then
  *                                   read nothing until SIGUSR1 (exit 3 after MS
  *                                   milliseconds without it); then as count
+ *   child tty                       print "tty A B C" (isatty of 0, 1, 2),
+ *                                   "ctty S D" (S: 1 when the terminal on the
+ *                                   first of 0-2 that is one has this process's
+ *                                   session, tcgetsid == getpid == getsid; D: 1
+ *                                   when /dev/tty opens) and "size ROWS COLS"
+ *                                   (TIOCGWINSZ of that terminal), to stderr
+ *                                   when stdout is no terminal
+ *   child winch MS                  print "size ROWS COLS", wait up to MS ms for
+ *                                   SIGWINCH, print "winch ROWS COLS" (exit 3
+ *                                   without it)
+ *   child prompt N                  N times: printf a line "line I" (stdio, no
+ *                                   fflush), then read a line of stdin with
+ *                                   read(2) (stdio's flush on input stays out);
+ *                                   stops at EOF
+ *   child lines N MS                N lines "line I" with printf, MS ms apart,
+ *                                   never flushed by hand
  */
 #define _GNU_SOURCE /* F_GETPIPE_SZ */
 #include <dirent.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -187,6 +205,99 @@ static int mode_touch(long mib)
     return 0;
 }
 
+static void nap(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* The first of 0-2 that is a terminal, or -1. */
+static int first_tty(void)
+{
+    int fd;
+
+    for (fd = 0; fd < 3; fd++)
+        if (isatty(fd))
+            return fd;
+    return -1;
+}
+
+static void print_size(FILE *out, const char *what, int fd)
+{
+    struct winsize ws = {0, 0, 0, 0};
+
+    if (fd >= 0)
+        ioctl(fd, TIOCGWINSZ, &ws);
+    fprintf(out, "%s %d %d\n", what, ws.ws_row, ws.ws_col);
+    fflush(out);
+}
+
+static int mode_tty(void)
+{
+    FILE *out = isatty(1) ? stdout : stderr;
+    int fd = first_tty(), dev;
+
+    fprintf(out, "tty %d %d %d\n", isatty(0), isatty(1), isatty(2));
+    dev = open("/dev/tty", O_RDWR | O_NOCTTY);
+    fprintf(out, "ctty %d %d\n",
+            fd >= 0 && tcgetsid(fd) == getpid() && getsid(0) == getpid(), dev >= 0);
+    if (dev >= 0)
+        close(dev);
+    print_size(out, "size", fd);
+    return 0;
+}
+
+static volatile sig_atomic_t winched;
+
+static void on_winch(int sig)
+{
+    (void)sig;
+    winched = 1;
+}
+
+static int mode_winch(long ms)
+{
+    signal(SIGWINCH, on_winch);
+    print_size(stdout, "size", first_tty());
+    while (!winched && ms > 0) {
+        nap(10);
+        ms -= 10;
+    }
+    if (!winched)
+        return 3;
+    print_size(stdout, "winch", first_tty());
+    return 0;
+}
+
+static int mode_prompt(int n)
+{
+    char c;
+    int i;
+
+    for (i = 1; i <= n; i++) {
+        printf("line %d\n", i);
+        /* One line of input, byte by byte with read(2). */
+        do {
+            if (read(0, &c, 1) != 1)
+                return 0;
+        } while (c != '\n');
+    }
+    return 0;
+}
+
+static int mode_lines(int n, long ms)
+{
+    int i;
+
+    for (i = 1; i <= n; i++) {
+        printf("line %d\n", i);
+        if (i < n)
+            nap(ms);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -223,6 +334,14 @@ int main(int argc, char **argv)
     }
     if (!strcmp(mode, "count"))
         return mode_count();
+    if (!strcmp(mode, "tty"))
+        return mode_tty();
+    if (!strcmp(mode, "winch") && argc == 3)
+        return mode_winch(atol(argv[2]));
+    if (!strcmp(mode, "prompt") && argc == 3)
+        return mode_prompt(atoi(argv[2]));
+    if (!strcmp(mode, "lines") && argc == 4)
+        return mode_lines(atoi(argv[2]), atol(argv[3]));
     if (!strcmp(mode, "burn") && argc == 3)
         return mode_burn(atol(argv[2]));
     if (!strcmp(mode, "touch") && argc == 3)

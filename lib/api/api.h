@@ -17,6 +17,7 @@
  *   lines.c       timed line reads from one output stream or both
  *   events.c      the event descriptor
  *   communicate.c subprocess's communicate()
+ *   pty.c         the terminal of POPEN2_PTY streams: its size, its master
  */
 #ifndef POPEN2_API_H
 #define POPEN2_API_H

@@ -209,8 +209,12 @@ int popen2_attr_set_stream(popen2_attr *a, int stream, int how)
     if (bad_stream(a, stream))
         return p2i_fail(-EINVAL);
     if (how != POPEN2_PIPE && how != POPEN2_INHERIT && how != POPEN2_DEVNULL &&
-        !(how == POPEN2_MERGE && stream == CH_STDERR))
+        how != POPEN2_PTY && !(how == POPEN2_MERGE && stream == CH_STDERR))
         return p2i_fail(-EINVAL);
+    /* The child leads a session to own the terminal: both must exist. */
+    if (how == POPEN2_PTY &&
+        (!p2i_pty_supported() || !p2i_spawn_group_supported(POPEN2_SESSION_NEW)))
+        return p2i_fail(-ENOSYS);
     stream_reset(&a->plan.io[stream]);
     a->plan.io[stream].how = how;
     return 0;
@@ -286,6 +290,18 @@ int popen2_attr_set_limit(popen2_attr *a, int stream, size_t max_bytes, int poli
     if (stream == CH_STDIN && policy != POPEN2_BLOCK && policy != POPEN2_FAIL)
         return p2i_fail(-EINVAL);
     a->plan.io[stream].limit = (struct ring_limit){.max = max_bytes, .policy = policy};
+    return 0;
+}
+
+int popen2_attr_set_pty(popen2_attr *a, unsigned short rows, unsigned short cols, int flags)
+{
+    if (!a || !rows || !cols || (flags & ~(POPEN2_PTY_NOECHO | POPEN2_PTY_RAW)))
+        return p2i_fail(-EINVAL);
+    if (!p2i_pty_supported())
+        return p2i_fail(-ENOSYS);
+    a->plan.pty_rows = rows;
+    a->plan.pty_cols = cols;
+    a->plan.pty_flags = flags;
     return 0;
 }
 

@@ -66,11 +66,22 @@ static void stop_reader(struct channel *ch)
     p2i_pool_join_retire(&ch->job);
 }
 
-static int open_pipe(struct channel *ch, const struct stream_plan *plan)
+/* The parent's end: a pipe whose other end is the child's, or a copy of
+ * the terminal's master (each channel on the terminal closes its own copy,
+ * so the end of one stream never closes the master under another). */
+static int open_end(struct channel *ch, const struct stream_plan *plan)
 {
     bool input = ch->which == CH_STDIN;
     int fds[2], r;
 
+    if (plan->how == POPEN2_PTY) {
+        ch->fd = fcntl(plan->fd, F_DUPFD_CLOEXEC, 3);
+        if (ch->fd < 0)
+            return -errno;
+        ch->used = true;
+        ch->pty = true;
+        return 0;
+    }
     r = p2i_fd_pipe(fds);
     if (r < 0)
         return r;
@@ -80,6 +91,17 @@ static int open_pipe(struct channel *ch, const struct stream_plan *plan)
     ch->fd = input ? fds[1] : fds[0];
     ch->child_fd = input ? fds[0] : fds[1];
     ch->child_fd_owned = true;
+    return 0;
+}
+
+static int open_pipe(struct channel *ch, const struct stream_plan *plan)
+{
+    bool input = ch->which == CH_STDIN;
+    int r;
+
+    r = open_end(ch, plan);
+    if (r < 0)
+        return r;
     r = p2i_fd_set_nonblock(ch->fd);
     if (r == 0 && !input)
         r = p2i_wake_open(&ch->wake);
@@ -123,7 +145,8 @@ int p2i_channel_open(struct channel *ch, int which, const struct stream_plan *pl
     ch->fd = ch->child_fd = -1;
     ch->wake.rfd = ch->wake.wfd = -1;
     ch->open = true;
-    r = plan->how == POPEN2_PIPE ? open_pipe(ch, plan) : open_child_end(ch, plan);
+    r = plan->how == POPEN2_PIPE || plan->how == POPEN2_PTY ? open_pipe(ch, plan)
+                                                            : open_child_end(ch, plan);
     if (r < 0)
         p2i_channel_close(ch);
     return r;
@@ -152,5 +175,6 @@ void p2i_channel_close(struct channel *ch)
     free(ch->iobuf);
     ch->iobuf = NULL;
     ch->used = false;
+    ch->pty = false;
     ch->open = false;
 }

@@ -41,13 +41,17 @@ enum { STREAM_FD = 100, STREAM_FILE = 101 };
 /* The plan of one stream.  Its holder owns fd and path and keeps them until
  * the channel made from the plan has been spawned with. */
 struct stream_plan {
-    int how;                 /* POPEN2_PIPE ... POPEN2_MERGE, STREAM_FD or STREAM_FILE */
-    int fd;                  /* STREAM_FD: the descriptor, 3 or above, close-on-exec */
+    int how;                 /* POPEN2_PIPE ... POPEN2_PTY, STREAM_FD or STREAM_FILE */
+    int fd;                  /* STREAM_FD: the descriptor, 3 or above, close-on-exec;
+                              * POPEN2_PTY: the terminal's master, the owner's (the
+                              * channel works on its own copy; the child's end,
+                              * the slave, is the owner's to hand over) */
     char *path;              /* STREAM_FILE: opened at the spawn, by the parent */
     int flags;               /* STREAM_FILE: open's flags (O_CLOEXEC added) and mode */
     mode_t mode;
-    struct ring_limit limit; /* POPEN2_PIPE: the ring's (max 0: none) */
-    int bufsize;             /* POPEN2_PIPE: the FILE's buffering, as Python's bufsize */
+    struct ring_limit limit; /* POPEN2_PIPE, POPEN2_PTY: the ring's (max 0: none) */
+    int bufsize;             /* POPEN2_PIPE, POPEN2_PTY: the FILE's buffering, as
+                              * Python's bufsize */
     bool text;               /* POPEN2_PIPE: a text-mode FILE (mode "t"; Windows only
                               * has one) */
 };
@@ -71,6 +75,8 @@ struct channel {
     int which;             /* CH_STDIN, CH_STDOUT or CH_STDERR */
     bool used;             /* piped: the parent has a pipe end, a ring and a FILE */
     int fd;                /* the parent's pipe end; the pump thread owns it once started */
+    bool pty;              /* fd is a copy of a terminal's master: its hang-up (EIO)
+                            * is the end, and closing the input sends VEOF */
     struct wake wake;      /* readers: interrupts p2i_fd_wait when the FILE is closed */
     struct wake *notify;   /* readers signal it after buffering bytes or at the end;
                             * set once with a release store, read with acquire */

@@ -56,7 +56,7 @@ static void *reader_main(void *arg)
     for (;;) {
         if (p2i_ringbuf_reserve(&ch->ring, READ_MIN, &space, &n) < 0)
             break; /* the caller closed the FILE */
-        k = p2i_fd_read(ch->fd, space, n);
+        k = ch->pty ? p2i_pty_read(ch->fd, space, n) : p2i_fd_read(ch->fd, space, n);
         if (k > 0) {
             if (p2i_ringbuf_commit(&ch->ring, (size_t)k) < 0)
                 break;
@@ -69,7 +69,7 @@ static void *reader_main(void *arg)
             continue;
         }
         if (k == 0)
-            break; /* EOF: every writer of the pipe has closed it */
+            break; /* EOF: every writer of the pipe (or every slave) has closed it */
         if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
             err = errno;
             break;
@@ -107,7 +107,7 @@ static void *writer_main(void *arg)
     const void *data;
     size_t n;
     ssize_t k;
-    int err = 0, r;
+    int err = 0, r, last = '\n';
 
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
     for (;;) {
@@ -116,6 +116,7 @@ static void *writer_main(void *arg)
             break; /* tochild closed and everything delivered */
         k = p2i_fd_write(ch->fd, data, n);
         if (k > 0) {
+            last = ((const unsigned char *)data)[k - 1];
             p2i_ringbuf_consume(&ch->ring, (size_t)k);
             p2i_linger_progress(); /* an exit waiting for us sees we move */
             if (ch->bell)
@@ -145,6 +146,11 @@ static void *writer_main(void *arg)
             p2i_fd_eat_sigpipe();
         break;
     }
+    /* A terminal has no end of input but the one its line discipline
+     * makes of VEOF (ctrl-D): closing our copy of the master would not do,
+     * the object keeps another. */
+    if (!err && ch->pty)
+        err = -p2i_pty_send_eof(ch->fd, last);
     /* The child stopped reading: what is queued is discarded and later
      * writes to tochild fail with this errno (EPIPE), as in Python. */
     if (err)

@@ -74,13 +74,14 @@ static ssize_t direct_read(struct channel *ch, char *buf, size_t n)
     for (;;) {
         /* One read() takes all a pipe holds (up to n): asking again would
          * only cost a syscall that says EAGAIN. */
-        k = p2i_fd_read(ch->fd, buf + got, n - got);
+        k = ch->pty ? p2i_pty_read(ch->fd, buf + got, n - got)
+                    : p2i_fd_read(ch->fd, buf + got, n - got);
         if (k > 0) {
             got += (size_t)k;
             break;
         }
         if (k == 0)
-            break; /* EOF; the reader thread will see it too */
+            break; /* EOF (a terminal's hang-up); the reader thread will see it too */
         if (errno == EINTR)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -288,6 +289,10 @@ static int cookie_close(void *cookie)
          * with nothing ever written there is no writer thread, and the
          * child gets EOF now. */
         p2i_ringbuf_close_producer(&ch->ring, 0);
+        /* With nothing written, a terminal's end of input is one VEOF at
+         * the start of a line (the writer thread sends it otherwise). */
+        if (!ch->thread_started && ch->pty)
+            p2i_pty_send_eof(ch->fd, '\n');
         if (!ch->thread_started)
             ch->fd = p2i_fd_close(ch->fd);
         /* The child already stopped reading and bytes were dropped: the

@@ -133,6 +133,11 @@ struct popen2_proc {
     /* The line each output stream is in the middle of ([CH_STDOUT],
      * [CH_STDERR]); freed with the object. */
     struct p2i_line line[CH_COUNT];
+    /* The terminal of POPEN2_PTY streams ({-1, -1} without): the object
+     * keeps the master until its end (popen2_pty_fd); the slave is closed
+     * right after the spawn, so the readers see the hang-up when the
+     * child's copies close. */
+    struct p2i_pty pty;
 };
 
 /* One spawn, from the caller's options down to the code that uses each
@@ -142,6 +147,9 @@ struct popen2_proc {
 struct spawn_plan {
     struct p2i_spawn_request req;
     struct stream_plan io[CH_COUNT];
+    /* The terminal of POPEN2_PTY streams: size and POPEN2_PTY_* flags. */
+    unsigned short pty_rows, pty_cols;
+    int pty_flags;
 };
 
 /* Popen3's plan, which is also a fresh popen2_attr's: stdin and stdout

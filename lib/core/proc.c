@@ -24,6 +24,7 @@ static void proc_destroy(struct popen2_proc *p)
     p2i_lines_free(p);
     p2i_bell_destroy(&p->bell);
     p2i_child_destroy(&p->child);
+    p2i_pty_close(&p->pty);
     free(p->node);
     pthread_mutex_destroy(&p->mu);
     free(p);
@@ -205,6 +206,8 @@ void p2i_proc_plan_init(struct spawn_plan *plan)
         plan->io[i].fd = -1;
         plan->io[i].bufsize = -1;
     }
+    plan->pty_rows = 24;
+    plan->pty_cols = 80;
     plan->req.search_path = true;
     plan->req.group = POPEN2_GROUP_INHERIT;
 }
@@ -232,6 +235,7 @@ static int proc_new(struct popen2_proc **out)
         r = -ENOMEM;
         goto fail_bell;
     }
+    p->pty.master = p->pty.slave = -1;
     p->refs = 1;
     p->handle_open = true;
     p->gen = p2i_fork_generation();
@@ -249,10 +253,39 @@ fail:
     return r;
 }
 
+/* The terminal of POPEN2_PTY streams, when there are any: opened, and the
+ * streams' plans pointed at its master (io is the object's copy of the
+ * plan's).  Stdout and stderr both on it read as one stream, fromchild, as
+ * Popen4's merged pipe: one reader reads the master.  The child leads a new
+ * session, whose controlling terminal it becomes.  0 or -errno. */
+static int plan_pty(struct popen2_proc *p, const struct spawn_plan *plan,
+                    struct stream_plan io[CH_COUNT], struct p2i_spawn_request *req)
+{
+    int i, r, first = -1;
+
+    for (i = CH_COUNT - 1; i >= 0; i--)
+        if (io[i].how == POPEN2_PTY)
+            first = i;
+    if (first < 0)
+        return 0;
+    r = p2i_pty_open(&p->pty, plan->pty_rows, plan->pty_cols, plan->pty_flags);
+    if (r < 0)
+        return r;
+    for (i = 0; i < CH_COUNT; i++)
+        io[i].fd = io[i].how == POPEN2_PTY ? p->pty.master : io[i].fd;
+    if (io[CH_STDOUT].how == POPEN2_PTY && io[CH_STDERR].how == POPEN2_PTY)
+        io[CH_STDERR].how = POPEN2_MERGE;
+    req->tty_path = p->pty.path;
+    req->tty_fd = first;
+    req->group = POPEN2_SESSION_NEW;
+    return 0;
+}
+
 int p2i_proc_create(const struct spawn_plan *plan, struct popen2_proc **out)
 {
     struct p2i_spawn_request req = plan->req;
-    bool merge = plan->io[CH_STDERR].how == POPEN2_MERGE;
+    struct stream_plan io[CH_COUNT];
+    bool merge;
     struct popen2_proc *p;
     int i, r, cancel;
 
@@ -265,14 +298,17 @@ int p2i_proc_create(const struct spawn_plan *plan, struct popen2_proc **out)
     r = proc_new(&p);
     if (r < 0)
         goto finish;
+    memcpy(io, plan->io, sizeof io);
+    r = plan_pty(p, plan, io, &req);
+    merge = io[CH_STDERR].how == POPEN2_MERGE;
     for (i = 0; i < CH_COUNT && r == 0; i++) {
-        r = p2i_channel_open(&p->ch[i], i, &plan->io[i], &proc_channel_ops, p, &p->bell);
+        r = p2i_channel_open(&p->ch[i], i, &io[i], &proc_channel_ops, p, &p->bell);
         if (r == 0 && p->ch[i].used)
             p->open_files++;
     }
     if (r == 0) {
         for (i = 0; i < CH_COUNT; i++)
-            req.fd[i] = p->ch[i].child_fd;
+            req.fd[i] = io[i].how == POPEN2_PTY ? p->pty.slave : p->ch[i].child_fd;
         /* Popen4: stdout and stderr are one pipe, so the bytes keep the
          * order the child wrote them in.  An inherited stdout is merged in
          * the child. */
@@ -286,6 +322,7 @@ int p2i_proc_create(const struct spawn_plan *plan, struct popen2_proc **out)
      * free with no child. */
     for (i = 0; i < CH_COUNT; i++)
         p2i_channel_drop_child_end(&p->ch[i]);
+    p->pty.slave = p2i_fd_close(p->pty.slave);
     if (r < 0)
         p2i_proc_free(p);
     else

@@ -353,6 +353,7 @@ static int start_with_setup(const struct p2i_spawn_request *req, const char *fil
         .n_pass = s->n_pass,
         .max_target = max_target,
         .setup = s,
+        .tty_fd = req->tty_path ? req->tty_fd : -1,
     };
     /* The parent-death signal follows the creating thread: make the child
      * on the library's long-lived spawner thread (spawner.posix.c). */
@@ -415,6 +416,13 @@ int p2i_spawn_start(const struct p2i_spawn_request *req, pid_t *pid)
     /* POPEN2_MERGE with an inherited stdout. */
     if (r == 0 && req->stderr_to_stdout)
         r = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    /* A session leader without a controlling terminal that opens a terminal
+     * without O_NOCTTY gets it as its controlling terminal (Linux and System V;
+     * the BSDs need TIOCSCTTY, which posix_spawn cannot do).  glibc and musl run setsid
+     * (POSIX_SPAWN_SETSID) before the file actions, so reopening the slave
+     * here makes it the child's; the dup2s above gave the O_NOCTTY copy. */
+    if (r == 0 && req->tty_path)
+        r = posix_spawn_file_actions_addopen(&fa, req->tty_fd, req->tty_path, O_RDWR, 0);
     /* The working directory.  Files named in the attr were
      * opened by the parent (channel.c), relative to the parent's directory; a
      * relative program path is found from the new one, as with subprocess. */

@@ -40,6 +40,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -237,6 +238,9 @@ CHILD_CODE static int child_main(void *arg)
         r = raw(SYS_setsid, 0, 0, 0, 0, 0);
     if (r >= 0)
         r = child_fds(j, a->err_fd, a->open_max);
+    /* After setsid: the terminal becomes the new session's. */
+    if (r >= 0 && j->tty_fd >= 0)
+        r = raw(SYS_ioctl, j->tty_fd, TIOCSCTTY, 0, 0, 0);
     if (r >= 0 && j->cwd)
         r = raw(SYS_chdir, (long)(uintptr_t)j->cwd, 0, 0, 0, 0);
     if (r >= 0 && s->set_umask)

@@ -21,6 +21,7 @@
  *   spawner.posix.c  the thread that starts children with a parent-death
  *                    signal, living while they do
  *   spill.posix.c    the unlinked temporary file behind a spilling ring
+ *   pty.posix.c      the pseudo-terminal behind POPEN2_PTY streams
  *   process.posix.c  the kernel's process handles: open, signal, wait
  *   cfile.posix.c    a FILE * made of a read or write callback
  *   bell.c           a wake-up without a descriptor, waited for with a
@@ -262,6 +263,12 @@ struct p2i_spawn_request {
     size_t n_env_ops;
     int group;              /* POPEN2_GROUP_NEW: new process group; POPEN2_SESSION_NEW */
     const struct p2i_spawn_setup *setup; /* NULL: none */
+    /* A terminal on some of 0-2 (their fd are its slave): the child's
+     * tty_fd (0, 1 or 2) becomes its controlling terminal, which needs
+     * group POPEN2_SESSION_NEW.  tty_path is the slave's name; NULL: no
+     * terminal (tty_fd unused). */
+    int tty_fd;
+    const char *tty_path;
 };
 
 /* Checks resource and *rl as setrlimit takes them (EINVAL for a resource
@@ -311,6 +318,7 @@ struct p2i_spawn_job {
     size_t n_pass;
     int max_target;          /* the highest child descriptor (2 without passes) */
     const struct p2i_spawn_setup *setup;
+    int tty_fd;              /* made the controlling terminal (TIOCSCTTY); -1: none */
 };
 
 /* Starts the child with the job's setup done in the child before exec; 0
@@ -346,6 +354,36 @@ int p2i_spill_write(int fd, unsigned long long off, const void *buf, size_t n);
 ssize_t p2i_spill_read(int fd, unsigned long long off, void *buf, size_t n);
 /* Gives the disk space back once every byte was read; best effort. */
 void p2i_spill_reset(int fd);
+
+/* ---- pty.posix.c -----------------------------------------------------------
+ * One pseudo-terminal: the parent's master and the slave the spawn hands
+ * to the child (both close-on-exec, 3 or above).  Where the system has
+ * none (Windows), every call says -ENOSYS. */
+struct p2i_pty {
+    int master;
+    int slave;
+    char path[64];           /* the slave's name, for the child's open */
+};
+
+/* Whether this system has pseudo-terminals. */
+bool p2i_pty_supported(void);
+/* Opens a terminal of rows x cols in the mode flags say (POPEN2_PTY_NOECHO,
+ * POPEN2_PTY_RAW; else canonical with echo, as a terminal emulator starts);
+ * 0, or -errno with nothing left open. */
+int p2i_pty_open(struct p2i_pty *t, unsigned short rows, unsigned short cols, int flags);
+/* Sets the size (the foreground group gets SIGWINCH); 0 or -errno. */
+int p2i_pty_resize(int master, unsigned short rows, unsigned short cols);
+/* read() of the master, with the hang-up (EIO once every slave is closed
+ * and the buffered bytes were read) as 0, the end. */
+ssize_t p2i_pty_read(int master, void *buf, size_t n);
+/* The end of input as a terminal gives it: VEOF, twice when last (the last
+ * byte written, '\n' for none) ended no line, since the first VEOF only
+ * hands the partial line over.  Nothing in non-canonical (raw) mode, which
+ * has no end-of-file character.  Waits while the input queue is full.  0 or
+ * -errno. */
+int p2i_pty_send_eof(int master, int last);
+/* Closes what is open; accepts a closed one ({-1, -1}). */
+void p2i_pty_close(struct p2i_pty *t);
 
 /* ---- process.posix.c -------------------------------------------------------
  * A pidfd names one process for as long as the descriptor is open, whatever

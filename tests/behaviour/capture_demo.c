@@ -1,5 +1,5 @@
-/* capture_demo: demos/capture's --timeout, --max-memory and --spill
- * (the options built on the API beside Python's names). */
+/* capture_demo: demos/capture's --timeout, --max-memory, --spill, --pty and
+ * --lines (the options built on the API beside Python's names). */
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -88,7 +88,64 @@ START_TEST(bad_option_values_are_usage_errors)
 }
 END_TEST
 
+/* --pty: stdout (only) is a terminal, and its "\r\n" line ends are what
+ * was captured. */
+START_TEST(pty_gives_the_command_a_terminal_on_stdout)
+{
+    char *argv[] = {CAPTURE_DEMO, "--pty", "--",
+                    "/bin/sh",    "-c",    "test -t 1 && test ! -t 2 && echo tty", NULL};
+    char *report;
+
+    ck_assert_int_eq(run_capture(argv, &report), 0);
+    ck_assert_ptr_nonnull(strstr(report, "stdout:     5 bytes")); /* "tty\r\n" */
+    free(report);
+}
+END_TEST
+
+/* --lines: each line tagged, in the order written on one stream (merged,
+ * or the terminal), the last one without its newline too; a terminal's
+ * "\r\n" is printed as one line end. */
+START_TEST(lines_are_tagged_in_arrival_order)
+{
+    char *argv[] = {CAPTURE_DEMO,
+                    "--lines",
+                    _i ? "--pty" : "--merge",
+                    "--",
+                    "/bin/sh",
+                    "-c",
+                    "echo one; echo two; printf 'no newline'",
+                    NULL};
+    char *report, *one, *two, *last;
+
+    ck_assert_int_eq(run_capture(argv, &report), 0);
+    one = strstr(report, "[out] one\n");
+    two = strstr(report, "[out] two\n");
+    last = strstr(report, "[out] no newline\n");
+    ck_assert_msg(one && two && last && one < two && two < last, "report: %s", report);
+    ck_assert_ptr_null(strstr(report, "\r")); /* a terminal's line ends, printed once */
+    free(report);
+}
+END_TEST
+
+/* --lines with both streams: stderr's line arrives while stdout waits,
+ * and each is tagged with its own stream. */
+START_TEST(lines_of_both_streams_carry_their_tags)
+{
+    char *argv[] = {CAPTURE_DEMO, "--lines", "--", "/bin/sh", "-c", "echo out; echo err >&2",
+                    NULL};
+    char *report;
+
+    ck_assert_int_eq(run_capture(argv, &report), 0);
+    ck_assert_ptr_nonnull(strstr(report, "[out] out\n"));
+    ck_assert_ptr_nonnull(strstr(report, "[err] err\n"));
+    free(report);
+}
+END_TEST
+
 static const struct test_case cases[] = {
+    TEST(pty, pty_gives_the_command_a_terminal_on_stdout),
+    TEST_LOOP(lines, lines_are_tagged_in_arrival_order, 0, 2),
+    TEST(lines, lines_of_both_streams_carry_their_tags),
     TEST(capture, timeout_kills_the_command_and_its_group),
     TEST(capture, spill_saves_every_byte_with_bounded_memory),
     TEST(capture, bad_option_values_are_usage_errors),
