@@ -385,7 +385,7 @@ POPEN2_API int popen2_attr_set_limit(popen2_attr *a, int stream, size_t max_byte
  * POPEN2_PTY_NOECHO and POPEN2_PTY_RAW or-ed) of the terminal of POPEN2_PTY
  * streams, set before the child starts.  0, or -1 with EINVAL (NULL a,
  * rows or cols 0, an unknown flag), ENOSYS where the system has no
- * pseudo-terminals. */
+ * pseudo-terminals (Windows). */
 POPEN2_API int popen2_attr_set_pty(popen2_attr *a, unsigned short rows, unsigned short cols,
                                    int flags);
 
