@@ -3,6 +3,7 @@
  *                 gives it) in brackets, one per line
  *   cat           copies stdin to stdout (binary)
  *   flood N       writes N bytes to stderr first, then N to stdout
+ *   out N         writes N bytes to stdout (bench/wine.c's writer)
  *   exit N        exits with N (any 32-bit code; 0x for hex)
  *   write-handle H  writes one byte to the handle numbered H (a handle it
  *                 should not have inherited), and exits 0 either way */
@@ -47,6 +48,14 @@ int main(void)
         memset(buf, 'o', sizeof buf);
         for (left = total; left > 0; left -= (long)n)
             n = fwrite(buf, 1, left > (long)sizeof buf ? sizeof buf : (size_t)left, stdout);
+        return 0;
+    }
+    if (wcscmp(wargv[1], L"out") == 0 && argc > 2) {
+        long long left = _wcstoi64(wargv[2], NULL, 10);
+
+        memset(buf, 'o', sizeof buf);
+        for (; left > 0; left -= (long long)n)
+            n = fwrite(buf, 1, left > (long long)sizeof buf ? sizeof buf : (size_t)left, stdout);
         return 0;
     }
     if (wcscmp(wargv[1], L"write-handle") == 0 && argc > 2) {
