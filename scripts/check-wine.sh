@@ -1,8 +1,10 @@
 #!/bin/sh
 # Cross-builds libpopen2 for Windows with mingw-w64 in build-win/ and runs
 # tests/wine/basics.exe under Wine (an outer timeout: a deadlock fails, it
-# never hangs).  Needs: mingw-w64, wine (Debian: apt-get install mingw-w64
-# wine64 wine).  Exits 77 (SKIP) without them.
+# never hangs), once built against the build tree and once against an
+# install, compiled as the README tells a Windows user to.  Needs:
+# mingw-w64, wine (Debian: apt-get install mingw-w64 wine64 wine).  Exits
+# 77 (SKIP) without them.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_WIN:-$top/build-win}
@@ -48,6 +50,19 @@ if [ ! -d "$WINEPREFIX" ]; then
 fi
 cd "$run"
 timeout 300 wine basics.exe
+# The same tests compiled as the README tells a Windows user to: against
+# the installed header and import library, with the README's command, and
+# only the DLLs it says to ship beside the program.
+inst=$build/inst
+rm -rf "$inst" "$build/installed-run"
+make -C "$build" install prefix="$inst" >/dev/null
+mkdir -p "$build/installed-run"
+cd "$build/installed-run"
+$host-gcc -I"$inst/include" -o basics.exe "$src/tests/wine/basics.c" -L"$inst/lib" -lpopen2
+cp "$inst/bin/libpopen2-0.dll" "$($host-gcc -print-file-name=libwinpthread-1.dll)" \
+    "$run/child_win.exe" .
+timeout 300 wine basics.exe
+cd "$run"
 # 64 MiB on each of stdout and stderr, read in the order that deadlocks
 # with plain pipes.
 timeout 600 wine flowcontrol.exe 64

@@ -36,21 +36,17 @@ int popen2_drain(popen2_proc *p, int timeout_ms)
 
 int popen2_returncode(popen2_proc *p, long *rc)
 {
-    int st, r;
+    int r;
 
     if (!p || !rc)
         return p2i_fail(-EINVAL);
     if (p2i_api_inherited(p))
         return -1;
     /* Python's poll() reaps, and sets returncode on the way. */
-    r = p2i_child_poll(&p->child, &st);
+    r = p2i_child_poll_returncode(&p->child, rc);
     if (r == 0)
         return p2i_fail(-EAGAIN);
-    if (r < 0)
-        return p2i_fail(r);
-    /* Only exits and deaths are waited for (WEXITED), never stops. */
-    *rc = WIFSIGNALED(st) ? -(long)WTERMSIG(st) : (long)WEXITSTATUS(st);
-    return 0;
+    return r < 0 ? p2i_fail(r) : 0;
 }
 
 int popen2_rusage(popen2_proc *p, struct rusage *ru)

@@ -110,9 +110,9 @@ static int try_reap_locked(struct child *c)
         return 0;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     if (c->pidfd >= 0)
-        r = p2i_process_reap(c->pidfd, c->pid, &st, &c->usage);
+        r = p2i_process_reap(c->pidfd, c->pid, &st, &c->usage, &c->returncode);
     else
-        r = p2i_process_reap_pid(c->pid, &st, &c->usage);
+        r = p2i_process_reap_pid(c->pid, &st, &c->usage, &c->returncode);
     if (r == 1) {
         c->status = st;
         c->reaped = true;
@@ -154,7 +154,8 @@ static int outcome_locked(struct child *c, int *status)
     return c->gone ? -ECHILD : -EAGAIN;
 }
 
-int p2i_child_poll(struct child *c, int *status)
+/* p2i_child_poll, with the returncode too when code is not NULL. */
+static int poll_child(struct child *c, int *status, long *code)
 {
     int r;
 
@@ -162,9 +163,24 @@ int p2i_child_poll(struct child *c, int *status)
     r = try_reap_locked(c);
     if (r == 0)
         r = outcome_locked(c, status);
+    if (r == 1 && code)
+        *code = c->returncode;
     pthread_mutex_unlock(&c->mu);
     return r == -EAGAIN ? 0 : r;
 }
+
+int p2i_child_poll(struct child *c, int *status)
+{
+    return poll_child(c, status, NULL);
+}
+
+int p2i_child_poll_returncode(struct child *c, long *code)
+{
+    int st;
+
+    return poll_child(c, &st, code);
+}
+
 
 int p2i_child_wait(struct child *c, int timeout_ms, int *status)
 {

@@ -54,6 +54,7 @@ struct child {
     bool reaped;           /* we reaped it: status holds its wait status */
     bool gone;             /* reaped elsewhere: no status, no number */
     int status;
+    long returncode;       /* Python 3's, as the reap gave it with status */
     struct rusage usage;   /* the child's own, as the kernel gave it at the reap */
     bool group_leader;     /* the child leads its own process group */
     int watch_epfd;        /* an epoll set holding pidfd until the child is
@@ -71,6 +72,9 @@ int p2i_child_start(struct child *c, const struct p2i_spawn_request *req);
  * while it runs, -ECHILD once it is known to have been reaped elsewhere, or
  * the -errno of a reap the kernel (or a sandbox) failed. */
 int p2i_child_poll(struct child *c, int *status);
+/* As p2i_child_poll, with Python 3's returncode (the whole exit code on
+ * Windows, which the wait status cannot hold) in *code instead. */
+int p2i_child_poll_returncode(struct child *c, long *code);
 /* Waits up to timeout_ms (-1: for ever): 1 with *status, -ETIMEDOUT, or
  * -ECHILD or another -errno as p2i_child_poll (also of the sleep); an
  * error ends the wait, it is never retried. */

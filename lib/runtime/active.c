@@ -88,8 +88,8 @@ static void try_reap_locked(struct p2i_active_node *n, struct p2i_active_node **
 {
     int st, r;
 
-    r = n->pidfd >= 0 ? p2i_process_reap(n->pidfd, n->pid, &st, NULL)
-                      : p2i_process_reap_pid(n->pid, &st, NULL);
+    r = n->pidfd >= 0 ? p2i_process_reap(n->pidfd, n->pid, &st, NULL, NULL)
+                      : p2i_process_reap_pid(n->pid, &st, NULL, NULL);
     /* ECHILD: reaped behind our back; like Python we forget it. */
     if (r == 1 || r == -ECHILD) {
         unlink_locked(n);

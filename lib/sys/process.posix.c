@@ -215,7 +215,14 @@ static int waitid_pidfd(int pidfd, siginfo_t *si, struct rusage *ru)
 }
 #endif
 
-int p2i_process_reap(int pidfd, pid_t pid, int *status, struct rusage *ru)
+/* Python 3's returncode of a wait status; only exits and deaths are waited
+ * for (WEXITED), never stops. */
+static long code_of(int status)
+{
+    return WIFSIGNALED(status) ? -(long)WTERMSIG(status) : (long)WEXITSTATUS(status);
+}
+
+int p2i_process_reap(int pidfd, pid_t pid, int *status, struct rusage *ru, long *code)
 {
     siginfo_t si;
     int r;
@@ -228,6 +235,8 @@ int p2i_process_reap(int pidfd, pid_t pid, int *status, struct rusage *ru)
         if (si.si_pid == 0)
             return 0;
         *status = status_of(&si);
+        if (code)
+            *code = code_of(*status);
         return 1;
     }
     /* Refusals: EINVAL from Linux 5.3, which has pidfds but not P_PIDFD
@@ -239,12 +248,12 @@ int p2i_process_reap(int pidfd, pid_t pid, int *status, struct rusage *ru)
     r = number_state(pidfd, pid);
     if (r <= 0)
         return r == -ESRCH ? -ECHILD : r;
-    r = p2i_process_reap_pid(pid, status, ru);
+    r = p2i_process_reap_pid(pid, status, ru, code);
     /* Exited, yet not reapable under its number: reaped elsewhere just now. */
     return r == 0 ? -ECHILD : r;
 }
 
-int p2i_process_reap_pid(pid_t pid, int *status, struct rusage *ru)
+int p2i_process_reap_pid(pid_t pid, int *status, struct rusage *ru, long *code)
 {
     pid_t r;
 
@@ -254,7 +263,11 @@ int p2i_process_reap_pid(pid_t pid, int *status, struct rusage *ru)
     while (r < 0 && errno == EINTR);
     if (r < 0)
         return -errno;
-    return r == pid ? 1 : 0;
+    if (r != pid)
+        return 0;
+    if (code)
+        *code = code_of(*status);
+    return 1;
 }
 
 bool p2i_process_gone(pid_t pid)

@@ -118,10 +118,10 @@ int p2i_process_signal_group(int pidfd, int sig)
     return -ENOSYS;
 }
 
-int p2i_process_reap(int pidfd, pid_t pid, int *status, struct rusage *ru)
+int p2i_process_reap(int pidfd, pid_t pid, int *status, struct rusage *ru, long *code)
 {
     (void)pidfd;
-    return p2i_process_reap_pid(pid, status, ru);
+    return p2i_process_reap_pid(pid, status, ru, code);
 }
 
 /* 100-ns FILETIME ticks as a timeval. */
@@ -135,11 +135,11 @@ static struct timeval timeval_of(FILETIME ft)
     return tv;
 }
 
-int p2i_process_reap_pid(pid_t pid, int *status, struct rusage *ru)
+int p2i_process_reap_pid(pid_t pid, int *status, struct rusage *ru, long *code)
 {
     HANDLE h = find(pid, NULL);
     FILETIME created, exited, kernel, user;
-    DWORD code;
+    DWORD exit_code;
 
     if (!h)
         return -ECHILD;
@@ -151,9 +151,15 @@ int p2i_process_reap_pid(pid_t pid, int *status, struct rusage *ru)
     default:
         return -p2i_win_errno(GetLastError());
     }
-    if (!GetExitCodeProcess(h, &code))
+    if (!GetExitCodeProcess(h, &exit_code))
         return -p2i_win_errno(GetLastError());
-    *status = (int)((unsigned)code << 8);
+    *status = (int)((unsigned)exit_code << 8);
+    /* The shift drops the top 8 bits (NTSTATUS crash codes such as
+     * 0xC0000005 live there); the returncode keeps all 32, as a long,
+     * which is 32 bits on Windows: a code above LONG_MAX reads negative
+     * and converts back to it unchanged. */
+    if (code)
+        *code = (long)exit_code;
     if (ru) {
         memset(ru, 0, sizeof *ru);
         if (GetProcessTimes(h, &created, &exited, &kernel, &user)) {

@@ -417,13 +417,16 @@ int p2i_process_signal_group(int pidfd, int sig);
 /* Reaps the process pid that pidfd names if it has exited, without
  * blocking: 1 with *status (as waitpid gives it) and, with ru not NULL,
  * *ru (the child's own resource usage, which the kernel gives only at the
- * reap), 0 while it runs, -ECHILD when it is not (or no longer) a child of
- * ours to reap, or another -errno.  Where waitid(P_PIDFD) is refused, reaps
- * by number once the pidfd shows the process exited but unreaped. */
-int p2i_process_reap(int pidfd, pid_t pid, int *status, struct rusage *ru);
+ * reap), and with code not NULL *code (Python 3's returncode: the exit
+ * code, or -N when signal N ended it; on Windows the whole 32-bit exit
+ * code, which the wait status cannot hold), 0 while it runs, -ECHILD when
+ * it is not (or no longer) a child of ours to reap, or another -errno.
+ * Where waitid(P_PIDFD) is refused, reaps by number once the pidfd shows
+ * the process exited but unreaped. */
+int p2i_process_reap(int pidfd, pid_t pid, int *status, struct rusage *ru, long *code);
 /* As p2i_process_reap, by number, for a kernel without pidfds.  Safe only
  * while nothing else may reap the child. */
-int p2i_process_reap_pid(pid_t pid, int *status, struct rusage *ru);
+int p2i_process_reap_pid(pid_t pid, int *status, struct rusage *ru, long *code);
 /* Whether the process, a child of ours that we have not reaped, was reaped
  * elsewhere (a waitpid(-1) in the program, SIGCHLD ignored); looks without
  * reaping (WNOWAIT).  A cancellation point. */

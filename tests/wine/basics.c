@@ -42,8 +42,8 @@ static size_t drain(FILE *f, int want)
 
 static void text_and_binary(void)
 {
-    char line[64];
-    FILE *out, *in;
+    char line[64] = "";
+    FILE *out, *in, *err;
     int r;
 
     r = popen2_popen2("echo hi", -1, "t", &out, &in);
@@ -54,6 +54,14 @@ static void text_and_binary(void)
     CHECK("popen2_b", r == 0 && fclose(in) == 0 && fgets(line, sizeof line, out) &&
                           strcmp(line, "hi\r\n") == 0 && fclose(out) == 0,
           "binary line");
+    r = popen2_popen3("echo hi", -1, "t", &out, &in, &err);
+    CHECK("popen3_t", r == 0 && fclose(in) == 0 && fgets(line, sizeof line, out) &&
+                          strcmp(line, "hi\n") == 0 && fclose(out) == 0 && fclose(err) == 0,
+          "text line");
+    r = popen2_popen4("echo hi 1>&2", -1, "t", &out, &in);
+    CHECK("popen4_t_merges_stderr", r == 0 && fclose(in) == 0 && fgets(line, sizeof line, out) &&
+                                        strcmp(line, "hi \n") == 0 && fclose(out) == 0,
+          "text line <%s>", line);
 }
 
 static void flow_control(void)
@@ -165,6 +173,23 @@ static void exit_status(void)
 
     CHECK("exit_status", p && WEXITSTATUS(st) == 7 && popen2_returncode(p, &rc) == 0 && rc == 7,
           "status %d rc %ld", st, rc);
+    popen2_free(p);
+}
+
+/* The wait status holds the exit code shifted left by 8, so only its low
+ * 8 bits survive there; the returncode keeps all 32, a crash's NTSTATUS
+ * included (as a long of 32 bits: compared as unsigned). */
+static void whole_exit_code(const char *name, const char *arg, unsigned long want)
+{
+    char *argv[] = {child, "exit", (char *)arg, NULL};
+    popen2_proc *p = popen2_Popen3v(argv, 0, -1);
+    long rc = 0;
+    int st = p ? popen2_wait(p) : -1;
+    int r = p ? popen2_returncode(p, &rc) : -1;
+
+    CHECK(name, p && WIFEXITED(st) && WEXITSTATUS(st) == (int)(want & 0xff) && r == 0 &&
+                    (unsigned long)rc == want,
+          "status %d rc %ld (want %lu)", st, rc, want);
     popen2_free(p);
 }
 
@@ -285,6 +310,8 @@ int main(void)
     batch_refused();
     poll_wait_pid();
     exit_status();
+    whole_exit_code("returncode_is_the_whole_exit_code", "0x12345", 0x12345UL);
+    whole_exit_code("returncode_keeps_a_crash_code", "3221225477", 0xC0000005UL);
     timeout_and_kill();
     group_kill();
     only_three_handles();

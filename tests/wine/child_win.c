@@ -3,7 +3,8 @@
  *                 gives it) in brackets, one per line
  *   cat           copies stdin to stdout (binary)
  *   flood N       writes N bytes to stderr first, then N to stdout
- *   exit N        exits with N
+ *   out N         writes N bytes to stdout (bench/wine.c's writer)
+ *   exit N        exits with N (any 32-bit code; 0x for hex)
  *   write-handle H  writes one byte to the handle numbered H (a handle it
  *                 should not have inherited), and exits 0 either way */
 #include <fcntl.h>
@@ -49,13 +50,23 @@ int main(void)
             n = fwrite(buf, 1, left > (long)sizeof buf ? sizeof buf : (size_t)left, stdout);
         return 0;
     }
+    if (wcscmp(wargv[1], L"out") == 0 && argc > 2) {
+        long long left = _wcstoi64(wargv[2], NULL, 10);
+
+        memset(buf, 'o', sizeof buf);
+        for (; left > 0; left -= (long long)n)
+            n = fwrite(buf, 1, left > (long long)sizeof buf ? sizeof buf : (size_t)left, stdout);
+        return 0;
+    }
     if (wcscmp(wargv[1], L"write-handle") == 0 && argc > 2) {
         DWORD put;
 
         WriteFile((HANDLE)(intptr_t)_wcstoi64(wargv[2], NULL, 10), "x", 1, &put, NULL);
         return 0;
     }
+    /* Unsigned: a crash code such as 3221225477 (0xC0000005) is above
+     * LONG_MAX, which is 32 bits here. */
     if (wcscmp(wargv[1], L"exit") == 0 && argc > 2)
-        return (int)wcstol(wargv[2], NULL, 10);
+        ExitProcess((UINT)wcstoul(wargv[2], NULL, 0));
     return 2;
 }
