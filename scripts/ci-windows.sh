@@ -7,13 +7,15 @@
 # and the ring's Check programs under Wine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v x86_64-w64-mingw32-gcc >/dev/null || ! command -v wine >/dev/null; then
+# dpkg-dev unpacks Check's source package (apt-get source), cmake builds it.
+if ! command -v x86_64-w64-mingw32-gcc >/dev/null || ! command -v wine >/dev/null ||
+    ! command -v cmake >/dev/null || ! command -v dpkg-source >/dev/null; then
     if [ "$(id -u)" != 0 ]; then
-        echo "ci-windows: mingw-w64 and wine are missing (apt-get install mingw-w64 wine64 wine)" >&2
+        echo "ci-windows: missing tools (apt-get install mingw-w64 wine64 wine cmake dpkg-dev)" >&2
         exit 1
     fi
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mingw-w64 wine64 wine cmake >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mingw-w64 wine64 wine cmake dpkg-dev >/dev/null
 fi
 rm -rf build-ci/windows
 BUILD_WIN=$PWD/build-ci/windows scripts/check-wine.sh

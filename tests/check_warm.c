@@ -1,6 +1,7 @@
 /* check_warm: the warm ring buffers (lib/runtime/warm.c), tested directly:
  * a large freed buffer comes back to the next take, the smallest that fits
- * first, counted by the pages it has in; small ones are freed; at most four are kept, the oldest dropped
+ * first, counted by the pages it has in, and a much larger one only by a
+ * ring nobody has read yet; small ones are freed; at most four are kept, the oldest dropped
  * first; a ring that grows past a mebibyte writes into a freed ring's
  * pages, a bounded one never takes more memory than its limit; and the
  * lock survives a fork from a program whose other thread is using it. */
@@ -18,6 +19,9 @@
 
 #define MIB ((size_t)1 << 20)
 
+/* A take with no upper bound on the size. */
+#define p2i_warm_take_any(need, cap, touched) p2i_warm_take((need), SIZE_MAX, (cap), (touched))
+
 /* A buffer of n bytes, each page touched, as a ring leaves its buffer. */
 static void *written(size_t n)
 {
@@ -32,8 +36,8 @@ START_TEST(nothing_kept_gives_nothing)
 {
     size_t cap = 0, touched = 0;
 
-    ck_assert_ptr_null(p2i_warm_take(1, &cap, &touched));
-    ck_assert_ptr_null(p2i_warm_take(P2I_WARM_MIN, &cap, &touched));
+    ck_assert_ptr_null(p2i_warm_take_any(1, &cap, &touched));
+    ck_assert_ptr_null(p2i_warm_take_any(P2I_WARM_MIN, &cap, &touched));
 }
 END_TEST
 
@@ -43,10 +47,10 @@ START_TEST(a_freed_large_buffer_comes_back_to_the_next_take)
     size_t cap = 0, touched = 0;
 
     p2i_warm_give(b, 2 * MIB, 2 * MIB);
-    got = p2i_warm_take(MIB, &cap, &touched);
+    got = p2i_warm_take_any(MIB, &cap, &touched);
     ck_assert_ptr_eq(got, b);
     ck_assert_uint_eq(cap, 2 * MIB);
-    ck_assert_ptr_null(p2i_warm_take(MIB, &cap, &touched)); /* taken once only */
+    ck_assert_ptr_null(p2i_warm_take_any(MIB, &cap, &touched)); /* taken once only */
     free(got);
 }
 END_TEST
@@ -58,11 +62,11 @@ START_TEST(the_smallest_buffer_that_fits_is_taken)
 
     p2i_warm_give(big, 8 * MIB, 8 * MIB);
     p2i_warm_give(small, 2 * MIB, 2 * MIB);
-    ck_assert_ptr_null(p2i_warm_take(9 * MIB, &cap, &touched)); /* none fits */
-    got = p2i_warm_take(MIB + MIB / 2, &cap, &touched);
+    ck_assert_ptr_null(p2i_warm_take_any(9 * MIB, &cap, &touched)); /* none fits */
+    got = p2i_warm_take_any(MIB + MIB / 2, &cap, &touched);
     ck_assert_ptr_eq(got, small);
     free(got);
-    got = p2i_warm_take(3 * MIB, &cap, &touched);
+    got = p2i_warm_take_any(3 * MIB, &cap, &touched);
     ck_assert_ptr_eq(got, big);
     ck_assert_uint_eq(cap, 8 * MIB);
     free(got);
@@ -75,9 +79,9 @@ START_TEST(small_buffers_are_freed_not_kept)
 
     /* valgrind and LeakSanitizer would report it if it were dropped unfreed. */
     p2i_warm_give(written(P2I_WARM_MIN / 2), P2I_WARM_MIN / 2, P2I_WARM_MIN / 2);
-    ck_assert_ptr_null(p2i_warm_take(1, &cap, &touched));
+    ck_assert_ptr_null(p2i_warm_take_any(1, &cap, &touched));
     p2i_warm_give(NULL, 4 * MIB, 4 * MIB); /* nothing to keep: a no-op */
-    ck_assert_ptr_null(p2i_warm_take(1, &cap, &touched));
+    ck_assert_ptr_null(p2i_warm_take_any(1, &cap, &touched));
 }
 END_TEST
 
@@ -91,7 +95,7 @@ START_TEST(a_buffer_counts_by_the_pages_it_has_in)
     ck_assert_ptr_nonnull(big);
     memset(big, 1, 2 * MIB);
     p2i_warm_give(big, 256 * MIB, 2 * MIB);
-    got = p2i_warm_take(100 * MIB, &cap, &touched);
+    got = p2i_warm_take_any(100 * MIB, &cap, &touched);
     ck_assert_ptr_eq(got, big);
     ck_assert_uint_eq(cap, 256 * MIB);
     ck_assert_uint_eq(touched, 2 * MIB);
@@ -101,7 +105,7 @@ START_TEST(a_buffer_counts_by_the_pages_it_has_in)
     ck_assert_ptr_nonnull(big);
     memset(big, 1, 64 * 1024);
     p2i_warm_give(big, 8 * MIB, 64 * 1024);
-    ck_assert_ptr_null(p2i_warm_take(1, &cap, &touched));
+    ck_assert_ptr_null(p2i_warm_take_any(1, &cap, &touched));
 }
 END_TEST
 
@@ -116,7 +120,7 @@ START_TEST(at_most_four_are_kept_and_the_oldest_goes_first)
         p2i_warm_give(b[i], MIB, MIB);
     }
     for (i = 0; i < 4; i++) {
-        got = p2i_warm_take(MIB, &cap, &touched);
+        got = p2i_warm_take_any(MIB, &cap, &touched);
         ck_assert_ptr_nonnull(got);
         ck_assert_ptr_ne(got, b[0]); /* the first one given was dropped */
         for (found = 0, j = 1; j < 5; j++)
@@ -124,7 +128,7 @@ START_TEST(at_most_four_are_kept_and_the_oldest_goes_first)
         ck_assert_int_eq(found, 1);
         free(got);
     }
-    ck_assert_ptr_null(p2i_warm_take(MIB, &cap, &touched));
+    ck_assert_ptr_null(p2i_warm_take_any(MIB, &cap, &touched));
 }
 END_TEST
 
@@ -173,6 +177,39 @@ START_TEST(a_ring_growing_past_a_mebibyte_writes_into_a_freed_rings_pages)
 }
 END_TEST
 
+START_TEST(a_ring_being_read_leaves_a_much_larger_buffer_for_one_that_is_not)
+{
+    struct ringbuf b;
+    char *big = written(64 * MIB), *got;
+    size_t cap = 0, touched = 0;
+
+    p2i_warm_give(big, 64 * MIB, 64 * MIB);
+    /* A ring whose reader took bytes grows into fresh memory rather than
+     * take 64 MiB for 2 MiB of bytes ... */
+    fill_ring(&b, 64 * 1024, 3);
+    drain_ring(&b, 64 * 1024, 3);
+    {
+        static unsigned char chunk[64 * 1024];
+        size_t off;
+
+        for (off = 0; off < 2 * MIB; off += sizeof chunk)
+            ck_assert_int_eq(p2i_ringbuf_append(&b, chunk, sizeof chunk), (ssize_t)sizeof chunk);
+    }
+    ck_assert_ptr_ne(b.buf, big);
+    ck_assert_uint_lt(b.cap, 64 * MIB);
+    p2i_ringmem_destroy(&b);
+    free(p2i_warm_take(P2I_WARM_MIN, 32 * MIB, &cap, &touched)); /* the one it gave back */
+    /* ... which a ring nobody has read yet (fill_ring reads nothing) takes. */
+    fill_ring(&b, 2 * MIB, 4);
+    ck_assert_ptr_eq(b.buf, big);
+    drain_ring(&b, 2 * MIB, 4);
+    p2i_ringmem_destroy(&b);
+    got = p2i_warm_take_any(P2I_WARM_MIN, &cap, &touched);
+    ck_assert_ptr_eq(got, big); /* given back by the destroy */
+    free(got);
+}
+END_TEST
+
 START_TEST(a_bounded_ring_never_takes_more_memory_than_its_limit)
 {
     struct ringbuf b;
@@ -193,7 +230,7 @@ START_TEST(a_bounded_ring_never_takes_more_memory_than_its_limit)
     ck_assert_uint_le(b.cap, 2 * MIB);
     ck_assert_ptr_ne(b.buf, big);
     p2i_ringmem_destroy(&b);
-    got = p2i_warm_take(16 * MIB, &cap, &touched); /* still kept */
+    got = p2i_warm_take_any(16 * MIB, &cap, &touched); /* still kept */
     ck_assert_ptr_eq(got, big);
     free(got);
 }
@@ -207,7 +244,7 @@ static void *churn(void *arg)
 
     (void)arg;
     while (__atomic_load_n(&churning, __ATOMIC_RELAXED)) {
-        void *b = p2i_warm_take(MIB, &cap, &touched);
+        void *b = p2i_warm_take_any(MIB, &cap, &touched);
 
         p2i_warm_give(b ? b : written(MIB), b ? cap : MIB, b ? cap : MIB);
     }
@@ -228,7 +265,7 @@ START_TEST(a_fork_while_another_thread_uses_it_leaves_it_usable_in_the_child)
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
             size_t cap, touched;
-            void *b = p2i_warm_take(MIB, &cap, &touched); /* hangs if the lock came along held */
+            void *b = p2i_warm_take_any(MIB, &cap, &touched); /* hangs if the lock came along held */
 
             p2i_warm_give(b ? b : written(MIB), b ? cap : MIB, b ? cap : MIB);
             _exit(p2i_fork_generation() == gen + 1 ? 0 : 1);
@@ -249,6 +286,7 @@ static const struct test_case cases[] = {
     TEST(warm, a_buffer_counts_by_the_pages_it_has_in),
     TEST(warm, at_most_four_are_kept_and_the_oldest_goes_first),
     TEST(ring, a_ring_growing_past_a_mebibyte_writes_into_a_freed_rings_pages),
+    TEST(ring, a_ring_being_read_leaves_a_much_larger_buffer_for_one_that_is_not),
     TEST(ring, a_bounded_ring_never_takes_more_memory_than_its_limit),
     TEST(fork, a_fork_while_another_thread_uses_it_leaves_it_usable_in_the_child),
 };

@@ -176,6 +176,19 @@ void p2i_ringmem_wait_for_memory_locked(struct ringbuf *rb, int *backoff_ms)
     *backoff_ms = *backoff_ms > MEMORY_RETRY_MAX_MS / 2 ? MEMORY_RETRY_MAX_MS : *backoff_ms * 2;
 }
 
+/* The largest kept buffer a ring growing to new_cap may take.  A ring
+ * nobody has read from yet is holding a stream for later (stderr while
+ * stdout is read to its end) and may grow to the whole stream: any will do.
+ * A ring whose reader keeps taking bytes grew for a moment and will shrink
+ * back; a buffer much larger than it needs would be lost to the ring that
+ * holds a whole stream, in the same object or the next. */
+static size_t warm_most(const struct ringbuf *rb, size_t new_cap)
+{
+    if (rb->acct.total == rb->len)
+        return SIZE_MAX;
+    return new_cap > SIZE_MAX / 16 ? SIZE_MAX : new_cap * 16;
+}
+
 /* Moves the data into a new buffer of new_cap bytes starting at offset 0
  * (or a larger one kept warm (warm.c), for a ring without a limit).
  * Called by the producer with mu held.  -ENOMEM leaves the ring as it was. */
@@ -190,7 +203,7 @@ static int resize_locked(struct ringbuf *rb, size_t new_cap)
      * bounded ring never holds more memory than its limit, so it grows as
      * before. */
     if (new_cap > rb->cap && new_cap >= P2I_WARM_MIN && !rb->bound.limit.max)
-        nb = p2i_warm_take(new_cap, &got, &got_touched);
+        nb = p2i_warm_take(new_cap, warm_most(rb, new_cap), &got, &got_touched);
     warm = nb != NULL;
     if (!nb && !rb->peeking && new_cap > rb->cap)
         return grow_in_place_locked(rb, new_cap);

@@ -105,10 +105,10 @@ void p2i_linger_forked(void);
  * already touched.  Its lock is a leaf: callers may hold a ring's. */
 #define P2I_WARM_MIN (1024 * 1024)
 
-/* A kept buffer (from malloc) of at least need bytes, the smallest there
- * is, its size in *cap and how far its pages are in in *touched; NULL when
- * none fits. */
-void *p2i_warm_take(size_t need, size_t *cap, size_t *touched);
+/* A kept buffer (from malloc) of at least need and at most `most` bytes,
+ * the smallest there is, its size in *cap and how far its pages are in in
+ * *touched; NULL when none fits. */
+void *p2i_warm_take(size_t need, size_t most, size_t *cap, size_t *touched);
 /* Frees buf (from malloc, cap bytes, its first `touched` bytes' pages in),
  * or keeps it for a later take. */
 void p2i_warm_give(void *buf, size_t cap, size_t touched);

@@ -87,7 +87,7 @@ static void free_all(void **bufs, int n)
         free(bufs[n]);
 }
 
-void *p2i_warm_take(size_t need, size_t *cap, size_t *touched)
+void *p2i_warm_take(size_t need, size_t most, size_t *cap, size_t *touched)
 {
     void *old[WARM_SLOTS], *buf = NULL;
     int i, best = -1, n;
@@ -95,7 +95,8 @@ void *p2i_warm_take(size_t need, size_t *cap, size_t *touched)
     pthread_mutex_lock(&warm_mu);
     n = age_locked(p2i_clock_now_ms(), old);
     for (i = 0; i < WARM_SLOTS; i++)
-        if (kept[i].buf && kept[i].cap >= need && (best < 0 || kept[i].cap < kept[best].cap))
+        if (kept[i].buf && kept[i].cap >= need && kept[i].cap <= most &&
+            (best < 0 || kept[i].cap < kept[best].cap))
             best = i;
     if (best >= 0) {
         *cap = kept[best].cap;
