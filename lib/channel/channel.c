@@ -75,9 +75,9 @@ static int open_end(struct channel *ch, const struct stream_plan *plan)
     int fds[2], r;
 
     if (plan->how == POPEN2_PTY) {
-        ch->fd = fcntl(plan->fd, F_DUPFD_CLOEXEC, 3);
+        ch->fd = p2i_fd_dup(plan->fd);
         if (ch->fd < 0)
-            return -errno;
+            return ch->fd;
         ch->used = true;
         ch->pty = true;
         return 0;
