@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine (README quick start, and .ci/run):
 #   ./build.sh demo    needs a compiler and the autotools; build, run demos/flowcontrol
-#   ./build.sh check   needs Check as well; build, run the test suite
+#   ./build.sh check   needs Check as well; build, run the test suite, then
+#                      the Windows build under Wine where mingw-w64 and Wine
+#                      are installed (as root they are)
 #   ./build.sh bench   also the benchmark's optional contenders and chart tool
 #                      (GLib, Python, gnuplot), then make bench
 # As root, missing packages are installed (optional ones too: GLib for
@@ -25,6 +27,10 @@ check_deps=(check:/usr/include/check.h)
 optional_deps=(libglib2.0-dev:/usr/include/glib-2.0/glib.h
                libgtk-4-dev:/usr/include/gtk-4.0/gtk/gtk.h xvfb:/usr/bin/xvfb-run
                xauth:/usr/bin/xauth)
+# The Windows build under Wine (mingw-w64, Wine, and for Check's cross build
+# CMake and dpkg-source): optional, `check` runs it where they are there.
+windows_deps=(mingw-w64:/usr/bin/x86_64-w64-mingw32-gcc wine64:/usr/bin/wine64 wine:/usr/bin/wine
+              cmake:/usr/bin/cmake dpkg-dev:/usr/bin/dpkg-source)
 # What make bench compares against and draws with; configure finds each.
 bench_deps=(libglib2.0-dev:/usr/include/glib-2.0/glib.h python3:/usr/bin/python3
             gnuplot-nox:/usr/bin/gnuplot)
@@ -112,7 +118,7 @@ demo)
     ./demos/flowcontrol
     ;;
 check)
-    install_deps "${deps[@]}" "${check_deps[@]}" -- "${optional_deps[@]}"
+    install_deps "${deps[@]}" "${check_deps[@]}" -- "${optional_deps[@]}" "${windows_deps[@]}"
     build
     rc=0
     make -j"$(nproc)" check || rc=$?
@@ -128,10 +134,28 @@ check)
                 if ($i == "Failures:" || $i == "Errors:") f += $(i + 1)
             }
         }
-        END { printf "checks: %d passed, %d failed\n", n - f, f }' | tee tests/check-summary.txt
-    # The Windows build under Wine needs mingw-w64 and Wine (hundreds of MB,
-    # minutes to install): a stage of CI of its own, never part of this.
-    echo "Windows (mingw-w64 under Wine): not run here; scripts/check-wine.sh runs it"
+        END { printf "checks: %d passed, %d failed\n", n - f, f }' >tests/check-summary.txt
+    # The Windows build under Wine, where its tools are installed: one line
+    # per test of tests/wine/basics ("ok" or "FAIL") and Check's lines.
+    win_rc=0
+    scripts/check-windows.sh >tests/wine.log 2>&1 || win_rc=$?
+    if [ "$win_rc" -eq 77 ]; then
+        echo "windows (mingw-w64 under Wine): not run: $(grep -m1 '^SKIP' tests/wine.log)" >>tests/check-summary.txt
+    else
+        grep -E '^(ok|FAIL|skip) |^[0-9]+%: Checks|OK: every byte' tests/wine.log || true
+        [ "$win_rc" -eq 0 ] || { rc=1; echo "=== tests/wine.log"; tail -n 60 tests/wine.log; }
+        awk '/^ok / { n++ } /^FAIL / { n++; f++ }
+             /Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ {
+                 gsub(/,/, ""); for (i = 1; i <= NF; i++) {
+                     if ($i == "Checks:") n += $(i + 1)
+                     if ($i == "Failures:" || $i == "Errors:") f += $(i + 1)
+                 }
+             }
+             END { printf "windows (mingw-w64 under Wine): %d passed, %d failed%s\n", n - f, f,
+                          rc ? " (the run stopped early: tests/wine.log)" : "" }' rc="$win_rc" tests/wine.log \
+            >>tests/check-summary.txt
+    fi
+    cat tests/check-summary.txt
     exit $rc
     ;;
 *)

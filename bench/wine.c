@@ -1,12 +1,14 @@
 /* The library against the bare Win32 calls, under Wine (scripts/bench-wine.sh
  * cross-builds and runs it): reading the child's stdout to EOF with fread on
- * fromchild against a ReadFile loop on an anonymous pipe; and spawn + wait with popen2_Popen3v, against
+ * fromchild and with popen2_readinto, against a ReadFile loop on an
+ * anonymous pipe; and spawn + wait with popen2_Popen3v, against
  * CreateProcess + WaitForSingleObject.  The contenders take turns in each
  * round, so a change of load meanwhile falls on all of them; medians of
  * the rounds, printed as ratios to the bare calls.  The writer is
  * child_win.exe (tests/wine/child_win.c), beside this program. */
 #include <popen2.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +85,8 @@ static double bare_read(long long size)
     return now_s() - t0;
 }
 
-static double lib_read(long long size)
+/* fread on fromchild, or (direct) popen2_readinto without the FILE. */
+static double lib_read(long long size, bool direct)
 {
     char num[32];
     char *argv[] = {child, "out", num, NULL};
@@ -99,11 +102,15 @@ static double lib_read(long long size)
         exit(1);
     }
     fclose(popen2_tochild(p));
-    while ((n = (ssize_t)fread(buf, 1, sizeof buf, popen2_fromchild(p))) > 0)
-        total += n;
+    if (direct)
+        while ((n = popen2_readinto(p, 1, buf, sizeof buf)) > 0)
+            total += n;
+    else
+        while ((n = (ssize_t)fread(buf, 1, sizeof buf, popen2_fromchild(p))) > 0)
+            total += n;
     popen2_wait(p);
     popen2_free(p);
-    check_total("fread", total, size);
+    check_total(direct ? "popen2_readinto" : "fread", total, size);
     return now_s() - t0;
 }
 
@@ -156,7 +163,7 @@ int main(int argc, char **argv)
     int rounds = argc > 1 ? atoi(argv[1]) : 5;
     long long mib = argc > 2 ? atoll(argv[2]) : 64, size = mib << 20;
     int spawns = argc > 3 ? atoi(argv[3]) : 20;
-    double t[4][MAX_ROUNDS], m[4];
+    double t[5][MAX_ROUNDS], m[5];
     char *slash;
 
     if (rounds < 1 || rounds > MAX_ROUNDS || mib < 1 || spawns < 1)
@@ -166,16 +173,18 @@ int main(int argc, char **argv)
     strcpy(slash ? slash + 1 : child, "child_win.exe");
     for (int r = 0; r < rounds; r++) {
         t[0][r] = bare_read(size);
-        t[1][r] = lib_read(size);
+        t[1][r] = lib_read(size, false);
+        t[4][r] = lib_read(size, true);
         t[2][r] = bare_spawn(spawns);
         t[3][r] = lib_spawn(spawns);
     }
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         m[i] = median(t[i], rounds);
     printf("Under Wine (figures are Wine's, not Windows'): %d interleaved rounds, medians\n", rounds);
     printf("read %lld MiB of the child's stdout to EOF, throughput as a ratio to ReadFile:\n", mib);
     printf("  ReadFile loop on an anonymous pipe  1.00x (%.0f MiB/s under Wine)\n", mib / m[0]);
     printf("  fread on popen2_fromchild           %.2fx\n", m[0] / m[1]);
+    printf("  popen2_readinto loop                %.2fx\n", m[0] / m[4]);
     printf("spawn + wait of child_win.exe exit 0 (%d per round), time as a ratio:\n", spawns);
     printf("  CreateProcess + WaitForSingleObject 1.00x (%.0f us under Wine)\n", m[2] * 1e6);
     printf("  popen2_Popen3v + popen2_wait + free %.2fx\n", m[3] / m[2]);

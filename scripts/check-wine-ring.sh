@@ -20,7 +20,9 @@ mkdir -p "$run"
 cp "$($host-gcc -print-file-name=libwinpthread-1.dll)" "$run/"
 export WINEPREFIX="$build/wineprefix" WINEDEBUG=-all CK_FORK=no
 failed=0
-# check_ringmem and check_warm need POSIX (mmap, fork and wait): not here.
+# check_ringmem and check_warm need POSIX (mmap, fork and wait), and
+# check_ringinput spawns the POSIX test child and forks: not here; the input
+# ring is exercised through tochild by tests/wine/basics.
 for t in ringbuf ringline ringlimit; do
     $host-gcc -O2 -std=gnu11 -I"$src/include" -iquote "$src/tests" -iquote "$src/lib" \
         -I"$build" -DPOPEN2_STATIC -DTEST_BUILDDIR='"."' -I"$ck/include" \

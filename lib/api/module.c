@@ -34,10 +34,10 @@ static int hand_out(const char *cmd, char *const argv[], int err_how, int bufsiz
     r = p2i_object_contract(cmd, argv, err_how, bufsize, mode && strcmp(mode, "t") == 0, &p);
     if (r < 0)
         return p2i_fail(r);
-    *out = p2i_proc_file(p, CH_STDOUT);
-    *in = p2i_proc_file(p, CH_STDIN);
+    *out = p2i_proc_give_file(p, CH_STDOUT);
+    *in = p2i_proc_give_file(p, CH_STDIN);
     if (err_how == POPEN2_PIPE)
-        *err = p2i_proc_file(p, CH_STDERR);
+        *err = p2i_proc_give_file(p, CH_STDERR);
     p2i_proc_drop_handle(p);
     return 0;
 }

@@ -116,7 +116,7 @@ static FILE *get_file(popen2_proc *p, int which)
         return p2i_fail_null(-EINVAL);
     if (p2i_api_inherited(p))
         return NULL;
-    return p2i_proc_file(p, which);
+    return p2i_proc_give_file(p, which);
 }
 
 FILE *popen2_fromchild(popen2_proc *p)

@@ -141,6 +141,9 @@ int p2i_pump_start(struct channel *ch);
  * fread) or in p2i_stream_read leaves the ring and the pipe as they were;
  * closing the FILE is not a cancellation point. */
 FILE *p2i_stream_open(struct channel *ch, int bufsize);
+/* The caller is handed the channel's FILE (ch->file, open): from here on
+ * the FILE may read ahead of the caller (see p2i_cfile_start). */
+void p2i_stream_hand_out(struct channel *ch);
 /* The input's write for a caller that waits itself, beside the FILE (call
  * it with the FILE locked, after flushing it): starts the writer thread if
  * it is not running yet, then takes what fits of n bytes now, never

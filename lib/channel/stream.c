@@ -383,6 +383,12 @@ FILE *p2i_stream_open(struct channel *ch, int bufsize)
     return f;
 }
 
+void p2i_stream_hand_out(struct channel *ch)
+{
+    if (ch->which != CH_STDIN)
+        p2i_cfile_start(ch->file);
+}
+
 /* glibc's flag for "reading from the ungetc backup area" (libio.h, not in
  * the installed headers; gnulib's freadahead uses the same). */
 #define GLIBC_IO_IN_BACKUP 0x100

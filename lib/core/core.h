@@ -172,6 +172,9 @@ void p2i_proc_free(struct popen2_proc *p);
 void p2i_proc_drop_handle(struct popen2_proc *p);
 /* The FILE of stream `which` while the caller has not closed it, else NULL. */
 FILE *p2i_proc_file(struct popen2_proc *p, int which);
+/* The same, handed to the caller, who may read it from now on
+ * (p2i_stream_hand_out). */
+FILE *p2i_proc_give_file(struct popen2_proc *p, int which);
 /* Whether stream `which` is piped (and, with need_open, its FILE still
  * open); takes proc->mu. */
 bool p2i_proc_stream_ok(struct popen2_proc *p, int which, bool need_open);

@@ -173,6 +173,20 @@ FILE *p2i_proc_file(struct popen2_proc *p, int which)
     return f;
 }
 
+FILE *p2i_proc_give_file(struct popen2_proc *p, int which)
+{
+    FILE *f;
+
+    /* Under the lock: the close callback clears the file under it, so a
+     * FILE seen here is still open. */
+    pthread_mutex_lock(&p->mu);
+    f = p->ch[which].file;
+    if (f)
+        p2i_stream_hand_out(&p->ch[which]);
+    pthread_mutex_unlock(&p->mu);
+    return f;
+}
+
 bool p2i_proc_stream_ok(struct popen2_proc *p, int which, bool need_open)
 {
     bool ok;

@@ -74,6 +74,11 @@ FILE *p2i_cfile_open(void *cookie, const struct p2i_cfile_ops *ops, bool writing
 }
 #endif
 
+void p2i_cfile_start(FILE *f)
+{
+    (void)f; /* the C library calls the read callback when the caller reads */
+}
+
 int p2i_cfile_close(FILE *f)
 {
     return fclose(f);

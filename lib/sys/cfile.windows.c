@@ -7,6 +7,10 @@
  *            closes its end, and the FILE reads EOF once the pipe is empty.
  *   writing: FILE -> pipe -> callback; the FILE's close is the pipe's EOF.
  *
+ * A reading thread is made suspended and resumed by p2i_cfile_start, when
+ * the caller is handed the FILE: until then the callback's bytes stay where
+ * the library's direct reads find them.
+ *
  * The close callback runs once: in p2i_cfile_close (the library's own
  * fclose), or when the thread sees that the caller fclosed the FILE (the
  * writer's EOF; for a reader, a write into the pipe that finds no reader,
@@ -38,6 +42,7 @@ struct cfile {
     int fd;         /* the FILE's descriptor */
     FILE *f;
     HANDLE thread;
+    bool started;   /* the thread was resumed (under mu) */
     LONG closed;    /* the close callback has run (or is running) */
     LONG refs;      /* the thread's and the FILE's */
     struct cfile *next;
@@ -200,8 +205,10 @@ FILE *p2i_cfile_open(void *cookie, const struct p2i_cfile_ops *ops, bool writing
     cf->next = list;
     list = cf;
     pthread_mutex_unlock(&mu);
+    cf->started = writing;
     cf->thread = CreateThread(NULL, 64 * 1024, writing ? writer_main : reader_main, cf,
-                              STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+                              STACK_SIZE_PARAM_IS_A_RESERVATION | (writing ? 0 : CREATE_SUSPENDED),
+                              NULL);
     if (!cf->thread) {
         e = p2i_win_errno(GetLastError());
         unlist(cf);
@@ -214,9 +221,25 @@ FILE *p2i_cfile_open(void *cookie, const struct p2i_cfile_ops *ops, bool writing
     return cf->f;
 }
 
+void p2i_cfile_start(FILE *f)
+{
+    struct cfile *cf;
+
+    pthread_mutex_lock(&mu);
+    for (cf = list; cf; cf = cf->next)
+        if (cf->f == f) {
+            if (!cf->started)
+                ResumeThread(cf->thread);
+            cf->started = true;
+            break;
+        }
+    pthread_mutex_unlock(&mu);
+}
+
 int p2i_cfile_close(FILE *f)
 {
     struct cfile **p, *cf = NULL;
+    bool idle = false;
     int r, c;
 
     pthread_mutex_lock(&mu);
@@ -224,6 +247,8 @@ int p2i_cfile_close(FILE *f)
         if ((*p)->f == f) {
             cf = *p;
             *p = cf->next;
+            idle = !cf->started;
+            cf->started = true;
             break;
         }
     pthread_mutex_unlock(&mu);
@@ -235,6 +260,10 @@ int p2i_cfile_close(FILE *f)
          * child once the owner is closing), then sees EOF. */
         WaitForSingleObject(cf->thread, INFINITE);
     c = run_close(cf);
+    if (idle)
+        /* A thread that never ran finds the close done and ends without
+         * calling the callback. */
+        ResumeThread(cf->thread);
     unref(cf);
     return r ? r : c;
 }

@@ -482,6 +482,12 @@ struct p2i_cfile_ops {
  * (CRLF <-> LF) where the C library has one and text is true; NULL with
  * errno. */
 FILE *p2i_cfile_open(void *cookie, const struct p2i_cfile_ops *ops, bool writing, bool text);
+/* The caller has the reading FILE f now, so it may read ahead: where a
+ * thread feeds the FILE (Windows), the thread starts reading the callback
+ * here, not at open, and bytes the caller takes without stdio are never
+ * held in a FILE nobody reads.  Elsewhere the FILE reads on demand and this
+ * does nothing. */
+void p2i_cfile_start(FILE *f);
 /* fclose of such a FILE: its close callback has run when this returns. */
 int p2i_cfile_close(FILE *f);
 

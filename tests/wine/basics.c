@@ -102,6 +102,72 @@ static void merged(void)
     CHECK("popen4_merged", r == 0 && total == 200000, "got %zu", total);
 }
 
+/* The calls that read an output without stdio see every byte of it while
+ * the caller never asked for the stream's FILE: nothing reads ahead into a
+ * FILE nobody reads. */
+#define DIRECT_BYTES (16u << 20)
+
+static void readinto_gets_every_byte(void)
+{
+    char *argv[] = {child, "out", "16777216", NULL};
+    popen2_proc *p = popen2_Popen3v(argv, 0, -1);
+    static char buf[1 << 20];
+    size_t total = 0;
+    ssize_t n = 0;
+    int bad = 0;
+
+    while (p && (n = popen2_readinto(p, 1, buf, sizeof buf)) > 0) {
+        for (ssize_t i = 0; i < n; i++)
+            bad |= buf[i] != 'o';
+        total += (size_t)n;
+    }
+    CHECK("readinto_gets_every_byte", p && n == 0 && !bad && total == DIRECT_BYTES,
+          "got %zu of %u, last %zd", total, DIRECT_BYTES, n);
+    if (p)
+        popen2_wait(p);
+    popen2_free(p);
+}
+
+static void read_gets_every_byte(void)
+{
+    char *argv[] = {child, "out", "1048576", NULL};
+    popen2_proc *p = popen2_Popen3v(argv, 0, -1);
+    char buf[65536];
+    size_t total = 0;
+    ssize_t n = 0;
+
+    while (p) {
+        n = popen2_read(p, 1, buf, sizeof buf);
+        if (n > 0)
+            total += (size_t)n;
+        else if (n < 0 && errno == EAGAIN)
+            Sleep(1);
+        else
+            break;
+    }
+    CHECK("read_gets_every_byte", p && n == 0 && total == 1048576, "got %zu, last %zd", total, n);
+    if (p)
+        popen2_wait(p);
+    popen2_free(p);
+}
+
+static void communicate_gets_every_byte(void)
+{
+    char *argv[] = {child, "flood", "1048576", NULL};
+    popen2_proc *p = popen2_Popen3v(argv, 1, -1);
+    char *out = NULL, *err = NULL;
+    size_t olen = 0, elen = 0;
+    int st = p ? popen2_communicate(p, NULL, 0, &out, &olen, &err, &elen, -1) : -1;
+
+    CHECK("communicate_gets_every_byte",
+          p && st >= 0 && WIFEXITED(st) && olen == 1048576 && elen == 1048576 &&
+              out[0] == 'o' && out[olen - 1] == 'o' && err[0] == 'e' && err[elen - 1] == 'e',
+          "status %d stdout %zu stderr %zu", st, olen, elen);
+    free(out);
+    free(err);
+    popen2_free(p);
+}
+
 static void argv_roundtrip(void)
 {
     char *argv[] = {child, "args", "a b", "", "q\"uote", "back\\slash", "tail\\\\", "bs\\\"q",
@@ -305,6 +371,9 @@ int main(void)
     text_and_binary();
     flow_control();
     merged();
+    readinto_gets_every_byte();
+    read_gets_every_byte();
+    communicate_gets_every_byte();
     argv_roundtrip();
     enoent();
     batch_refused();
