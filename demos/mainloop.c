@@ -83,13 +83,24 @@ static void finish(struct tool *t, int status)
         g_main_loop_quit(loop);
 }
 
+/* Reaps a tool whose output has ended, once its child has exited; never
+ * waits (popen2_poll only looks). */
+static bool reap_if_ended(struct tool *t)
+{
+    int status = popen2_poll(t->p);
+
+    if (!t->eof || status == -1)
+        return false;
+    finish(t, status);
+    return true;
+}
+
 static gboolean on_event(gint fd, GIOCondition cond, gpointer data)
 {
     struct tool *t = data;
     char buf[16384];
     size_t budget = READ_PER_WAKEUP;
     ssize_t k;
-    int status;
 
     (void)fd;
     (void)cond;
@@ -108,10 +119,7 @@ static gboolean on_event(gint fd, GIOCondition cond, gpointer data)
     }
     flush_lines(t, t->eof);
     fflush(stdout);
-    /* Reaping never waits: poll() only looks. */
-    status = popen2_poll(t->p);
-    if (t->eof && status != -1) {
-        finish(t, status);
+    if (reap_if_ended(t)) {
         t->source = 0;
         return G_SOURCE_REMOVE;
     }
@@ -135,9 +143,18 @@ static gboolean on_timeout(gpointer data)
 
 static gboolean on_tick(gpointer data)
 {
+    struct tool *tools = data;
     gint64 now = g_get_monotonic_time();
+    int i;
 
-    (void)data;
+    /* Where the child's exit is no event (no pidfds, as on macOS and the
+     * BSDs: the descriptor reports the streams only), a tool whose output
+     * ended before its child exited is reaped here. */
+    for (i = 0; tools[i].cmd; i++)
+        if (!tools[i].done && tools[i].eof && reap_if_ended(&tools[i])) {
+            g_source_remove(tools[i].source);
+            tools[i].source = 0;
+        }
     if (last_tick && now - last_tick > max_gap)
         max_gap = now - last_tick;
     last_tick = now;
@@ -260,7 +277,7 @@ int main(int argc, char **argv)
     popen2_attr_free(a);
     fflush(stdout);
     g_timeout_add((guint)timeout_ms, on_timeout, tools);
-    g_timeout_add((guint)tick_ms, on_tick, NULL);
+    g_timeout_add((guint)tick_ms, on_tick, tools);
     last_tick = g_get_monotonic_time();
 
     g_main_loop_run(loop);

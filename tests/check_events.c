@@ -150,18 +150,6 @@ END_TEST
 /* Whether this kernel (or valgrind, which does not know the call) has
  * pidfds: without them the event fd reports the streams only, as
  * popen2_event_fd documents. */
-static bool have_pidfd(void)
-{
-#ifdef SYS_pidfd_open
-    int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-
-    if (fd >= 0) {
-        close(fd);
-        return true;
-    }
-#endif
-    return false;
-}
 
 START_TEST(child_exit_alone_wakes_the_loop)
 {
@@ -170,8 +158,8 @@ START_TEST(child_exit_alone_wakes_the_loop)
     popen2_proc *p;
     int efd;
 
-    if (!have_pidfd()) {
-        fprintf(stderr, "check_events: no pidfd here; child exit is not an event\n");
+    if (!exit_is_an_event()) {
+        fprintf(stderr, "check_events: no pidfd or no epoll here; child exit is not an event\n");
         return;
     }
     a = popen2_attr_new();

@@ -99,10 +99,10 @@ END_TEST
  * the only way the library signals a group whose leader it has reaped. */
 static bool kernel_signals_groups_by_pidfd(void)
 {
-#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
-    int fd = (int)syscall(SYS_pidfd_open, getpid(), 0), r;
+#if HAVE_DECL_SYS_PIDFD_SEND_SIGNAL
+    int fd, r;
 
-    if (fd < 0)
+    if (!pidfds_here() || (fd = (int)syscall(SYS_pidfd_open, getpid(), 0)) < 0)
         return false;
     r = (int)syscall(SYS_pidfd_send_signal, fd, 0, NULL, 1U << 2 /* PROCESS_GROUP */);
     close(fd);

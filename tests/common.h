@@ -4,6 +4,8 @@
 #ifndef POPEN2_TESTS_COMMON_H
 #define POPEN2_TESTS_COMMON_H
 
+#include "config.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +14,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
 
 /* The programs the tests run, in the build tree: Makefile.am defines
  * TEST_BUILDDIR; without it (a test compiled by hand) they are relative to
@@ -143,6 +148,34 @@ static inline bool under_valgrind(void)
     const char *pre = getenv("LD_PRELOAD");
 
     return getenv("POPEN2_UNDER_VALGRIND") != NULL || (pre && strstr(pre, "vgpreload"));
+}
+
+/* Whether the library reaches children through pidfds here: it was built
+ * with them (a build without, as macOS and the BSDs take, goes by process
+ * id) and the kernel has them (valgrind does not know the call).  What the
+ * header promises "where the kernel has pidfds" is checked only then. */
+static inline bool pidfds_here(void)
+{
+#if defined(__linux__) && HAVE_DECL_SYS_PIDFD_OPEN
+    long fd = syscall(SYS_pidfd_open, (long)getpid(), 0L);
+
+    if (fd >= 0) {
+        close((int)fd);
+        return true;
+    }
+#endif
+    return false;
+}
+
+/* Whether the child's exit is an event on popen2_event_fd: pidfds and
+ * epoll, as the header says; elsewhere it reports the streams only. */
+static inline bool exit_is_an_event(void)
+{
+#ifdef HAVE_SYS_EPOLL_H
+    return pidfds_here();
+#else
+    return false;
+#endif
 }
 
 /* The state letter of process pid from /proc/<pid>/stat ('T' once it is

@@ -42,7 +42,7 @@
 
 int p2i_process_open(pid_t pid)
 {
-#if defined(__linux__) && defined(SYS_pidfd_open)
+#if defined(__linux__) && HAVE_DECL_SYS_PIDFD_OPEN
     int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 
     if (fd < 0)
@@ -56,7 +56,7 @@ int p2i_process_open(pid_t pid)
 
 static int send_signal(int pidfd, int sig, unsigned flags)
 {
-#if defined(__linux__) && defined(SYS_pidfd_send_signal)
+#if defined(__linux__) && HAVE_DECL_SYS_PIDFD_SEND_SIGNAL
     if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, flags) == 0)
         return 0;
     /* Refusals, as -ENOSYS: ENOSYS from a kernel before 5.1 or a filter;

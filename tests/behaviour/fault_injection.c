@@ -241,6 +241,21 @@ static unsigned every_step(enum creator c, unsigned mask)
     return seen;
 }
 
+/* The wrapped calls a build without them never makes (pipe() and a wake-up
+ * pipe instead: the fallbacks that macOS and the BSDs take). */
+static unsigned not_built(void)
+{
+    unsigned none = 0;
+
+#ifndef HAVE_PIPE2
+    none |= 1u << FAULT_PIPE2;
+#endif
+#if !defined(HAVE_EVENTFD) || !defined(HAVE_SYS_EVENTFD_H)
+    none |= 1u << FAULT_EVENTFD;
+#endif
+    return none;
+}
+
 START_TEST(every_step_of_create_fails_cleanly)
 {
     unsigned seen = every_step((enum creator)_i, FAULT_ALL);
@@ -254,6 +269,7 @@ START_TEST(every_step_of_create_fails_cleanly)
 
     if (_i == C_SPAWNV_ATTR)
         must |= 1u << FAULT_OPEN; /* the /dev/null stderr */
+    must &= ~not_built();
 
     /* Proof the wrappers are in the path: each of these must have fired. */
     for (fn = 0; fn < FAULT_COUNT; fn++)
@@ -273,6 +289,10 @@ START_TEST(each_named_call_fails_with_its_errno)
     struct counts base;
     int r, e, want, k;
 
+    if (not_built() & (1u << fn)) {
+        fprintf(stderr, "%s: not in this build\n", fault_name(fn));
+        return;
+    }
     ck_assert_int_eq(create_and_run(C_POPEN3_CAPTURE), 0);
     base = quiet_counts();
     /* First, and last, call of that function on the path. */
