@@ -88,10 +88,8 @@ int popen2_attr_set_cwd(popen2_attr *a, const char *dir)
 
     if (!a)
         return p2i_fail(-EINVAL);
-#ifndef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCHDIR_NP
-    if (dir)
+    if (dir && !p2i_spawn_cwd_supported())
         return p2i_fail(-ENOSYS);
-#endif
     if (dir && !(copy = strdup(dir)))
         return p2i_fail(-ENOMEM);
     free(a->cwd);

@@ -242,6 +242,15 @@ bool p2i_spawn_group_supported(int group)
     return group != POPEN2_SESSION_NEW || spawn_group_flags(group) != 0;
 }
 
+bool p2i_spawn_cwd_supported(void)
+{
+#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCHDIR_NP
+    return true;
+#else
+    return false;
+#endif
+}
+
 /* glibc keeps the first real-time signals (32 and 33 on Linux: thread
  * cancellation and setxid) for itself: sigfillset leaves them out and
  * sigaddset refuses them, and its posix_spawn sets every signal it was not

@@ -37,6 +37,11 @@ bool p2i_spawn_group_supported(int group)
     return group != 2; /* POPEN2_SESSION_NEW: no sessions on Windows */
 }
 
+bool p2i_spawn_cwd_supported(void)
+{
+    return true; /* CreateProcessW's lpCurrentDirectory */
+}
+
 /* UTF-8 to a malloc'ed UTF-16 string; NULL with errno EINVAL (not UTF-8)
  * or ENOMEM. */
 static wchar_t *wide(const char *s)

@@ -289,6 +289,10 @@ bool p2i_spawn_setup_needs_child(const struct p2i_spawn_setup *s);
 /* Whether this system's spawn can give the child the group setting group
  * (POPEN2_SESSION_NEW needs POSIX_SPAWN_SETSID). */
 bool p2i_spawn_group_supported(int group);
+/* Whether this system's spawn can start the child in another working
+ * directory (posix_spawn needs glibc 2.29's addchdir_np; CreateProcess
+ * takes one). */
+bool p2i_spawn_cwd_supported(void);
 /* Starts the child; 0 with *pid set, or -errno (ENOENT, EACCES, ENOEXEC for
  * an exec failure, reported synchronously; EAGAIN, ENOMEM, ...).  On failure
  * no child is left behind. */

@@ -5,6 +5,8 @@
 #include <popen2.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <io.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +168,156 @@ static void communicate_gets_every_byte(void)
     free(out);
     free(err);
     popen2_free(p);
+}
+
+/* ---- the options ---------------------------------------------------------- */
+
+/* A fresh path under the temporary directory, in UTF-8 (name may be UTF-8). */
+static void temp_path(char *out, size_t n, const char *name)
+{
+    wchar_t wtmp[MAX_PATH];
+    char tmp[3 * MAX_PATH];
+
+    GetTempPathW(MAX_PATH, wtmp);
+    WideCharToMultiByte(CP_UTF8, 0, wtmp, -1, tmp, sizeof tmp, NULL, NULL);
+    snprintf(out, n, "%sp2t-%lu-%s", tmp, (unsigned long)GetCurrentProcessId(), name);
+}
+
+/* The child's directory and a variable, both UTF-8 on our side and UTF-16
+ * on the system's. */
+static void cwd_and_env_in_utf8(void)
+{
+    char dir[4 * MAX_PATH], line[4 * MAX_PATH] = "", value[64] = "";
+    wchar_t wdir[MAX_PATH];
+    char *argv[] = {child, "where", "P2T_WORD", NULL};
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    const char *tail;
+    FILE *out;
+
+    temp_path(dir, sizeof dir, "d\xc3\xadr-\xc3\xa9");
+    MultiByteToWideChar(CP_UTF8, 0, dir, -1, wdir, MAX_PATH);
+    CreateDirectoryW(wdir, NULL);
+    popen2_attr_set_cwd(a, dir);
+    popen2_attr_setenv(a, "P2T_WORD", "w\xc3\xb6rd");
+    p = popen2_spawnv(argv, a);
+    if (p) {
+        out = popen2_fromchild(p);
+        if (fgets(line, sizeof line, out))
+            fgets(value, sizeof value, out);
+        popen2_wait(p);
+    }
+    tail = strrchr(line, '\\');
+    CHECK("cwd_and_env_in_utf8",
+          p && tail && strcmp(tail, "\\p2t-") > 0 && strstr(line, "-d\xc3\xadr-\xc3\xa9\n") &&
+              strcmp(value, "w\xc3\xb6rd\n") == 0,
+          "dir <%s> value <%s>", line, value);
+    popen2_free(p);
+    popen2_attr_free(a);
+    RemoveDirectoryW(wdir);
+}
+
+/* stdin from a file by name, stdout into a descriptor, stderr nowhere. */
+static void redirects(void)
+{
+    char in[4 * MAX_PATH], outp[4 * MAX_PATH], got[64] = "";
+    char *argv[] = {child, "cat", NULL};
+    popen2_attr *a = popen2_attr_new();
+    popen2_proc *p;
+    FILE *f;
+    int fd, st = -1;
+
+    temp_path(in, sizeof in, "in.txt");
+    temp_path(outp, sizeof outp, "out.txt");
+    f = fopen(in, "wb");
+    fputs("from a file\n", f);
+    fclose(f);
+    fd = _open(outp, _O_WRONLY | _O_CREAT | _O_TRUNC | _O_BINARY, 0600);
+    popen2_attr_set_stream_file(a, 0, in, O_RDONLY, 0);
+    popen2_attr_set_stream_fd(a, 1, fd);
+    _close(fd); /* the attr holds its own duplicate */
+    popen2_attr_set_stream(a, 2, POPEN2_DEVNULL);
+    p = popen2_spawnv(argv, a);
+    if (p)
+        st = popen2_wait(p);
+    popen2_free(p);
+    popen2_attr_free(a); /* closes the duplicate: the file can be read */
+    f = fopen(outp, "rb");
+    if (f) {
+        fgets(got, sizeof got, f);
+        fclose(f);
+    }
+    CHECK("redirects_file_fd_devnull",
+          p && WIFEXITED(st) && WEXITSTATUS(st) == 0 && strcmp(got, "from a file\n") == 0,
+          "status %d got <%s>", st, got);
+    DeleteFileA(in);
+    DeleteFileA(outp);
+}
+
+/* A SPILL limit: the child writes 4 MiB into a 64 KiB ring and ends before
+ * we read; every byte comes back, most of it through the spill file. */
+static void spill_limit(void)
+{
+    char *argv[] = {child, "out", "4194304", NULL};
+    popen2_attr *a = popen2_attr_new();
+    struct popen2_stream_stats s = {0};
+    static char buf[1 << 16];
+    popen2_proc *p;
+    size_t total = 0;
+    ssize_t n = 0;
+    int st = -1;
+
+    popen2_attr_set_limit(a, 1, 64 * 1024, POPEN2_SPILL);
+    popen2_attr_set_stream(a, 0, POPEN2_DEVNULL);
+    p = popen2_spawnv(argv, a);
+    if (p) {
+        st = popen2_wait(p);
+        while ((n = popen2_readinto(p, 1, buf, sizeof buf)) > 0)
+            total += (size_t)n;
+        popen2_stream_stats(p, 1, &s);
+    }
+    CHECK("spill_limit_keeps_every_byte",
+          p && WIFEXITED(st) && n == 0 && total == 4194304 && s.total == 4194304 &&
+              s.spilled > 0 && s.high_water <= 64 * 1024 + 65536,
+          "status %d got %zu total %llu spilled %llu high %zu", st, total, s.total, s.spilled,
+          s.high_water);
+    popen2_free(p);
+    popen2_attr_free(a);
+}
+
+/* Unbuffered tochild, drain, a timed line read, signal 0, stop. */
+static void bufsize_drain_stop(void)
+{
+    char *argv[] = {child, "cat", NULL};
+    popen2_attr *a = popen2_attr_new();
+    struct popen2_stream_stats s = {0};
+    char *line = NULL;
+    size_t cap = 0;
+    popen2_proc *p;
+    int drained = -1, alive = -1, st = -1, gone = 0, e = 0, le = 0;
+    ssize_t len = -1;
+
+    popen2_attr_set_bufsize(a, 0);
+    p = popen2_spawnv(argv, a);
+    if (p) {
+        fputs("unbuffered\n", popen2_tochild(p)); /* no flush: bufsize 0 */
+        drained = popen2_drain(p, 30000);
+        len = popen2_getline(p, 1, &line, &cap, 30000);
+        le = errno;
+        popen2_stream_stats(p, 0, &s);
+        alive = popen2_send_signal(p, 0);
+        st = popen2_stop(p, 100);
+        gone = popen2_send_signal(p, 0);
+        e = errno;
+    }
+    CHECK("bufsize_drain_getline_stop",
+          p && drained == 0 && len == 11 && strcmp(line, "unbuffered\n") == 0 && s.total == 11 &&
+              alive == 0 && WIFEXITED(st) && gone == -1 && e == ESRCH,
+          "drain %d line %zd/%d stats %llu alive %d status %d after %d/%d", drained, len, le,
+          s.total, alive, st, gone, e);
+    free(line);
+    popen2_free(p);
+    popen2_attr_free(a);
 }
 
 static void argv_roundtrip(void)
@@ -375,6 +527,10 @@ int main(void)
     read_gets_every_byte();
     communicate_gets_every_byte();
     argv_roundtrip();
+    cwd_and_env_in_utf8();
+    redirects();
+    spill_limit();
+    bufsize_drain_stop();
     enoent();
     batch_refused();
     poll_wait_pid();

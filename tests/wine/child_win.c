@@ -1,10 +1,12 @@
 /* The Windows child of tests/wine/basics.c, one mode per behaviour:
  *   args ARG...   prints each argument (UTF-8 as the C runtime's wide argv
  *                 gives it) in brackets, one per line
- *   cat           copies stdin to stdout (binary)
+ *   cat           copies stdin to stdout (binary), each read as it comes
  *   flood N       writes N bytes to stderr first, then N to stdout
  *   out N         writes N bytes to stdout (bench/wine.c's writer)
  *   exit N        exits with N (any 32-bit code; 0x for hex)
+ *   where NAME    prints its working directory, then the variable NAME
+ *                 (both UTF-8, from the wide calls), a line each
  *   write-handle H  writes one byte to the handle numbered H (a handle it
  *                 should not have inherited), and exits 0 either way */
 #include <fcntl.h>
@@ -35,8 +37,13 @@ int main(void)
         return 0;
     }
     if (wcscmp(wargv[1], L"cat") == 0) {
-        while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
-            fwrite(buf, 1, n, stdout);
+        int k;
+
+        /* What has arrived, at once: a line echoes before stdin ends. */
+        while ((k = _read(0, buf, sizeof buf)) > 0) {
+            fwrite(buf, 1, (size_t)k, stdout);
+            fflush(stdout);
+        }
         return 0;
     }
     if (wcscmp(wargv[1], L"flood") == 0 && argc > 2) {
@@ -56,6 +63,17 @@ int main(void)
         memset(buf, 'o', sizeof buf);
         for (; left > 0; left -= (long long)n)
             n = fwrite(buf, 1, left > (long long)sizeof buf ? sizeof buf : (size_t)left, stdout);
+        return 0;
+    }
+    if (wcscmp(wargv[1], L"where") == 0 && argc > 2) {
+        wchar_t dir[MAX_PATH];
+        const wchar_t *v = _wgetenv(wargv[2]);
+
+        GetCurrentDirectoryW(MAX_PATH, dir);
+        WideCharToMultiByte(CP_UTF8, 0, dir, -1, buf, sizeof buf, NULL, NULL);
+        printf("%s\n", buf);
+        WideCharToMultiByte(CP_UTF8, 0, v ? v : L"(unset)", -1, buf, sizeof buf, NULL, NULL);
+        printf("%s\n", buf);
         return 0;
     }
     if (wcscmp(wargv[1], L"write-handle") == 0 && argc > 2) {
