@@ -56,6 +56,17 @@ START_TEST(a_freed_large_buffer_comes_back_to_the_next_take)
 }
 END_TEST
 
+START_TEST(drop_all_frees_what_is_kept)
+{
+    size_t cap = 0, touched = 0;
+
+    p2i_warm_give(written(2 * MIB), 2 * MIB, 2 * MIB);
+    p2i_warm_give(written(3 * MIB), 3 * MIB, 3 * MIB);
+    p2i_warm_drop_all();
+    ck_assert_ptr_null(p2i_warm_take_any(MIB, &cap, &touched));
+}
+END_TEST
+
 START_TEST(the_smallest_buffer_that_fits_is_taken)
 {
     void *big = written(8 * MIB), *small = written(2 * MIB), *got;
@@ -290,6 +301,7 @@ END_TEST
 static const struct test_case cases[] = {
     TEST(warm, nothing_kept_gives_nothing),
     TEST(warm, a_freed_large_buffer_comes_back_to_the_next_take),
+    TEST(warm, drop_all_frees_what_is_kept),
     TEST(warm, the_smallest_buffer_that_fits_is_taken),
     TEST(warm, small_buffers_are_freed_not_kept),
     TEST(warm, a_buffer_counts_by_the_pages_it_has_in),

@@ -112,6 +112,9 @@ void *p2i_warm_take(size_t need, size_t most, size_t *cap, size_t *touched);
 /* Frees buf (from malloc, cap bytes, its first `touched` bytes' pages in),
  * or keeps it for a later take. */
 void p2i_warm_give(void *buf, size_t cap, size_t touched);
+/* Frees every kept buffer now: at unload, and before a leak check that
+ * counts what malloc holds. */
+void p2i_warm_drop_all(void);
 /* Fork handlers (fork.c): the lock around fork(); in the child the kept
  * buffers stay usable (they are the child's memory too). */
 void p2i_warm_lock(void);

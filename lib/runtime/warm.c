@@ -161,8 +161,7 @@ void p2i_warm_forked(void)
     pthread_mutex_unlock(&warm_mu);
 }
 
-/* A library unloaded by dlclose leaves none of its memory behind. */
-__attribute__((destructor)) static void warm_unload(void)
+void p2i_warm_drop_all(void)
 {
     void *old[WARM_SLOTS];
     int i, n = 0;
@@ -173,4 +172,10 @@ __attribute__((destructor)) static void warm_unload(void)
             drop_locked(i, &old[n++]);
     pthread_mutex_unlock(&warm_mu);
     free_all(old, n);
+}
+
+/* A library unloaded by dlclose leaves none of its memory behind. */
+__attribute__((destructor)) static void warm_unload(void)
+{
+    p2i_warm_drop_all();
 }
