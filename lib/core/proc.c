@@ -163,28 +163,28 @@ void p2i_proc_drop_handle(struct popen2_proc *p)
     pthread_mutex_unlock(&p->mu);
 }
 
-FILE *p2i_proc_file(struct popen2_proc *p, int which)
+/* Under the lock: the close callback clears the file under it, so a FILE
+ * seen here is still open when it is handed out. */
+static FILE *file_of(struct popen2_proc *p, int which, bool give)
 {
     FILE *f;
 
     pthread_mutex_lock(&p->mu);
     f = p->ch[which].file;
+    if (f && give)
+        p2i_stream_hand_out(&p->ch[which]);
     pthread_mutex_unlock(&p->mu);
     return f;
 }
 
+FILE *p2i_proc_file(struct popen2_proc *p, int which)
+{
+    return file_of(p, which, false);
+}
+
 FILE *p2i_proc_give_file(struct popen2_proc *p, int which)
 {
-    FILE *f;
-
-    /* Under the lock: the close callback clears the file under it, so a
-     * FILE seen here is still open. */
-    pthread_mutex_lock(&p->mu);
-    f = p->ch[which].file;
-    if (f)
-        p2i_stream_hand_out(&p->ch[which]);
-    pthread_mutex_unlock(&p->mu);
-    return f;
+    return file_of(p, which, true);
 }
 
 bool p2i_proc_stream_ok(struct popen2_proc *p, int which, bool need_open)
