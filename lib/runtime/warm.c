@@ -20,6 +20,13 @@
  * allocator without a background thread purges.  The oldest goes first
  * when a new one would not fit.  Everything kept is freed when the library
  * is unloaded.
+ *
+ * Kept buffers are left out of the children a host program forks
+ * (p2i_memory_keep_from_children): a fork write-protects the parent's
+ * pages, and the first write to each afterwards would cost a fault, as
+ * fresh pages do.  In such a child their pages are absent, so the child
+ * forgets them: it never frees or hands them out (a page or two of each at
+ * its edges stays allocated in that child).
  */
 #include "config.h"
 
@@ -62,16 +69,16 @@ static size_t max_bytes(void)
     return m;
 }
 
-/* Moves slot i's buffer to *out (freed by the caller, after the lock). */
-static void drop_locked(int i, void **out)
+/* Moves slot i to *out (freed by the caller, after the lock). */
+static void drop_locked(int i, struct kept *out)
 {
-    *out = kept[i].buf;
+    *out = kept[i];
     kept_bytes -= kept[i].touched;
     kept[i].buf = NULL;
 }
 
 /* Drops the buffers unused for too long into out[]; their count. */
-static int age_locked(long long now, void **out)
+static int age_locked(long long now, struct kept *out)
 {
     int i, n = 0;
 
@@ -81,15 +88,20 @@ static int age_locked(long long now, void **out)
     return n;
 }
 
-static void free_all(void **bufs, int n)
+/* Their pages go back into the children of a fork first: freed memory may
+ * become anybody's. */
+static void free_all(struct kept *old, int n)
 {
-    while (n--)
-        free(bufs[n]);
+    while (n--) {
+        p2i_memory_keep_from_children(old[n].buf, old[n].cap, false);
+        free(old[n].buf);
+    }
 }
 
 void *p2i_warm_take(size_t need, size_t most, size_t *cap, size_t *touched)
 {
-    void *old[WARM_SLOTS], *buf = NULL;
+    struct kept old[WARM_SLOTS], got;
+    void *buf = NULL;
     int i, best = -1, n;
 
     pthread_mutex_lock(&warm_mu);
@@ -99,18 +111,21 @@ void *p2i_warm_take(size_t need, size_t most, size_t *cap, size_t *touched)
             (best < 0 || kept[i].cap < kept[best].cap))
             best = i;
     if (best >= 0) {
-        *cap = kept[best].cap;
-        *touched = kept[best].touched;
-        drop_locked(best, &buf);
+        drop_locked(best, &got);
+        buf = got.buf;
+        *cap = got.cap;
+        *touched = got.touched;
     }
     pthread_mutex_unlock(&warm_mu);
     free_all(old, n);
+    if (buf) /* a ring in use is an ordinary buffer again */
+        p2i_memory_keep_from_children(buf, *cap, false);
     return buf;
 }
 
 void p2i_warm_give(void *buf, size_t cap, size_t touched)
 {
-    void *old[WARM_SLOTS + 1];
+    struct kept old[WARM_SLOTS + 1];
     long long now;
     int i, n, slot = -1;
     size_t max;
@@ -121,6 +136,9 @@ void p2i_warm_give(void *buf, size_t cap, size_t touched)
         free(buf);
         return;
     }
+    /* Before it is listed: a child forked in between has neither the pages
+     * nor the listing. */
+    p2i_memory_keep_from_children(buf, cap, true);
     now = p2i_clock_now_ms();
     pthread_mutex_lock(&warm_mu);
     n = age_locked(now, old);
@@ -155,15 +173,21 @@ void p2i_warm_unlock(void)
     pthread_mutex_unlock(&warm_mu);
 }
 
-/* Async-signal-safe: only the lock, taken by this thread in before_fork. */
+/* Async-signal-safe: only the lock, taken by this thread in before_fork,
+ * and the listing, which is this library's own memory.  The kept pages are
+ * not in this child (see the top of this file), so they are forgotten,
+ * never freed or handed out. */
 void p2i_warm_forked(void)
 {
+    for (int i = 0; i < WARM_SLOTS; i++)
+        kept[i].buf = NULL;
+    kept_bytes = 0;
     pthread_mutex_unlock(&warm_mu);
 }
 
 void p2i_warm_drop_all(void)
 {
-    void *old[WARM_SLOTS];
+    struct kept old[WARM_SLOTS];
     int i, n = 0;
 
     pthread_mutex_lock(&warm_mu);

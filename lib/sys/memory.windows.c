@@ -23,3 +23,11 @@ void p2i_memory_prefault(void *addr, size_t len)
     (void)addr;
     (void)len;
 }
+
+/* Windows has no fork: no child ever shares these pages. */
+void p2i_memory_keep_from_children(void *addr, size_t len, bool keep)
+{
+    (void)addr;
+    (void)len;
+    (void)keep;
+}

@@ -209,6 +209,11 @@ size_t p2i_memory_total(void);
  * call where the system has one, changing no byte (NULL or 0: nothing); a
  * hint that never fails. */
 void p2i_memory_prefault(void *addr, size_t len);
+/* keep: leaves the whole pages of [addr, addr + len) out of the children
+ * fork() makes, so the parent's pages are not write-protected by a fork
+ * (their memory is then absent in such a child); !keep: undoes it.  Must
+ * be undone before the range is freed.  A hint that never fails. */
+void p2i_memory_keep_from_children(void *addr, size_t len, bool keep);
 
 /* ---- spawn.posix.c ------------------------------------------------------ */
 
