@@ -343,7 +343,7 @@ static int p2_end(popen2_proc *p)
  * captured or not (or as attr says, when not NULL), then `drain` reads what
  * it wrote; the time covers both. */
 static int p2_capture_as(struct run *r, int capturestderr, const popen2_attr *a,
-                         int (*drain)(popen2_proc *, struct run *))
+                         int bufsize, int (*drain)(popen2_proc *, struct run *))
 {
     char o[32], e[32], *argv[4];
     popen2_proc *p;
@@ -352,7 +352,7 @@ static int p2_capture_as(struct run *r, int capturestderr, const popen2_attr *a,
     buffers();
     bench_writer_argv(r, argv, o, e);
     t0 = bench_now();
-    p = a ? popen2_spawnv(argv, a) : popen2_Popen3v(argv, capturestderr, -1);
+    p = a ? popen2_spawnv(argv, a) : popen2_Popen3v(argv, capturestderr, bufsize);
     if (!p)
         return fail(a ? "popen2_spawnv" : "popen2_Popen3v");
     if (drain(p, r) < 0 || p2_end(p) < 0)
@@ -363,7 +363,7 @@ static int p2_capture_as(struct run *r, int capturestderr, const popen2_attr *a,
 
 static int p2_capture(struct run *r, int capturestderr, int (*drain)(popen2_proc *, struct run *))
 {
-    return p2_capture_as(r, capturestderr, NULL, drain);
+    return p2_capture_as(r, capturestderr, NULL, -1, drain);
 }
 
 static int drain_fread(popen2_proc *p, struct run *r)
@@ -374,6 +374,13 @@ static int drain_fread(popen2_proc *p, struct run *r)
 int c_p2_fread(struct run *r)
 {
     return p2_capture(r, 0, drain_fread);
+}
+
+/* The same with a FILE buffer of 1 MiB (Python's bufsize argument): each
+ * refill takes a whole pipeful. */
+int c_p2_fread_bigbuf(struct run *r)
+{
+    return p2_capture_as(r, 0, NULL, BLOCK, drain_fread);
 }
 
 static int drain_fgets(popen2_proc *p, struct run *r)
@@ -417,7 +424,7 @@ int c_p2_getline_pty(struct run *r)
         popen2_attr_set_pty(a, 24, 80, POPEN2_PTY_RAW) < 0)
         rc = fail("popen2_attr_set_stream(POPEN2_PTY)");
     else
-        rc = p2_capture_as(r, 0, a, drain_getline);
+        rc = p2_capture_as(r, 0, a, -1, drain_getline);
     popen2_attr_free(a);
     return rc;
 }
@@ -457,6 +464,11 @@ static int drain_stdout_first(popen2_proc *p, struct run *r)
 int c_p2_both(struct run *r)
 {
     return p2_capture(r, 1, drain_stdout_first);
+}
+
+int c_p2_both_bigbuf(struct run *r)
+{
+    return p2_capture_as(r, 1, NULL, BLOCK, drain_stdout_first);
 }
 
 /* ---- round trip through cat --------------------------------------------- */
