@@ -1,10 +1,12 @@
 /* channel: a stream's constructor and destructor.
  *
  * A piped stream is made in the order that lets a failure undo it alone:
- * the pipe, the wake-up, the ring and its limit, the reader thread, and the
- * FILE last.  Once the FILE exists, closing it is the caller's business and
- * tells the owner (ops->file_closed), so nothing may fail after it; the
- * reader started before it is stopped by the channel itself.
+ * the pipe, the wake-up, the ring and its limit, the reader's thread, and
+ * the FILE last.  Once the FILE exists, closing it is the caller's business
+ * and tells the owner (ops->file_closed), so nothing may fail after it; the
+ * reader started before it is stopped by the channel itself.  The reader's
+ * thread is only reserved here and woken by p2i_channel_start, which cannot
+ * fail, after the spawn.
  *
  * Files and /dev/null are opened here, in the parent, at the spawn: their
  * errors come back from the call that spawns, not as an exit status, and
@@ -61,6 +63,7 @@ static int open_child_end(struct channel *ch, const struct stream_plan *plan)
  * will close the FILE to end it, so the channel does, and leaves no thread. */
 static void stop_reader(struct channel *ch)
 {
+    p2i_channel_start(ch); /* a reserved job is joined only once it runs */
     p2i_ringbuf_close_consumer(&ch->ring, 0);
     p2i_wake_signal(&ch->wake);
     p2i_pool_join_retire(&ch->job);
@@ -119,9 +122,10 @@ static int open_pipe(struct channel *ch, const struct stream_plan *plan)
      * (stream.c): a child whose stdin is never written, the common case,
      * costs one thread less to create and to end. */
     if (!input) {
-        r = p2i_pump_start(ch);
+        r = p2i_pump_reserve(ch);
         if (r < 0)
             return r;
+        ch->pump_waiting = true;
     }
     ch->text = plan->text;
     if (!p2i_stream_open(ch, plan->bufsize)) {
@@ -150,6 +154,14 @@ int p2i_channel_open(struct channel *ch, int which, const struct stream_plan *pl
     if (r < 0)
         p2i_channel_close(ch);
     return r;
+}
+
+void p2i_channel_start(struct channel *ch)
+{
+    if (!ch->pump_waiting)
+        return;
+    ch->pump_waiting = false;
+    p2i_pump_go(ch);
 }
 
 void p2i_channel_drop_child_end(struct channel *ch)

@@ -84,7 +84,8 @@ struct channel {
     struct ringbuf ring;
     bool ring_ready;
     struct p2i_job job;    /* the pump, running on a pool thread */
-    bool thread_started;
+    bool thread_started;   /* the pump has its thread (it may still wait for go) */
+    bool pump_waiting;     /* reserved at open, not yet woken (p2i_channel_start) */
     FILE *file;            /* NULL once fclosed (guarded by the owner's lock) */
     unsigned long long direct_moved; /* bytes the caller's thread read from the
                                       * pipe itself (stream.c; that thread only) */
@@ -109,12 +110,19 @@ struct channel {
 
 /* Makes channel `which` (CH_STDIN ...) of an owner that hears from it
  * through ops and bell (see above), as the plan says: for POPEN2_PIPE the
- * pipe, the wake-up and the reader thread (outputs; the writer starts with
- * the first write), the ring with its limit, and the FILE; for every stream
- * the child's end (child_fd).  ch must be zero-filled.  0, or -errno with
- * nothing made (p2i_channel_close accepts it as it is). */
+ * pipe, the wake-up, the reader's thread (outputs; it runs from
+ * p2i_channel_start on, and the writer starts with the first write), the
+ * ring with its limit, and the FILE; for every stream the child's end
+ * (child_fd).  ch must be zero-filled.  0, or -errno with nothing made
+ * (p2i_channel_close accepts it as it is). */
 int p2i_channel_open(struct channel *ch, int which, const struct stream_plan *plan,
                      const struct channel_ops *ops, void *owner, struct p2i_bell *bell);
+/* Sets the reader of an opened output going; nothing for any other
+ * channel, or a second time.  Cannot fail.  Every channel opened must get
+ * it before it is used, closed or freed: the owner calls it once the child
+ * is spawned (or failed to be), so that waking the reader does not compete
+ * with the spawn for a CPU. */
+void p2i_channel_start(struct channel *ch);
 /* The child has its end now, or never will: the parent's copy goes (a
  * reader then sees EOF once the child's copies are closed too). */
 void p2i_channel_drop_child_end(struct channel *ch);
@@ -130,6 +138,10 @@ void p2i_channel_close(struct channel *ch);
  * detaches it while a child may still read, joins it otherwise).  0 or
  * -errno (EAGAIN, ENOMEM). */
 int p2i_pump_start(struct channel *ch);
+/* The same in two steps: reserve takes the thread (and fails as start
+ * does), go sets the pump running and cannot fail. */
+int p2i_pump_reserve(struct channel *ch);
+void p2i_pump_go(struct channel *ch);
 
 /* ---- stream.c ----------------------------------------------------------- */
 

@@ -162,12 +162,26 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-int p2i_pump_start(struct channel *ch)
+int p2i_pump_reserve(struct channel *ch)
 {
-    int r = p2i_pool_start(&ch->job, ch->which == CH_STDIN ? writer_main : reader_main, ch);
+    int r = p2i_pool_reserve(&ch->job);
 
     if (r < 0)
         return r;
     ch->thread_started = true;
     return 0;
+}
+
+void p2i_pump_go(struct channel *ch)
+{
+    p2i_pool_go(&ch->job, ch->which == CH_STDIN ? writer_main : reader_main, ch);
+}
+
+int p2i_pump_start(struct channel *ch)
+{
+    int r = p2i_pump_reserve(ch);
+
+    if (r == 0)
+        p2i_pump_go(ch);
+    return r;
 }

@@ -331,6 +331,12 @@ int p2i_proc_create(const struct spawn_plan *plan, struct popen2_proc **out)
         req.stderr_to_stdout = merge && req.fd[CH_STDOUT] < 0;
         r = p2i_child_start(&p->child, &req);
     }
+    /* The readers' threads were reserved by the opens and are woken only
+     * now: a thread woken before the spawn runs beside the child being
+     * started, on a machine with few CPUs in its way.  After a failure too:
+     * a reserved reader is joined only once it runs. */
+    for (i = 0; i < CH_COUNT; i++)
+        p2i_channel_start(&p->ch[i]);
     /* The child has its ends now.  After a failure, closing them gives the
      * readers EOF and the FILE closes stop every thread; then it is a plain
      * free with no child. */

@@ -20,6 +20,9 @@
  * Runs functions on the library's threads (all signals blocked, small
  * stacks), reusing parked ones.  A job is joined or detached exactly once. */
 
+/* How long a parked thread waits for a job before it ends. */
+#define P2I_POOL_IDLE_MS 2000
+
 struct p2i_worker;
 struct p2i_job {
     struct p2i_worker *worker;
@@ -29,6 +32,12 @@ struct p2i_job {
 /* Runs fn(arg) on a pool thread; 0 or -errno (EAGAIN, ENOMEM) with nothing
  * started. */
 int p2i_pool_start(struct p2i_job *job, void *(*fn)(void *), void *arg);
+/* p2i_pool_start in two steps: reserve takes a thread (parked, or a new
+ * one) and can fail as start does; go hands it the function and wakes it,
+ * and cannot fail.  A reserved job must be handed its function before it is
+ * joined. */
+int p2i_pool_reserve(struct p2i_job *job);
+void p2i_pool_go(struct p2i_job *job, void *(*fn)(void *), void *arg);
 /* Waits until the job's function has returned. */
 void p2i_pool_join(struct p2i_job *job);
 /* The same, and ends the job's thread rather than parking it (unless it has
