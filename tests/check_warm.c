@@ -25,6 +25,18 @@
 
 #define MIB ((size_t)1 << 20)
 
+/* Built with a sanitizer that keeps shadow memory beside the program's. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SHADOW_MEMORY 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SHADOW_MEMORY 1
+#endif
+#endif
+#ifndef SHADOW_MEMORY
+#define SHADOW_MEMORY 0
+#endif
+
 /* A take with no upper bound on the size. */
 #define p2i_warm_take_any(need, cap, touched) p2i_warm_take((need), SIZE_MAX, (cap), (touched))
 
@@ -346,10 +358,14 @@ START_TEST(what_is_kept_is_left_out_of_a_forked_child)
     got = p2i_warm_take_any(MIB, &cap, &touched);
     ck_assert_ptr_eq(got, b);
     ck_assert_int_eq(mincore(mid, page, &in), 0);
-    /* Write-protected pages would fault once each: 1,024 for 4 MiB. */
+    /* Write-protected pages would fault once each: 1,024 for 4 MiB.  A
+     * sanitizer's shadow of the buffer is memory of its own that the fork
+     * write-protected, and its faults count too: the count means something
+     * only without one (the child's check above runs everywhere). */
     before = minor_faults();
     memset(got, 0xa5, n);
-    ck_assert_int_lt(minor_faults() - before, (long)(n / page / 4));
+    if (!SHADOW_MEMORY)
+        ck_assert_int_lt(minor_faults() - before, (long)(n / page / 4));
     free(got);
 }
 END_TEST
