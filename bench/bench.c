@@ -69,7 +69,7 @@ static const struct contender capture[] = {
     {"read() loop, 1 MiB pipe (baseline)", c_read_loop, true},
     {"splice() to /dev/null (no-copy ceiling)", c_splice, false},
     {"libpopen2 fread 1 MiB", c_p2_fread, false},
-    {"libpopen2 fread 1 MiB, bufsize 1 MiB", c_p2_fread_bigbuf, false},
+    {"libpopen2 fread 1 MiB, bufsize 128 KiB", c_p2_fread_smallbuf, false},
     {"libpopen2 popen2_readinto 1 MiB", c_p2_readinto, false},
     {"poll() loop, 2 pipes", c_poll_capture, true},
     {"popen(3) + fread", c_popen_fread, false},
@@ -173,7 +173,7 @@ static void w2(void)
     static const struct contender all[] = {
         {"poll() loop, 2 pipes (baseline)", c_poll_capture, true},
         {"libpopen2 fread: stdout to EOF, then stderr", c_p2_both, false},
-        {"libpopen2 fread, bufsize 1 MiB: stdout, then stderr", c_p2_both_bigbuf, false},
+        {"libpopen2 fread, bufsize 128 KiB: stdout, then stderr", c_p2_both_smallbuf, false},
         {"libpopen2 popen2_readinto: stdout to EOF, then stderr", c_p2_readinto, false},
 #ifdef HAVE_GLIB
         {"GLib g_spawn_sync", c_glib_sync, false},

@@ -95,9 +95,9 @@ int c_p2_fgets(struct run *r);    /* libpopen2: fgets on fromchild */
 int c_p2_getline(struct run *r);  /* libpopen2: popen2_getline, line by line */
 int c_p2_getline_pty(struct run *r); /* the same, stdout on a pseudo-terminal (raw) */
 int c_p2_fread(struct run *r);    /* libpopen2: fread on fromchild, 1 MiB blocks */
-int c_p2_fread_bigbuf(struct run *r); /* the same with a 1 MiB FILE buffer (bufsize) */
+int c_p2_fread_smallbuf(struct run *r); /* the same with a 128 KiB FILE buffer (bufsize) */
 int c_p2_both(struct run *r);     /* libpopen2: fromchild to EOF, then childerr */
-int c_p2_both_bigbuf(struct run *r); /* the same with 1 MiB FILE buffers (bufsize) */
+int c_p2_both_smallbuf(struct run *r); /* the same with 128 KiB FILE buffers (bufsize) */
 int c_p2_readinto(struct run *r); /* libpopen2: popen2_readinto 1 MiB, stdout then stderr */
 int c_poll_cat(struct run *r);    /* poll() loop writing to and reading from cat */
 int c_p2_cat(struct run *r);      /* libpopen2: fwrite tochild, fread fromchild */

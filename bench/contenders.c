@@ -376,11 +376,13 @@ int c_p2_fread(struct run *r)
     return p2_capture(r, 0, drain_fread);
 }
 
-/* The same with a FILE buffer of 1 MiB (Python's bufsize argument): each
- * refill takes a whole pipeful. */
-int c_p2_fread_bigbuf(struct run *r)
+/* The same with a FILE buffer of 128 KiB (Python's bufsize argument), the
+ * default before it was 1 MiB: each refill takes an eighth of a pipeful. */
+#define SMALL_FILE_BUFFER (128 * 1024)
+
+int c_p2_fread_smallbuf(struct run *r)
 {
-    return p2_capture_as(r, 0, NULL, BLOCK, drain_fread);
+    return p2_capture_as(r, 0, NULL, SMALL_FILE_BUFFER, drain_fread);
 }
 
 static int drain_fgets(popen2_proc *p, struct run *r)
@@ -466,9 +468,9 @@ int c_p2_both(struct run *r)
     return p2_capture(r, 1, drain_stdout_first);
 }
 
-int c_p2_both_bigbuf(struct run *r)
+int c_p2_both_smallbuf(struct run *r)
 {
-    return p2_capture_as(r, 1, NULL, BLOCK, drain_stdout_first);
+    return p2_capture_as(r, 1, NULL, SMALL_FILE_BUFFER, drain_stdout_first);
 }
 
 /* ---- round trip through cat --------------------------------------------- */

@@ -102,7 +102,7 @@ typedef struct popen2_proc popen2_proc;
  * stdout on fromchild, its stdin on tochild and, when capturestderr is
  * non-zero, its stderr on childerr (otherwise it shares the parent's stderr).
  * bufsize: 0 unbuffered, 1 line-buffered, N > 1 about N bytes of stdio
- * buffering, negative the system default for tochild and 128 KiB for
+ * buffering, negative the system default for tochild and 1 MiB for
  * fromchild and childerr.  Returns the object, or NULL with errno EINVAL
  * (NULL or empty cmd), EMFILE, ENFILE, ENOMEM or EAGAIN. */
 POPEN2_API popen2_proc *popen2_Popen3(const char *cmd, int capturestderr, int bufsize);
