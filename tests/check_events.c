@@ -121,6 +121,13 @@ START_TEST(an_event_loop_reads_every_byte_of_two_streams)
     p = spawn_both_piped(argv);
     efd = popen2_event_fd(p);
     while (!end[1] || !end[2] || st == -1) {
+        /* Without pidfds and epoll the exit is no event (as popen2_event_fd
+         * says): the streams can end before the child is reapable, and
+         * then a loop waits for the exit as it would without the library. */
+        if (end[1] && end[2] && !exit_is_an_event()) {
+            st = popen2_wait(p);
+            break;
+        }
         ck_assert(readable(efd, 10000));
         wakeups++;
         for (s = 1; s <= 2; s++) {
