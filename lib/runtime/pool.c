@@ -14,8 +14,8 @@
  * failure still comes before the child exists, and wakes them after the
  * spawn, so that on a machine with few CPUs the woken thread does not
  * compete with the child being started (on the 2-CPU VM the library is
- * measured on, spawn + wait of /bin/true with stdout piped went from
- * 1.16-1.23x to 1.04-1.06x of a bare posix_spawn + waitpid).  A reserved
+ * measured on, spawn + wait of /bin/true with stdin and stdout piped went
+ * from 1.16-1.24x to 1.05-1.07x of a bare posix_spawn + waitpid).  A reserved
  * thread never ends for idling.
  *
  * Joining is per job, not per thread: p2i_pool_join waits until the job's
