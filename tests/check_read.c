@@ -167,6 +167,36 @@ START_TEST(readinto_rejects_bad_arguments)
 }
 END_TEST
 
+/* A direct read finds the pipe empty a few times before it sleeps, in case
+ * a writing child is about to fill it; the asking is bounded, so a caller
+ * waiting on a quiet child sleeps: its thread's CPU time stays a small part
+ * of the wait. */
+START_TEST(a_direct_read_of_a_quiet_child_sleeps_instead_of_spinning)
+{
+    char *argv[] = {TEST_CHILD, "sleep", "500", NULL};
+    popen2_proc *p = popen2_Popen3v(argv, 0, -1);
+    unsigned char *buf = malloc(MiB);
+    struct timespec c0, c1;
+    double t0, wall, cpu;
+
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(buf);
+    t0 = now_s();
+    ck_assert_int_eq(clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0), 0);
+    ck_assert_int_eq(popen2_readinto(p, 1, buf, MiB), 0); /* EOF when it exits */
+    ck_assert_int_eq(clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1), 0);
+    wall = now_s() - t0;
+    cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+    /* Spinning through the wait would cost about all of it; 50 ms covers
+     * the bounded asking even under valgrind, and a wait cut short by a
+     * late start on a loaded machine. */
+    ck_assert_msg(cpu < wall / 4 + 0.05, "%.3f s of CPU in a %.3f s wait", cpu, wall);
+    ck_assert_int_eq(popen2_wait(p), 0);
+    popen2_free(p);
+    free(buf);
+}
+END_TEST
+
 static const struct test_case cases[] = {
     TEST(direct_reads, readinto_gets_every_byte_in_order_with_mixed_sizes),
     TEST(direct_reads, fread_in_large_and_small_blocks_keeps_the_order),
@@ -174,6 +204,7 @@ static const struct test_case cases[] = {
     TEST(direct_reads, a_caller_that_stops_reading_after_a_direct_read_never_blocks_the_child),
     TEST(direct_reads, closing_fromchild_during_the_lease_ends_the_reader_at_once),
     TEST(direct_reads, readinto_rejects_bad_arguments),
+    TEST(direct_reads, a_direct_read_of_a_quiet_child_sleeps_instead_of_spinning),
 };
 
 TEST_MAIN("read", cases, .timeout = 60)
