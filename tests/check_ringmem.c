@@ -275,6 +275,36 @@ START_TEST(a_large_ring_faults_fresh_pages_in_ahead_of_the_producer)
 }
 END_TEST
 
+/* A ring that took a kept buffer is touched far past its bytes: writing
+ * at its start faults nothing in, and only a write that nears the mark
+ * faults in the next stretch past it. */
+START_TEST(a_write_far_below_the_touched_mark_faults_nothing_in)
+{
+    const size_t MiB = 1024 * 1024;
+    char *start = NULL;
+    size_t n;
+
+    ck_assert_int_eq(p2i_ringbuf_append(&rb, "x", 1), 1);
+    ck_assert_int_eq(p2i_ringbuf_read(&rb, (char[1]){0}, 1, false), 1);
+    pthread_mutex_lock(&rb.mu);
+    free(rb.buf);
+    rb.buf = malloc(64 * MiB); /* as a kept buffer, touched to 32 MiB */
+    ck_assert_ptr_nonnull(rb.buf);
+    rb.cap = 64 * MiB;
+    rb.touched = 32 * MiB;
+    rb.head = rb.len = 0;
+    /* The whole free run is offered; the producer writes its start. */
+    ck_assert_uint_eq(p2i_ringmem_prefault_locked(&rb, 0, 64 * MiB, &start), 0);
+    ck_assert_uint_eq(p2i_ringmem_prefault_locked(&rb, 20 * MiB, 44 * MiB, &start), 0);
+    ck_assert_uint_eq(rb.touched, 32 * MiB);
+    n = p2i_ringmem_prefault_locked(&rb, 30 * MiB, 34 * MiB, &start);
+    ck_assert_uint_gt(n, 0);
+    ck_assert_ptr_eq(start, rb.buf + 32 * MiB);
+    ck_assert_uint_eq(rb.touched, 32 * MiB + n);
+    pthread_mutex_unlock(&rb.mu);
+}
+END_TEST
+
 static const struct test_case cases[] = {
     TEST(memory, a_consumer_that_keeps_up_never_makes_it_grow),
     TEST(memory, a_write_that_does_not_fit_doubles_the_capacity),
@@ -287,6 +317,7 @@ static const struct test_case cases[] = {
     TEST(memory, growing_a_ring_wrapped_near_its_end_keeps_the_order),
     TEST(memory, growing_a_ring_wrapped_near_its_start_keeps_the_order),
     TEST(memory, a_large_ring_faults_fresh_pages_in_ahead_of_the_producer),
+    TEST(memory, a_write_far_below_the_touched_mark_faults_nothing_in),
 };
 
 TEST_MAIN("ringmem", cases, .timeout = 30, .setup = ring_setup, .teardown = ring_teardown)

@@ -140,9 +140,15 @@ static int grow_in_place_locked(struct ringbuf *rb, size_t new_cap)
 
 size_t p2i_ringmem_prefault_locked(struct ringbuf *rb, size_t off, size_t n, char **start)
 {
-    size_t from, stop;
+    size_t from, stop, run = n < PREFAULT_STEP ? n : PREFAULT_STEP;
 
-    if (rb->cap < PREFAULT_MIN || off + n <= rb->touched)
+    /* Only the start of the run offered counts: a read takes at most a
+     * pipeful.  A ring that took a kept buffer is touched far past the
+     * bytes it holds, and the whole free run reaches past that mark: asking
+     * for it faulted in the rest of the buffer, 8 MiB per read, while the
+     * writes stayed below the mark (a second 1 GiB capture faulted in
+     * 1 GiB it never wrote, on top of the 1 GiB it did). */
+    if (rb->cap < PREFAULT_MIN || off + run <= rb->touched)
         return 0;
     from = off > rb->touched ? off : rb->touched;
     /* Not the whole run offered: a read takes at most a pipeful, and
