@@ -18,7 +18,8 @@ cd "$(dirname "$0")/.."
 top=$PWD
 ci=$top/build-ci
 jobs=${CI_JOBS:-2}
-# make check runs one job more than there are CPUs: under the sanitizers and
+# The stages' make targets (check, check-valgrind; soak and fuzz are a
+# program each) run one job more than there are CPUs: under the sanitizers and
 # valgrind a third of the machine sat idle at -j2 (tests waiting on children
 # and timeouts), and the suite must hold on a loaded machine anyway.
 check_jobs=${CI_CHECK_JOBS:-$((jobs + 1))}

@@ -142,17 +142,15 @@ size_t p2i_ringmem_prefault_locked(struct ringbuf *rb, size_t off, size_t n, cha
 {
     size_t from, stop, run = n < PREFAULT_STEP ? n : PREFAULT_STEP;
 
-    /* Only the start of the run offered counts: a read takes at most a
-     * pipeful.  A ring that took a kept buffer is touched far past the
-     * bytes it holds, and the whole free run reaches past that mark: asking
-     * for it faulted in the rest of the buffer, 8 MiB per read, while the
-     * writes stayed below the mark (a second 1 GiB capture faulted in
-     * 1 GiB it never wrote, on top of the 1 GiB it did). */
+    /* The producer writes the run offered from its start, at most a
+     * pipeful per read, so only that start decides whether to fault pages
+     * in, and only PREFAULT_STEP of them: a ring in a kept buffer is
+     * offered a free run to the buffer's end, far past the touched mark,
+     * while its writes stay below the mark; and pages faulted in far ahead
+     * would count as memory the ring uses. */
     if (rb->cap < PREFAULT_MIN || off + run <= rb->touched)
         return 0;
     from = off > rb->touched ? off : rb->touched;
-    /* Not the whole run offered: a read takes at most a pipeful, and
-     * pages faulted in far ahead would count as memory the ring uses. */
     stop = rb->cap - from > PREFAULT_STEP ? from + PREFAULT_STEP : rb->cap;
     rb->touched = stop;
     *start = rb->buf + from;
