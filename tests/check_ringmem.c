@@ -275,6 +275,21 @@ START_TEST(a_large_ring_faults_fresh_pages_in_ahead_of_the_producer)
 }
 END_TEST
 
+/* Gives the empty ring a buffer of cap bytes as if it had been kept warm,
+ * its first `touched` bytes written before.  mu held. */
+static void take_as_kept_locked(size_t cap, size_t touched)
+{
+    ck_assert_uint_eq(rb.len, 0);
+    free(rb.buf);
+    rb.buf = malloc(cap);
+    ck_assert_ptr_nonnull(rb.buf);
+    memset(rb.buf, 0, touched);
+    rb.cap = cap;
+    rb.touched = touched;
+    rb.kept = true;
+    rb.head = 0;
+}
+
 /* A ring that took a kept buffer is touched far past its bytes: writing
  * at its start faults nothing in, and only a write that nears the mark
  * faults in the next stretch past it. */
@@ -284,15 +299,8 @@ START_TEST(a_write_far_below_the_touched_mark_faults_nothing_in)
     char *start = NULL;
     size_t n;
 
-    ck_assert_int_eq(p2i_ringbuf_append(&rb, "x", 1), 1);
-    ck_assert_int_eq(p2i_ringbuf_read(&rb, (char[1]){0}, 1, false), 1);
     pthread_mutex_lock(&rb.mu);
-    free(rb.buf);
-    rb.buf = malloc(64 * MiB); /* as a kept buffer, touched to 32 MiB */
-    ck_assert_ptr_nonnull(rb.buf);
-    rb.cap = 64 * MiB;
-    rb.touched = 32 * MiB;
-    rb.head = rb.len = 0;
+    take_as_kept_locked(64 * MiB, 32 * MiB);
     /* The whole free run is offered; the producer writes its start. */
     ck_assert_uint_eq(p2i_ringmem_prefault_locked(&rb, 0, 64 * MiB, &start), 0);
     ck_assert_uint_eq(p2i_ringmem_prefault_locked(&rb, 20 * MiB, 44 * MiB, &start), 0);
@@ -302,6 +310,44 @@ START_TEST(a_write_far_below_the_touched_mark_faults_nothing_in)
     ck_assert_ptr_eq(start, rb.buf + 32 * MiB);
     ck_assert_uint_eq(rb.touched, 32 * MiB + n);
     pthread_mutex_unlock(&rb.mu);
+}
+END_TEST
+
+/* A ring in a kept buffer has its producer read into the stage while the
+ * run lies below the touched mark, and the commit copies the bytes in, in
+ * order; past the mark the producer reads into the ring itself. */
+START_TEST(a_kept_buffer_is_written_through_the_stage_below_the_touched_mark)
+{
+    const size_t MiB = 1024 * 1024;
+    static unsigned char chunk[64 * 1024];
+    size_t off = 0, n, k, staged = 0, direct = 0;
+    void *space;
+
+    pthread_mutex_lock(&rb.mu);
+    take_as_kept_locked(8 * MiB, 2 * MiB);
+    pthread_mutex_unlock(&rb.mu);
+    while (off < 3 * MiB) {
+        ck_assert_int_eq(p2i_ringbuf_reserve(&rb, 16 * 1024, &space, &n), 0);
+        if ((char *)space >= rb.buf && (char *)space < rb.buf + rb.cap) {
+            ck_assert_ptr_eq(space, rb.buf + off);
+            direct++;
+        } else {
+            ck_assert_uint_le(off + n, 2 * MiB); /* only below the mark */
+            ck_assert_uint_eq(direct, 0);          /* and never again past it */
+            staged++;
+        }
+        k = n < sizeof chunk ? n : sizeof chunk;
+        pattern_fill(space, k, 9, off);
+        ck_assert_int_eq(p2i_ringbuf_commit(&rb, k), 0);
+        off += k;
+    }
+    /* Staged until a stage's worth would cross the mark. */
+    ck_assert_uint_ge(staged, (2 * MiB - P2I_RING_STAGE_SIZE) / sizeof chunk);
+    ck_assert_uint_ge(direct, MiB / sizeof chunk);
+    for (off = 0; off < 3 * MiB; off += sizeof chunk) {
+        ck_assert_int_eq(p2i_ringbuf_read(&rb, chunk, sizeof chunk, false), (ssize_t)sizeof chunk);
+        ck_assert_uint_eq(pattern_check(chunk, sizeof chunk, 9, off), sizeof chunk);
+    }
 }
 END_TEST
 
@@ -318,6 +364,7 @@ static const struct test_case cases[] = {
     TEST(memory, growing_a_ring_wrapped_near_its_start_keeps_the_order),
     TEST(memory, a_large_ring_faults_fresh_pages_in_ahead_of_the_producer),
     TEST(memory, a_write_far_below_the_touched_mark_faults_nothing_in),
+    TEST(memory, a_kept_buffer_is_written_through_the_stage_below_the_touched_mark),
 };
 
 TEST_MAIN("ringmem", cases, .timeout = 30, .setup = ring_setup, .teardown = ring_teardown)

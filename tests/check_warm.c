@@ -2,7 +2,7 @@
  * a large freed buffer comes back to the next take, the smallest that fits
  * first, counted by the pages it has in, and a much larger one only by a
  * ring nobody has read yet; small ones are freed; at most four are kept, the oldest dropped
- * first; a ring that grows past a mebibyte writes into a freed ring's
+ * first, and an old one is freed unless a take wants it; a ring that grows past a mebibyte writes into a freed ring's
  * pages, a bounded one never takes more memory than its limit; the
  * lock survives a fork from a program whose other thread is using it; and
  * what is kept is left out of a forked child, so the parent writes into it
@@ -158,6 +158,31 @@ START_TEST(at_most_four_are_kept_and_the_oldest_goes_first)
         free(got);
     }
     ck_assert_ptr_null(p2i_warm_take_any(MIB, &cap, &touched));
+}
+END_TEST
+
+/* A buffer nobody takes is freed at the next give or take once it is
+ * older than the age limit (shortened here from 60 s); one that a take
+ * wants is taken whatever its age, since freeing it would only make the
+ * ring fault as many fresh pages in. */
+START_TEST(an_old_buffer_is_freed_unless_a_take_wants_it)
+{
+    void *a = written(2 * MIB), *b = written(2 * MIB), *c = written(8 * MIB), *got;
+    size_t cap = 0, touched = 0;
+
+    p2i_warm_set_age_ms(50);
+    p2i_warm_give(a, 2 * MIB, 2 * MIB);
+    sleep_ms(100);
+    p2i_warm_give(b, 2 * MIB, 2 * MIB); /* frees a */
+    p2i_warm_give(c, 8 * MIB, 8 * MIB);
+    sleep_ms(100);
+    got = p2i_warm_take_any(4 * MIB, &cap, &touched);
+    ck_assert_ptr_eq(got, c); /* old, but wanted */
+    ck_assert_uint_eq(cap, 8 * MIB);
+    free(got);
+    /* b was as old and nobody wanted it: freed by that take. */
+    ck_assert_ptr_null(p2i_warm_take_any(MIB, &cap, &touched));
+    p2i_warm_set_age_ms(60000);
 }
 END_TEST
 
@@ -378,6 +403,7 @@ static const struct test_case cases[] = {
     TEST(warm, small_buffers_are_freed_not_kept),
     TEST(warm, a_buffer_counts_by_the_pages_it_has_in),
     TEST(warm, at_most_four_are_kept_and_the_oldest_goes_first),
+    TEST(warm, an_old_buffer_is_freed_unless_a_take_wants_it),
     TEST(ring, a_ring_growing_past_a_mebibyte_writes_into_a_freed_rings_pages),
     TEST(ring, a_ring_being_read_leaves_a_much_larger_buffer_for_one_that_is_not),
     TEST(ring, a_bounded_ring_never_takes_more_memory_than_its_limit),

@@ -42,8 +42,7 @@ struct ring_lend {
  * of this is used and the ring is unbounded.  Guarded by the ring's mu. */
 struct ring_bound {
     struct ring_limit limit;    /* as the caller set it */
-    char *stage;                /* producer's scratch for bytes that do not go to buf */
-    bool staged;                /* the last reserve handed out stage */
+    bool staged;                /* the last reserve handed out stage for the policy */
     int overflow_error;         /* ENOBUFS (FAIL) or the spill file's errno: later
                                  * bytes are dropped, reported after the data */
     int spill_fd;               /* SPILL: unlinked temporary file, -1 until needed */
@@ -85,6 +84,12 @@ struct ringbuf {
     size_t cap;           /* bytes allocated at buf */
     size_t touched;       /* buf's first bytes whose pages are in: where
                            * faulting fresh pages in ahead starts (a hint) */
+    bool kept;            /* buf was kept warm before (runtime/warm.c), and
+                           * the producer is still below its touched mark */
+    char *stage;          /* the producer's scratch, P2I_RING_STAGE_SIZE
+                           * bytes, allocated when first needed */
+    char *copy_to;        /* the run the staged bytes go to at the commit
+                           * (a kept buffer's, see ringbuf.c); or NULL */
     size_t head;          /* offset of the oldest byte */
     size_t len;           /* bytes buffered */
     size_t min_cap;       /* first allocation, and what an empty ring shrinks back to */
@@ -258,8 +263,9 @@ void p2i_ringlimit_stats(struct ringbuf *rb, struct popen2_stream_stats *st);
 
 /* ---- shared by ringbuf.c and ringlimit.c only ---------------------------- */
 
-/* The producer's scratch buffer for bytes that go to the spill file or are
- * dropped; large, so a 2 GiB spill costs few pwrites. */
+/* The producer's scratch buffer, for bytes that go to the spill file or are
+ * dropped (large, so a 2 GiB spill costs few pwrites) and for bytes bound
+ * for a kept buffer (small enough to stay in the CPU's cache). */
 #define P2I_RING_STAGE_SIZE (256 * 1024)
 
 /* Copies n bytes into a ring buffer of cap bytes at offset tail, wrapping

@@ -89,7 +89,7 @@ int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n
             /* A bounded ring (see ringlimit.c). */
             r = p2i_ringlimit_room_locked(rb, &want);
             if (r == 1) {
-                *space = rb->bound.stage;
+                *space = rb->stage;
                 *n = P2I_RING_STAGE_SIZE;
                 rb->producer_busy = true; /* a read() in flight, as below */
                 r = 0;
@@ -120,8 +120,30 @@ int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n
     }
     if (rb->bound.limit.max && *n > rb->bound.limit.max - rb->len)
         *n = rb->bound.limit.max - rb->len;
-    ahead = p2i_ringmem_prefault_locked(rb, tail, *n, &fresh);
     *space = rb->buf + tail;
+    rb->copy_to = NULL;
+    if (rb->kept && !rb->bound.limit.max && !rb->discarding) {
+        /* On the VM this library is measured on, a read() into the pages
+         * of a kept buffer runs at a third of the speed of a copy into
+         * them from user space, though no page faults: 1 GiB of stderr
+         * held while stdout is read took 2.2-3.0 s against 0.7 s.  So the
+         * producer reads into the stage, which stays in the CPU's cache,
+         * and its commit copies the bytes on; elsewhere that costs a copy
+         * of cached bytes.  Only below the mark the buffer came with: a
+         * fresh page would be faulted in twice, ahead of the read and by
+         * the copy, so past it the ring is written as a fresh one is. */
+        size_t run = *n < P2I_RING_STAGE_SIZE ? *n : P2I_RING_STAGE_SIZE;
+
+        if (tail + run > rb->touched)
+            rb->kept = false;
+        else if (rb->stage || (rb->stage = malloc(P2I_RING_STAGE_SIZE))) {
+            rb->copy_to = rb->buf + tail;
+            *space = rb->stage;
+            *n = run;
+        }
+    }
+    if (!rb->copy_to)
+        ahead = p2i_ringmem_prefault_locked(rb, tail, *n, &fresh);
     rb->producer_busy = true;
 finish:
     pthread_mutex_unlock(&rb->mu);
@@ -135,6 +157,12 @@ int p2i_ringbuf_commit(struct ringbuf *rb, size_t n)
 {
     int r = 0;
 
+    /* No lock: only the producer sets copy_to and moves buf, and nobody
+     * else looks at the free run it points into. */
+    if (rb->copy_to) {
+        memcpy(rb->copy_to, rb->stage, n);
+        rb->copy_to = NULL;
+    }
     pthread_mutex_lock(&rb->mu);
     rb->producer_busy = false;
     if (rb->consumer_done) {
@@ -148,7 +176,7 @@ int p2i_ringbuf_commit(struct ringbuf *rb, size_t n)
         rb->bound.staged = false;
         if (n) {
             p2i_ringlimit_commit_staged_locked(rb, n);
-            p2i_ringline_stamp_locked(rb, rb->bound.stage, n, rb->acct.total);
+            p2i_ringline_stamp_locked(rb, rb->stage, n, rb->acct.total);
             p2i_ringmem_wake(rb);
         }
     } else {

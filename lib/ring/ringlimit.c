@@ -40,7 +40,7 @@ int p2i_ringlimit_room_locked(struct ringbuf *rb, size_t *want)
     if (rb->bound.overflow_error || spill_pending(rb) || rb->len >= rb->bound.limit.max) {
         if (rb->bound.limit.policy == POPEN2_BLOCK)
             return -EAGAIN;
-        if (!rb->bound.stage && !(rb->bound.stage = malloc(P2I_RING_STAGE_SIZE)))
+        if (!rb->stage && !(rb->stage = malloc(P2I_RING_STAGE_SIZE)))
             return -ENOMEM;
         rb->bound.staged = true;
         return 1;
@@ -95,11 +95,11 @@ void p2i_ringlimit_commit_staged_locked(struct ringbuf *rb, size_t n)
         rb->bound.overflow_error = ENOBUFS;
         rb->bound.dropped += n;
     } else if (rb->bound.limit.policy == POPEN2_KEEP_TAIL) {
-        keep_tail_locked(rb, rb->bound.stage, n);
+        keep_tail_locked(rb, rb->stage, n);
     } else { /* POPEN2_SPILL */
         if (rb->bound.spill_fd < 0)
             rb->bound.spill_fd = p2i_spill_open();
-        r = rb->bound.spill_fd < 0 ? rb->bound.spill_fd : p2i_spill_write(rb->bound.spill_fd, rb->bound.spill_wr, rb->bound.stage, n);
+        r = rb->bound.spill_fd < 0 ? rb->bound.spill_fd : p2i_spill_write(rb->bound.spill_fd, rb->bound.spill_wr, rb->stage, n);
         if (r < 0) {
             /* A full or broken disk ends the stream after what was kept. */
             rb->bound.spill_fd = rb->bound.spill_fd < 0 ? -1 : rb->bound.spill_fd;

@@ -73,7 +73,7 @@ void p2i_ringmem_destroy(struct ringbuf *rb)
     p2i_ringmem_set_lingering_locked(rb, false); /* nobody else uses it any more */
     p2i_warm_give(rb->buf, rb->cap, rb->touched);
     free(rb->retired);
-    free(rb->bound.stage);
+    free(rb->stage);
     free(rb->lines.q); /* the line stamps' queue (ringline.c) is ring memory too */
     memset(&rb->lines, 0, sizeof rb->lines);
     rb->bound.spill_fd = p2i_fd_close(rb->bound.spill_fd);
@@ -228,6 +228,7 @@ static int resize_locked(struct ringbuf *rb, size_t new_cap)
     /* A kept buffer as far as it was touched; a fresh one as far as the
      * copy above wrote. */
     rb->touched = warm && got_touched > rb->len ? got_touched : rb->len;
+    rb->kept = warm;
     rb->buf = nb;
     rb->cap = got;
     rb->head = 0;
@@ -257,6 +258,7 @@ int p2i_ringmem_make_room_locked(struct ringbuf *rb, size_t need)
                 rb->buf = nb;
                 rb->cap = rb->min_cap;
                 rb->touched = 0;
+                rb->kept = false;
             }
         }
     }
@@ -279,6 +281,7 @@ int p2i_ringmem_make_room_locked(struct ringbuf *rb, size_t need)
             return -ENOMEM;
         rb->cap = new_cap;
         rb->touched = 0;
+        rb->kept = false;
         rb->head = 0;
         return 0;
     }

@@ -124,6 +124,8 @@ void p2i_warm_give(void *buf, size_t cap, size_t touched);
 /* Frees every kept buffer now: at unload, and before a leak check that
  * counts what malloc holds. */
 void p2i_warm_drop_all(void);
+/* How long a buffer nobody takes is kept (60 s; tests shorten it). */
+void p2i_warm_set_age_ms(long long ms);
 /* Fork handlers (fork.c): the lock around fork(); in the child the kept
  * buffers stay usable (they are the child's memory too). */
 void p2i_warm_lock(void);

@@ -17,7 +17,9 @@
  * counting the pages a buffer has in (a ring that doubled to 2 GiB for
  * 1 GiB of bytes holds 1 GiB); and a buffer unused for WARM_AGE_MS is freed
  * at the next take or give (the library starts no thread for it), as an
- * allocator without a background thread purges.  The oldest goes first
+ * allocator without a background thread purges, unless that take is the
+ * one that wants it: freeing it there would only make the ring fault the
+ * same number of fresh pages in.  The oldest goes first
  * when a new one would not fit.  Everything kept is freed when the library
  * is unloaded.
  *
@@ -47,6 +49,7 @@ struct kept {
     unsigned long seq; /* the order they came in: the oldest goes first */
 };
 
+static long long age_ms = WARM_AGE_MS;
 static pthread_mutex_t warm_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct kept kept[WARM_SLOTS];
 static size_t kept_bytes;
@@ -83,7 +86,7 @@ static int age_locked(long long now, struct kept *out)
     int i, n = 0;
 
     for (i = 0; i < WARM_SLOTS; i++)
-        if (kept[i].buf && now - kept[i].since_ms >= WARM_AGE_MS)
+        if (kept[i].buf && now - kept[i].since_ms >= __atomic_load_n(&age_ms, __ATOMIC_RELAXED))
             drop_locked(i, &out[n++]);
     return n;
 }
@@ -105,7 +108,6 @@ void *p2i_warm_take(size_t need, size_t most, size_t *cap, size_t *touched)
     int i, best = -1, n;
 
     pthread_mutex_lock(&warm_mu);
-    n = age_locked(p2i_clock_now_ms(), old);
     for (i = 0; i < WARM_SLOTS; i++)
         if (kept[i].buf && kept[i].cap >= need && kept[i].cap <= most &&
             (best < 0 || kept[i].cap < kept[best].cap))
@@ -116,6 +118,7 @@ void *p2i_warm_take(size_t need, size_t most, size_t *cap, size_t *touched)
         *cap = got.cap;
         *touched = got.touched;
     }
+    n = age_locked(p2i_clock_now_ms(), old); /* after the take: see the top */
     pthread_mutex_unlock(&warm_mu);
     free_all(old, n);
     if (buf) /* a ring in use is an ordinary buffer again */
@@ -161,6 +164,11 @@ void p2i_warm_give(void *buf, size_t cap, size_t touched)
     kept_bytes += touched;
     pthread_mutex_unlock(&warm_mu);
     free_all(old, n);
+}
+
+void p2i_warm_set_age_ms(long long ms)
+{
+    __atomic_store_n(&age_ms, ms, __ATOMIC_RELAXED);
 }
 
 void p2i_warm_lock(void)
