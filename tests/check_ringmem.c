@@ -262,6 +262,7 @@ START_TEST(a_large_ring_faults_fresh_pages_in_ahead_of_the_producer)
     ck_assert_uint_eq(rb.cap, 4 * 1024 * 1024);
     ck_assert_uint_gt(rb.touched, rb.len);
     ahead = rb.touched - rb.len;
+    ck_assert_uint_le(ahead, rb.len / 16); /* a small share of what it holds */
     if (!populate_works()) {
         /* Kernels before 5.14 lack the call: the pages fault in as written. */
         fprintf(stderr, "check_ringmem: MADV_POPULATE_WRITE not available, prefault untested\n");
@@ -301,14 +302,17 @@ START_TEST(a_write_far_below_the_touched_mark_faults_nothing_in)
 
     pthread_mutex_lock(&rb.mu);
     take_as_kept_locked(64 * MiB, 32 * MiB);
+    rb.len = 31 * MiB; /* what the step is a share of */
     /* The whole free run is offered; the producer writes its start. */
     ck_assert_uint_eq(p2i_ringmem_prefault_locked(&rb, 0, 64 * MiB, &start), 0);
     ck_assert_uint_eq(p2i_ringmem_prefault_locked(&rb, 20 * MiB, 44 * MiB, &start), 0);
     ck_assert_uint_eq(rb.touched, 32 * MiB);
-    n = p2i_ringmem_prefault_locked(&rb, 30 * MiB, 34 * MiB, &start);
+    n = p2i_ringmem_prefault_locked(&rb, 31 * MiB, 33 * MiB, &start);
     ck_assert_uint_gt(n, 0);
+    ck_assert_uint_le(n, rb.len / 16); /* a share of what it holds */
     ck_assert_ptr_eq(start, rb.buf + 32 * MiB);
     ck_assert_uint_eq(rb.touched, 32 * MiB + n);
+    rb.len = 0;
     pthread_mutex_unlock(&rb.mu);
 }
 END_TEST
