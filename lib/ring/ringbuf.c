@@ -77,6 +77,7 @@ int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n
 
     pthread_mutex_lock(&rb->mu);
     rb->bound.staged = false;
+    rb->copy_to = NULL; /* each reservation decides where its bytes go */
     for (;;) {
         if (rb->consumer_done) {
             r = -EPIPE;
@@ -121,7 +122,6 @@ int p2i_ringbuf_reserve(struct ringbuf *rb, size_t want, void **space, size_t *n
     if (rb->bound.limit.max && *n > rb->bound.limit.max - rb->len)
         *n = rb->bound.limit.max - rb->len;
     *space = rb->buf + tail;
-    rb->copy_to = NULL;
     if (rb->kept && !rb->bound.limit.max && !rb->discarding) {
         /* On the VM this library is measured on, a read() into the pages
          * of a kept buffer runs at a third of the speed of a copy into

@@ -31,13 +31,13 @@
  * most PREFAULT_STEP, and at most 1/PREFAULT_SHARE of what the ring holds,
  * so the memory a ring has in beyond its bytes stays a small share of
  * them (1000 objects holding 1 MiB each had 1.1 MiB more each when a
- * doubled ring was faulted in to its end).  Only rings of at least
- * PREFAULT_MIN bytes, and steps of at least PREFAULT_LEAST: fewer pages
- * are not worth a call. */
+ * doubled ring was faulted in to its end).  Only steps of at least
+ * PREFAULT_LEAST, so only rings holding PREFAULT_MIN bytes or more: fewer
+ * pages are not worth a call. */
 #define PREFAULT_STEP (8 * 1024 * 1024)
 #define PREFAULT_SHARE 16
 #define PREFAULT_MIN (1024 * 1024)
-#define PREFAULT_LEAST (64 * 1024)
+#define PREFAULT_LEAST (PREFAULT_MIN / PREFAULT_SHARE)
 
 /* A producer that cannot get memory looks again after this long, doubling
  * up to the cap.  Nothing announces that memory came back, and the consumer
@@ -157,7 +157,7 @@ size_t p2i_ringmem_prefault_locked(struct ringbuf *rb, size_t off, size_t n, cha
      * free run to the buffer's end, far past the touched mark, while its
      * writes stay below the mark; and pages faulted in far ahead would
      * count as memory the ring uses. */
-    if (rb->cap < PREFAULT_MIN || step < PREFAULT_LEAST || off + run <= rb->touched)
+    if (step < PREFAULT_LEAST || off + run <= rb->touched)
         return 0;
     from = off > rb->touched ? off : rb->touched;
     stop = rb->cap - from > step ? from + step : rb->cap;
