@@ -197,6 +197,64 @@ START_TEST(a_direct_read_of_a_quiet_child_sleeps_instead_of_spinning)
 }
 END_TEST
 
+/* The read(2) calls this thread has made (/proc/thread-self/io), or -1
+ * where the kernel does not count them. */
+static long thread_reads(void)
+{
+    FILE *f = fopen("/proc/thread-self/io", "r");
+    char line[128];
+    long n = -1;
+
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "syscr: %ld", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
+/* A child that writes a little now and then makes each direct read wait.
+ * Asking its empty pipe again never paid, so the read stops asking and
+ * sleeps in poll() at once, with a full look now and then: a few read(2)
+ * calls per wait, where a fixed spin of 64 makes 66. */
+START_TEST(a_direct_read_stops_spinning_for_a_child_that_writes_seldom)
+{
+    char *argv[] = {TEST_CHILD, "drip", "60", "20", NULL};
+    popen2_proc *p = popen2_Popen3v(argv, 0, -1);
+    unsigned char *buf = malloc(MiB);
+    long r0, reads, calls = 0;
+    bool counted;
+    size_t got = 0;
+    ssize_t k;
+
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(buf);
+    r0 = thread_reads();
+    counted = r0 >= 0;
+    if (!counted)
+        fprintf(stderr, "check_read: no /proc/thread-self/io here; read calls not counted\n");
+    while ((k = popen2_readinto(p, 1, buf, MiB)) > 0) {
+        ck_assert_int_eq(memcmp(buf, "drip\ndrip\n", (size_t)k < 10 ? (size_t)k : 10), 0);
+        got += (size_t)k;
+        calls++;
+    }
+    ck_assert_int_eq(k, 0);
+    reads = thread_reads() - r0;
+    ck_assert_uint_eq(got, 60 * 5);
+    if (counted) {
+        /* Most calls went to the pipe (a late caller may find some bytes
+         * on the ring, read without a syscall) ... */
+        ck_assert_msg(reads >= calls / 2, "%ld read calls for %ld waits", reads, calls);
+        /* ... and did not keep asking it. */
+        ck_assert_msg(reads < 20 * calls, "%ld read calls for %ld waits", reads, calls);
+    }
+    ck_assert_int_eq(popen2_wait(p), 0);
+    popen2_free(p);
+    free(buf);
+}
+END_TEST
+
 static const struct test_case cases[] = {
     TEST(direct_reads, readinto_gets_every_byte_in_order_with_mixed_sizes),
     TEST(direct_reads, fread_in_large_and_small_blocks_keeps_the_order),
@@ -205,6 +263,7 @@ static const struct test_case cases[] = {
     TEST(direct_reads, closing_fromchild_during_the_lease_ends_the_reader_at_once),
     TEST(direct_reads, readinto_rejects_bad_arguments),
     TEST(direct_reads, a_direct_read_of_a_quiet_child_sleeps_instead_of_spinning),
+    TEST(direct_reads, a_direct_read_stops_spinning_for_a_child_that_writes_seldom),
 };
 
 TEST_MAIN("read", cases, .timeout = 60)

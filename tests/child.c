@@ -47,6 +47,7 @@
  *                                   stops at EOF
  *   child lines N MS                N lines "line I" with printf, MS ms apart,
  *                                   never flushed by hand
+ *   child drip N MS                 N times "drip\n" with write(2), MS ms apart
  */
 #define _GNU_SOURCE /* F_GETPIPE_SZ */
 #include <dirent.h>
@@ -298,6 +299,19 @@ static int mode_lines(int n, long ms)
     return 0;
 }
 
+static int mode_drip(int n, long ms)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (i)
+            nap(ms);
+        if (write(1, "drip\n", 5) != 5)
+            return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -342,6 +356,8 @@ int main(int argc, char **argv)
         return mode_prompt(atoi(argv[2]));
     if (!strcmp(mode, "lines") && argc == 4)
         return mode_lines(atoi(argv[2]), atol(argv[3]));
+    if (!strcmp(mode, "drip") && argc == 4)
+        return mode_drip(atoi(argv[2]), atol(argv[3]));
     if (!strcmp(mode, "burn") && argc == 3)
         return mode_burn(atol(argv[2]));
     if (!strcmp(mode, "touch") && argc == 3)
