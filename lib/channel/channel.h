@@ -89,8 +89,8 @@ struct channel {
     FILE *file;            /* NULL once fclosed (guarded by the owner's lock) */
     unsigned long long direct_moved; /* bytes the caller's thread read from the
                                       * pipe itself (stream.c; that thread only) */
-    unsigned direct_misses; /* the direct read's spin: waits it ended in poll() */
-    unsigned direct_idle;   /* and waits since it stopped spinning (both as above) */
+    unsigned direct_misses; /* the direct read's spin: waits in a row it ended
+                             * in poll() (stream.c; as above) */
     bool text;             /* the FILE is in text mode (the plan's) */
     char *iobuf;           /* stdio buffer for bufsize > 1, freed with the object */
     bool end_reported;     /* popen2_read returned EOF or an error (owner's lock) */

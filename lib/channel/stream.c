@@ -115,12 +115,9 @@ static int spin_budget(const struct channel *ch)
  * came before poll(). */
 static void spin_learn(struct channel *ch, bool paid)
 {
-    if (paid)
-        ch->direct_misses = 0;
-    else if (ch->direct_misses < SPIN_MISSES_MAX)
-        ch->direct_misses++;
-    else if (++ch->direct_idle >= SPIN_PROBE_EVERY)
-        ch->direct_misses = ch->direct_idle = 0; /* the probe */
+    /* Misses past SPIN_MISSES_MAX count the waits without a spin. */
+    if (paid || ++ch->direct_misses >= SPIN_MISSES_MAX + SPIN_PROBE_EVERY)
+        ch->direct_misses = 0; /* restored, or the probe */
 }
 
 /* Reads the pipe into buf while a direct claim is held: what is there now,
