@@ -72,6 +72,8 @@ static const struct contender capture[] = {
     {"libpopen2 fread 1 MiB, bufsize 128 KiB", c_p2_fread_smallbuf, false},
     {"libpopen2 popen2_readinto 1 MiB", c_p2_readinto, false},
     {"poll() loop, 2 pipes", c_poll_capture, true},
+    {"read() loop into a buffer 16 bytes past a page (malloc's)", c_read_loop_offpage, false},
+    {"libpopen2 popen2_readinto into that buffer", c_p2_readinto_offpage, false},
     {"popen(3) + fread", c_popen_fread, false},
 #ifdef HAVE_GLIB
     {"GLib g_spawn_sync", c_glib_sync, false},

@@ -87,6 +87,7 @@ void bench_writer_argv(const struct run *r, char *argv[4], char o[32], char e[32
 
 /* contenders.c */
 int c_read_loop(struct run *r);   /* posix_spawn + read() into 1 MiB, max pipe */
+int c_read_loop_offpage(struct run *r); /* the same into a buffer 16 bytes past a page */
 int c_splice(struct run *r);      /* posix_spawn + splice() to /dev/null, max pipe */
 int c_poll_capture(struct run *r); /* poll() over stdout and stderr pipes */
 int c_popen_fread(struct run *r); /* popen(3) + fread 1 MiB */
@@ -99,6 +100,7 @@ int c_p2_fread_smallbuf(struct run *r); /* the same with a 128 KiB FILE buffer (
 int c_p2_both(struct run *r);     /* libpopen2: fromchild to EOF, then childerr */
 int c_p2_both_smallbuf(struct run *r); /* the same with 128 KiB FILE buffers (bufsize) */
 int c_p2_readinto(struct run *r); /* libpopen2: popen2_readinto 1 MiB, stdout then stderr */
+int c_p2_readinto_offpage(struct run *r); /* the same into a buffer 16 bytes past a page */
 int c_poll_cat(struct run *r);    /* poll() loop writing to and reading from cat */
 int c_p2_cat(struct run *r);      /* libpopen2: fwrite tochild, fread fromchild */
 int c_p2_cat_readinto(struct run *r); /* ... popen2_readinto fromchild */

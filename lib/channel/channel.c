@@ -147,6 +147,7 @@ int p2i_channel_open(struct channel *ch, int which, const struct stream_plan *pl
     ch->bell = bell;
     ch->which = which;
     ch->fd = ch->child_fd = -1;
+    p2i_relay_init(&ch->relay);
     ch->wake.rfd = ch->wake.wfd = -1;
     ch->open = true;
     r = plan->how == POPEN2_PIPE || plan->how == POPEN2_PTY ? open_pipe(ch, plan)
@@ -178,8 +179,10 @@ void p2i_channel_close(struct channel *ch)
         return;
     p2i_channel_drop_child_end(ch);
     /* A pump thread closes its own pipe end; one never started did not. */
-    if (!ch->thread_started)
+    if (!ch->thread_started) {
         ch->fd = p2i_fd_close(ch->fd);
+        p2i_relay_close(&ch->relay);
+    }
     p2i_wake_close(&ch->wake);
     if (ch->ring_ready)
         p2i_ringmem_destroy(&ch->ring);

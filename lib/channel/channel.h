@@ -75,6 +75,8 @@ struct channel {
     int which;             /* CH_STDIN, CH_STDOUT or CH_STDERR */
     bool used;             /* piped: the parent has a pipe end, a ring and a FILE */
     int fd;                /* the parent's pipe end; the pump thread owns it once started */
+    struct relay relay;    /* outputs: what fd's bytes pass through once the stream
+                            * is bulk; read and closed with fd, by whoever reads fd */
     bool pty;              /* fd is a copy of a terminal's master: its hang-up (EIO)
                             * is the end, and closing the input sends VEOF */
     struct wake wake;      /* readers: interrupts p2i_fd_wait when the FILE is closed */

@@ -56,7 +56,8 @@ static void *reader_main(void *arg)
     for (;;) {
         if (p2i_ringbuf_reserve(&ch->ring, READ_MIN, &space, &n) < 0)
             break; /* the caller closed the FILE */
-        k = ch->pty ? p2i_pty_read(ch->fd, space, n) : p2i_fd_read(ch->fd, space, n);
+        k = ch->pty ? p2i_pty_read(ch->fd, space, n)
+                    : p2i_relay_read(&ch->relay, ch->fd, space, n, grown);
         if (k > 0) {
             if (p2i_ringbuf_commit(&ch->ring, (size_t)k) < 0)
                 break;
@@ -96,6 +97,7 @@ static void *reader_main(void *arg)
     /* Closing our end now gives a child still writing EPIPE, as closing a
      * Python file object does. */
     ch->fd = p2i_fd_close(ch->fd);
+    p2i_relay_close(&ch->relay);
     return NULL;
 }
 

@@ -6,11 +6,13 @@
  * the input ring and never block.  Closing the FILE tells the object (see
  * the owner's file_closed), so the object never closes it a second time.
  *
- * Large reads (fread of a big block: glibc hands such a request to us with
- * the caller's own buffer) skip the ring when it is empty: the caller's
- * thread reads the pipe itself, so the bytes are copied once, as in a plain
- * read() loop, and no thread hand-off sits between the child and the
- * caller (measured: the stdio layer is where the cost was).  The reader
+ * Large reads (popen2_readinto, stdio's refills of a large FILE buffer)
+ * skip the ring when it is empty: the caller's thread reads the pipe
+ * itself, so the bytes are copied once, as in a plain read() loop, and no
+ * thread hand-off sits between the child and the caller (measured: the
+ * stdio layer is where the cost was).  Once the stream is bulk, that read
+ * goes through the stream's relay (relay.posix.c), as the reader thread's
+ * do.  The reader
  * thread meanwhile waits; see p2i_ringbuf_direct_begin for why that keeps the
  * order of the bytes and never lets the child block for long.
  *
@@ -55,6 +57,11 @@
  * fill it: a quiet stream's FILE holds a page, one read in bulk up to 1 MiB
  * until the object is freed. */
 #define READ_BUFSIZE (1024 * 1024)
+
+/* The stdio buffer starts on a 64-byte boundary, where the kernel's copy
+ * out of a pipe is fast on every x86 CPU (p2i_fd_read has the figures):
+ * malloc would put a large one 16 bytes past a page. */
+#define IOBUF_ALIGN 64
 
 /* With a blocking limit on stdin, writes at least this large are lent to
  * the writer thread instead of copied into the input ring (ringinput.c):
@@ -135,7 +142,8 @@ static ssize_t direct_read(struct channel *ch, char *buf, size_t n)
         /* One read() takes all a pipe holds (up to n): asking again would
          * only cost a syscall that says EAGAIN. */
         k = ch->pty ? p2i_pty_read(ch->fd, buf + got, n - got)
-                    : p2i_fd_read(ch->fd, buf + got, n - got);
+                    : p2i_relay_read(&ch->relay, ch->fd, buf + got, n - got,
+                                     ch->direct_moved >= DIRECT_BULK);
         if (k > 0) {
             got += (size_t)k;
             break;
@@ -428,7 +436,7 @@ FILE *p2i_stream_open(struct channel *ch, int bufsize)
     if (bufsize < 0 && ch->which != CH_STDIN)
         bufsize = READ_BUFSIZE;
     if (bufsize > 1) {
-        ch->iobuf = malloc((size_t)bufsize);
+        ch->iobuf = malloc((size_t)bufsize + IOBUF_ALIGN - 1);
         if (!ch->iobuf)
             return NULL;
     }
@@ -447,7 +455,8 @@ FILE *p2i_stream_open(struct channel *ch, int bufsize)
     else if (bufsize == 1)
         setvbuf(f, NULL, _IOLBF, BUFSIZ);
     else if (bufsize > 1)
-        setvbuf(f, ch->iobuf, _IOFBF, (size_t)bufsize);
+        setvbuf(f, (char *)(((uintptr_t)ch->iobuf + IOBUF_ALIGN - 1) & ~(uintptr_t)(IOBUF_ALIGN - 1)),
+                _IOFBF, (size_t)bufsize);
     ch->file = f;
     return f;
 }

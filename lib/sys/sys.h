@@ -137,6 +137,25 @@ int p2i_fd_lift(int fd);
  * errno (EAGAIN when a non-blocking end has nothing, or no room). */
 ssize_t p2i_fd_read(int fd, void *buf, size_t n);
 ssize_t p2i_fd_write(int fd, const void *buf, size_t n);
+/* A relay: a pipe of the library's own that a stream's bytes pass through
+ * on their way to the reader, so that the copy out of it runs beside the
+ * child's next write instead of after it (relay.posix.c has why and the
+ * figures).  One reader at a time uses it, with the stream's descriptor. */
+struct relay {
+    int rfd, wfd;  /* -1 until made */
+    size_t held;   /* bytes in it: read out before the source is asked again */
+    bool off;      /* never to be made: refused once, or none on this system */
+};
+void p2i_relay_init(struct relay *r);
+/* p2i_fd_read of the pipe fd through r: the bytes r holds first, else what
+ * fd has, moved into r (once bulk says the stream is worth a relay) and
+ * read out of it; the same results as p2i_fd_read.  Falls back to plain
+ * reads for good when no relay can be had. */
+ssize_t p2i_relay_read(struct relay *r, int fd, void *buf, size_t n, bool bulk);
+/* Closes the relay's descriptors (with the stream's own); what it held is
+ * dropped with the rest of the stream. */
+void p2i_relay_close(struct relay *r);
+
 struct wake;
 /* Sleeps until fd is readable (out: writable), or has hung up or failed,
  * or until w (NULL: none) is signalled: 1 for fd, 0 for w (w wins when

@@ -171,6 +171,36 @@ START_TEST(fds_back_to_baseline_after_200_objects)
 }
 END_TEST
 
+/* A stream that has moved 1 MiB reads through a relay pipe of its own (two
+ * descriptors more); they go with the object, whether it was read to the
+ * end or freed with bytes still on their way. */
+START_TEST(bulk_streams_relays_go_with_the_object)
+{
+    struct baseline b = baseline();
+    unsigned char *buf = malloc(1 << 20);
+    int i;
+
+    ck_assert_ptr_nonnull(buf);
+    for (i = 0; i < 2; i++) {
+        popen2_proc *p = popen2_Popen3("exec " TEST_CHILD " both 8388608 3 4", 1, -1);
+
+        ck_assert_ptr_nonnull(p);
+        if (i == 0) {
+            ck_assert_uint_eq(read_pattern(popen2_fromchild(p), 3, 1 << 20), 8u << 20);
+            ck_assert_uint_eq(read_pattern(popen2_childerr(p), 4, 1 << 20), 8u << 20);
+            ck_assert_int_eq(popen2_wait(p), 0);
+        } else {
+            ck_assert_uint_eq(fread(buf, 1, 1 << 20, popen2_fromchild(p)), 1u << 20);
+            ck_assert_uint_eq(fread(buf, 1, 1 << 20, popen2_fromchild(p)), 1u << 20);
+            ck_assert_uint_eq(fread(buf, 1, 1 << 20, popen2_childerr(p)), 1u << 20);
+        }
+        popen2_free(p);
+    }
+    free(buf);
+    assert_back_to(b);
+}
+END_TEST
+
 /* Every way a `v` form can fail to exec: NULL with ENOENT, out-parameters
  * untouched, and nothing left. */
 START_TEST(failed_spawns_leave_nothing)
@@ -353,6 +383,7 @@ static const struct test_case cases[] = {
     TEST(child_side, closing_tochild_gives_eof_after_another_spawn),
     TEST_T(no_leaks, fds_back_to_baseline_after_200_objects, 60),
     TEST_T(no_leaks, failed_spawns_leave_nothing, 60),
+    TEST_T(no_leaks, bulk_streams_relays_go_with_the_object, 60),
     TEST_T(no_leaks, fds_back_to_baseline_after_module_objects, 60),
     TEST(closed_std_fds, spawn_with_stdin_closed),
     TEST(closed_std_fds, spawn_with_all_std_closed),
