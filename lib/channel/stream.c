@@ -12,9 +12,9 @@
  * thread hand-off sits between the child and the caller (measured: the
  * stdio layer is where the cost was).  Once the stream is bulk, that read
  * goes through the stream's relay (relay.posix.c), as the reader thread's
- * do.  The reader
- * thread meanwhile waits; see p2i_ringbuf_direct_begin for why that keeps the
- * order of the bytes and never lets the child block for long.
+ * do.  The reader thread meanwhile waits; see p2i_ringbuf_direct_begin for
+ * why that keeps the order of the bytes and never lets the child block for
+ * long.
  *
  * Every cookie function returns what its stdio wants even on failure
  * (fopencookie: a write says 0 with errno, never -1; a read -1 with errno;
