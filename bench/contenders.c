@@ -453,20 +453,21 @@ int c_p2_getline_pty(struct run *r)
 
 /* The fastest path the library offers: popen2_readinto, beside the
  * contract, into the caller's buffer without stdio's extra copy. */
-static int readinto_to_eof(popen2_proc *p, int stream, unsigned long long *got)
+static int readinto_to_eof(popen2_proc *p, int stream, unsigned char *into,
+                           unsigned long long *got)
 {
     ssize_t k;
 
-    while ((k = popen2_readinto(p, stream, buf, BLOCK)) > 0)
+    while ((k = popen2_readinto(p, stream, into, BLOCK)) > 0)
         *got += (unsigned long long)k;
     return k < 0 ? fail("popen2_readinto") : 0;
 }
 
 static int drain_readinto(popen2_proc *p, struct run *r)
 {
-    if (readinto_to_eof(p, 1, &r->got) < 0)
+    if (readinto_to_eof(p, 1, buf, &r->got) < 0)
         return -1;
-    return r->err_bytes ? readinto_to_eof(p, 2, &r->got) : 0;
+    return r->err_bytes ? readinto_to_eof(p, 2, buf, &r->got) : 0;
 }
 
 int c_p2_readinto(struct run *r)
@@ -476,11 +477,7 @@ int c_p2_readinto(struct run *r)
 
 static int drain_readinto_offpage(popen2_proc *p, struct run *r)
 {
-    ssize_t k;
-
-    while ((k = popen2_readinto(p, 1, buf_offpage, BLOCK)) > 0)
-        r->got += (unsigned long long)k;
-    return k < 0 ? fail("popen2_readinto") : 0;
+    return readinto_to_eof(p, 1, buf_offpage, &r->got);
 }
 
 int c_p2_readinto_offpage(struct run *r)
@@ -608,7 +605,7 @@ static int p2_cat(struct run *r, bool raw, unsigned long long window)
         }
     }
     fclose(to);
-    if ((raw ? readinto_to_eof(p, 1, &r->got) : read_to_eof(from, &r->got)) < 0 ||
+    if ((raw ? readinto_to_eof(p, 1, buf, &r->got) : read_to_eof(from, &r->got)) < 0 ||
         p2_end(p) < 0)
         return -1;
     r->secs = bench_now() - t0;
@@ -683,7 +680,7 @@ int c_p2_cat_limited(struct run *r)
         errno = rc;
         return fail("pthread_create");
     }
-    rc = readinto_to_eof(f.p, 1, &r->got);
+    rc = readinto_to_eof(f.p, 1, buf, &r->got);
     pthread_join(t, NULL);
     if (f.err) {
         errno = f.err;

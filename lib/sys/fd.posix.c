@@ -129,14 +129,27 @@ int p2i_fd_lift(int fd)
 #define READ_ALIGN 64
 #define READ_GRAIN 4096
 
+/* How far below buf a landing read starts its bytes: 0 for a plain read. */
+static size_t landing(const void *buf, size_t n)
+{
+    return n < ALIGN_READ_MIN ? 0 : (size_t)(-(uintptr_t)buf & (READ_ALIGN - 1));
+}
+
+size_t p2i_fd_read_size(const void *buf, size_t n)
+{
+    size_t pad = landing(buf, n);
+
+    return pad ? (n - pad) & ~(size_t)(READ_GRAIN - 1) : n;
+}
+
 ssize_t p2i_fd_read(int fd, void *buf, size_t n)
 {
-    size_t pad = (size_t)(-(uintptr_t)buf & (READ_ALIGN - 1));
+    size_t pad = landing(buf, n);
     ssize_t k;
 
-    if (pad == 0 || n < ALIGN_READ_MIN)
+    if (pad == 0)
         return read(fd, buf, n);
-    k = read(fd, (char *)buf + pad, (n - pad) & ~(size_t)(READ_GRAIN - 1));
+    k = read(fd, (char *)buf + pad, p2i_fd_read_size(buf, n));
     if (k > 0)
         memmove(buf, (char *)buf + pad, (size_t)k);
     return k;

@@ -82,14 +82,17 @@ ssize_t p2i_relay_read(struct relay *r, int fd, void *buf, size_t n, bool bulk)
 
     if (r->held) {
         /* Bytes moved earlier come before anything still in the source. */
-        m = p2i_fd_read(r->rfd, buf, n < r->held ? n : r->held);
+        m = p2i_fd_read(r->rfd, buf, n); /* the relay holds nothing else */
         if (m > 0)
             r->held -= (size_t)m;
         return m;
     }
     if (r->off || n < RELAY_MIN || (r->rfd < 0 && (!bulk || !relay_make(r))))
         return p2i_fd_read(fd, buf, n);
-    k = splice(fd, NULL, r->wfd, NULL, n, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    /* No more than the read out of the relay will take at once: what it
+     * left would cost a second read, and a short one, per block. */
+    k = splice(fd, NULL, r->wfd, NULL, p2i_fd_read_size(buf, n),
+               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (k < 0) {
         if (errno == EAGAIN || errno == EINTR)
             return -1; /* the source is empty (or a signal came): as read() says */
@@ -106,7 +109,7 @@ ssize_t p2i_relay_read(struct relay *r, int fd, void *buf, size_t n, bool bulk)
     r->held = (size_t)k;
     /* The bytes are in the relay, so this read cannot find it empty; should
      * it fail anyway, they stay held for the next call. */
-    m = p2i_fd_read(r->rfd, buf, (size_t)k);
+    m = p2i_fd_read(r->rfd, buf, n);
     if (m > 0)
         r->held -= (size_t)m;
     return m;

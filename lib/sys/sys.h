@@ -137,6 +137,9 @@ int p2i_fd_lift(int fd);
  * errno (EAGAIN when a non-blocking end has nothing, or no room). */
 ssize_t p2i_fd_read(int fd, void *buf, size_t n);
 ssize_t p2i_fd_write(int fd, const void *buf, size_t n);
+/* The most one p2i_fd_read(fd, buf, n) asks the kernel for (POSIX): less
+ * than n where a large read lands on a 64-byte boundary (fd.posix.c). */
+size_t p2i_fd_read_size(const void *buf, size_t n);
 /* A relay: a pipe of the library's own that a stream's bytes pass through
  * on their way to the reader, so that the copy out of it runs beside the
  * child's next write instead of after it (relay.posix.c has why and the
