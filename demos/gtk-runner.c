@@ -78,6 +78,9 @@
 #define GRACE_MS 2000
 /* Let GTK validate and allocate the final text before it is rendered. */
 #define SETTLE_MS 300
+/* Tries at a window not drawn yet, SETTLE_MS apart: a minute, for an X
+ * server under load (GTK's start alone took 20 s under a load of 13). */
+#define SHOT_TRIES 200
 #define DEFAULT_LIMIT_MIB 8
 #define UNSET INT_MIN
 
@@ -137,6 +140,7 @@ static struct {
     gint64 t_main, last_tick, max_gap;
 
     bool shot_taken;
+    int shot_tries; /* at a window not drawn yet */
     int rc;
 } app;
 
@@ -555,47 +559,74 @@ static void maybe_quit(void)
         g_main_loop_quit(app.loop);
 }
 
-static bool save_screenshot(const char *file)
+/* What one try at the screenshot gave. */
+enum shot { SHOT_SAVED, SHOT_NOT_YET, SHOT_FAILED };
+
+/* A window that is not mapped, or has no renderer or no drawing yet, gives
+ * no render node or no texture: on a loaded X server that can still be so
+ * when a short run has ended, so the caller tries again later. */
+static enum shot save_screenshot(const char *file, const char **why)
 {
     GtkWidget *w = app.window;
     int width = gtk_widget_get_width(w), height = gtk_widget_get_height(w);
+    GskRenderer *renderer = gtk_native_get_renderer(GTK_NATIVE(w));
     GdkPaintable *paintable;
     GtkSnapshot *snap;
     GskRenderNode *node;
     GdkTexture *tex = NULL;
-    bool ok = false;
+    bool ok;
 
-    if (width <= 0 || height <= 0) {
-        fprintf(stderr, "gtk-runner: the window has no size yet; no screenshot\n");
-        return false;
-    }
+    *why = NULL;
+    if (!gtk_widget_get_mapped(w) || width <= 0 || height <= 0)
+        *why = "the window is not mapped, or has no size";
+    else if (!renderer)
+        *why = "the window has no renderer";
+    if (*why)
+        return SHOT_NOT_YET;
     paintable = gtk_widget_paintable_new(w);
     snap = gtk_snapshot_new();
     gdk_paintable_snapshot(paintable, snap, width, height);
     node = gtk_snapshot_free_to_node(snap);
-    if (node) {
-        tex = gsk_renderer_render_texture(gtk_native_get_renderer(GTK_NATIVE(w)), node,
-                                          &GRAPHENE_RECT_INIT(0, 0, (float)width, (float)height));
-        gsk_render_node_unref(node);
-    }
-    if (tex) {
-        ok = gdk_texture_save_to_png(tex, file);
-        g_object_unref(tex);
-    }
     g_object_unref(paintable);
-    if (!ok)
-        fprintf(stderr, "gtk-runner: cannot save the screenshot to %s\n", file);
-    return ok;
+    if (!node) {
+        *why = "the window drew nothing";
+        return SHOT_NOT_YET;
+    }
+    tex = gsk_renderer_render_texture(renderer, node,
+                                      &GRAPHENE_RECT_INIT(0, 0, (float)width, (float)height));
+    gsk_render_node_unref(node);
+    if (!tex) {
+        *why = "the renderer made no texture";
+        return SHOT_NOT_YET;
+    }
+    ok = gdk_texture_save_to_png(tex, file);
+    g_object_unref(tex);
+    if (!ok) {
+        *why = "the PNG could not be written";
+        return SHOT_FAILED;
+    }
+    return SHOT_SAVED;
 }
 
 static gboolean on_screenshot(gpointer data)
 {
+    const char *why;
+    enum shot r;
+
     (void)data;
     app.shot_source = 0;
     if (!app.shot_taken) {
+        r = save_screenshot(app.screenshot, &why);
+        if (r == SHOT_NOT_YET && ++app.shot_tries < SHOT_TRIES) {
+            app.shot_source = g_timeout_add(SETTLE_MS, on_screenshot, NULL);
+            return G_SOURCE_REMOVE;
+        }
         app.shot_taken = true;
-        if (!save_screenshot(app.screenshot))
+        if (r != SHOT_SAVED) {
+            fprintf(stderr, "gtk-runner: cannot save the screenshot to %s: %s (%d tries)\n",
+                    app.screenshot, why, app.shot_tries + (r == SHOT_FAILED));
             app.rc = 1;
+        }
     }
     maybe_quit();
     return G_SOURCE_REMOVE;

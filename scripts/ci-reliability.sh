@@ -63,7 +63,7 @@ prepare_source() {
 # Prints the logs of failed tests in a build directory.
 show_failures() {
     local dir=$1 trs
-    for trs in "$dir"/tests/*.trs "$dir"/tests/behaviour/*.trs; do
+    for trs in "$dir"/tests/*.trs "$dir"/tests/behaviour/*.trs "$dir"/examples/*.trs; do
         [ -e "$trs" ] || continue
         if grep -q '^:test-result: \(FAIL\|ERROR\)' "$trs"; then
             echo "--- ${trs%.trs}.log"
