@@ -34,7 +34,8 @@
  * the run (and the screenshot).  At exit a report goes to stdout, one
  * "key=value" per line (status, signal, bytes, last_line, ticks, elapsed_ms,
  * peak_rss_kb, terminal, escapes (ESC bytes left in the view), sgr_tags
- * (the colour tags applied), ...).  --check-png needs no display: it loads a PNG and
+ * (the colour tags applied), screenshot_tries (a window not drawn yet is
+ * tried again), ...).  --check-png needs no display: it loads a PNG and
  * prints its size and how many colours it has (exit 1 if it cannot).
  *
  * Exits 0, 1 when the command or the screenshot failed, 2 on a usage error.
@@ -1102,6 +1103,8 @@ static void report(void)
     printf("high_water=%zu\n", MAX(app.out.st.high_water, app.err.st.high_water));
     printf("limit_bytes=%zu\n", (size_t)app.limit_mib << 20);
     printf("last_line=%s\n", line);
+    if (app.screenshot)
+        printf("screenshot_tries=%d\n", app.shot_tries + 1);
     printf("view_lines=%d\nview_chars=%d\n", gtk_text_buffer_get_line_count(app.buf),
            gtk_text_buffer_get_char_count(app.buf));
     printf("tick_ms=%d\nticks=%ld\n", TICK_MS, app.ticks);

@@ -202,7 +202,8 @@ if [ -f "$tmp/shot.png" ]; then
     w=$(val png png_width)
     h=$(val png png_height)
     colours=$(val png png_colours | tr -d +)
-    echo "screenshot: $size bytes, ${w}x${h}, ${colours} colours or more"
+    echo "screenshot: $size bytes, ${w}x${h}, ${colours} colours or more;" \
+        "$(val seq screenshot_tries) tries"
     [ "$size" -gt 4096 ] || fail "screenshot: only $size bytes"
     [ "${w:-0}" -ge 300 ] && [ "${h:-0}" -ge 200 ] || fail "screenshot: ${w}x${h} is too small"
     [ "${colours:-0}" -ge 16 ] || fail "screenshot: ${colours} colours: blank, not a rendered window"
