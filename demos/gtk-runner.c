@@ -77,6 +77,10 @@
 #define LINE_MAX_BYTES 2000
 /* Between SIGTERM and SIGKILL on Cancel. */
 #define GRACE_MS 2000
+/* After the SIGKILL, how long the output may stay open before the run
+ * stops waiting for it: only a process outside the group can hold it that
+ * long, but on a loaded machine the group's end takes seconds to be seen. */
+#define GIVE_UP_MS 10000
 /* Let GTK validate and allocate the final text before it is rendered. */
 #define SETTLE_MS 300
 /* Tries at a window not drawn yet, SETTLE_MS apart: a minute, for an X
@@ -644,6 +648,7 @@ static void remove_source(guint *id)
 static void finish_run(void)
 {
     char *got;
+    const char *held;
     double secs;
 
     app.running = false;
@@ -664,16 +669,18 @@ static void finish_run(void)
     gtk_widget_set_sensitive(app.cancel_btn, FALSE);
     got = size_str(total_bytes());
     secs = (double)(app.t_end - app.t_start) / 1e6;
+    held = app.out.eof && app.err.eof ? ""
+                                      : "; the output is still held open outside the group";
     if (!app.reaped)
         set_status("Gave up: the output is still held open by a process outside the group "
                    "(%s in %.1f s)", got, secs);
     else if (WIFEXITED(app.wstatus))
-        set_status("Exited with status %d: %s in %.1f s%s", WEXITSTATUS(app.wstatus), got, secs,
-                   app.cancelled ? " (cancelled)" : "");
+        set_status("Exited with status %d: %s in %.1f s%s%s", WEXITSTATUS(app.wstatus), got, secs,
+                   app.cancelled ? " (cancelled)" : "", held);
     else if (WIFSIGNALED(app.wstatus))
-        set_status("Killed by signal %d (%s): %s in %.1f s%s", WTERMSIG(app.wstatus),
+        set_status("Killed by signal %d (%s): %s in %.1f s%s%s", WTERMSIG(app.wstatus),
                    g_strsignal(WTERMSIG(app.wstatus)), got, secs,
-                   app.cancelled ? " (cancelled)" : "");
+                   app.cancelled ? " (cancelled)" : "", held);
     g_free(got);
 
     if (app.screenshot && !app.shot_taken && app.screenshot_after == UNSET && !app.shot_source)
@@ -711,6 +718,8 @@ static gboolean on_child_event(gint fd, GIOCondition cond, gpointer data)
 
 static gboolean on_grace_over(gpointer data)
 {
+    int st;
+
     (void)data;
     if (!app.running)
         return G_SOURCE_REMOVE;
@@ -723,10 +732,16 @@ static gboolean on_grace_over(gpointer data)
          * can still be killed by its id. */
         if (popen2_kill(app.p) != 0 && errno == ESRCH && app.pgid > 0)
             kill(-app.pgid, SIGKILL);
-        /* One more grace period, then stop waiting for the output. */
-        return G_SOURCE_CONTINUE;
+        app.grace_source = g_timeout_add(GIVE_UP_MS, on_grace_over, NULL);
+        return G_SOURCE_REMOVE;
     }
     app.grace_source = 0;
+    /* The output stays open, but the status may be known: reported, not
+     * lost with the object. */
+    if (!app.reaped && (st = popen2_poll(app.p)) != -1) {
+        app.reaped = true;
+        app.wstatus = st;
+    }
     finish_run();
     return G_SOURCE_REMOVE;
 }

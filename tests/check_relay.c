@@ -1,7 +1,8 @@
 /* check_relay: the relay a bulk stream's bytes pass through (lib/sys/relay.posix.c),
  * tested directly on a pipe that a thread fills: every byte arrives once and
  * in order whatever the reads' sizes and buffers, the relay is made only
- * for a bulk stream and closed with it, and where it cannot be had (a
+ * for a bulk stream that goes on (not for one that ends as it turns bulk)
+ * and closed with it, and where it cannot be had (a
  * seccomp filter that refuses splice, the descriptor limit) the reads go
  * to the pipe and still deliver everything.  Also the 64-byte landing of
  * large reads (lib/sys/fd.posix.c): a buffer at any offset gets its bytes
@@ -130,7 +131,8 @@ START_TEST(a_relay_delivers_every_byte_once_and_in_order)
     ck_assert_uint_eq(drain(&r, fd, true), TOTAL);
     pthread_join(t, NULL);
 #ifdef HAVE_SPLICE
-    /* Made at the first bulk read, like every descriptor of ours. */
+    /* Made at the second bulk read, close-on-exec like every descriptor
+     * of ours. */
     ck_assert_int_ge(r.rfd, 3);
     ck_assert_int_ge(r.wfd, 3);
     ck_assert(cloexec(r.rfd) && cloexec(r.wfd));
@@ -159,6 +161,33 @@ START_TEST(a_stream_that_is_not_bulk_gets_no_relay)
     ck_assert_int_eq(r.rfd, -1);
     ck_assert_int_eq(count_fds(), before + 1); /* the pipe's read end only */
     close(fd);
+}
+END_TEST
+
+/* A stream whose last bytes make it bulk: the read after them sees EOF
+ * and must not make a relay first (a pipe and four fcntl calls for
+ * nothing). */
+START_TEST(a_stream_that_ends_as_it_turns_bulk_gets_no_relay)
+{
+    unsigned char *buf = malloc(1 << 20);
+    struct relay r;
+    struct feed f;
+    pthread_t t;
+    int fd, before = count_fds();
+    ssize_t k;
+
+    ck_assert_ptr_nonnull(buf);
+    p2i_relay_init(&r);
+    fd = start_feed(&t, &f, 1u << 20);
+    ck_assert_uint_eq(drain(&r, fd, false), 1u << 20);
+    pthread_join(t, NULL);
+    while ((k = p2i_relay_read(&r, fd, buf, 1 << 20, true)) < 0 && errno == EINTR)
+        ;
+    ck_assert_int_eq(k, 0);
+    ck_assert_int_eq(r.rfd, -1);
+    ck_assert_int_eq(count_fds(), before + 1); /* the pipe's read end only */
+    close(fd);
+    free(buf);
 }
 END_TEST
 
@@ -255,6 +284,7 @@ END_TEST
 static const struct test_case cases[] = {
     TEST(relay, a_relay_delivers_every_byte_once_and_in_order),
     TEST(relay, a_stream_that_is_not_bulk_gets_no_relay),
+    TEST(relay, a_stream_that_ends_as_it_turns_bulk_gets_no_relay),
     TEST(relay, a_refused_splice_turns_the_relay_off_and_loses_nothing),
     TEST(relay, a_relay_at_the_descriptor_limit_is_never_made),
     TEST(relay, a_large_read_into_a_buffer_at_any_offset_gets_its_bytes_at_the_start),

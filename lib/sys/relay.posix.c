@@ -44,6 +44,7 @@ void p2i_relay_init(struct relay *r)
     r->rfd = r->wfd = -1;
     r->held = 0;
     r->off = false;
+    r->armed = false;
 }
 
 void p2i_relay_close(struct relay *r)
@@ -87,7 +88,18 @@ ssize_t p2i_relay_read(struct relay *r, int fd, void *buf, size_t n, bool bulk)
             r->held -= (size_t)m;
         return m;
     }
-    if (r->off || n < RELAY_MIN || (r->rfd < 0 && (!bulk || !relay_make(r))))
+    if (r->off || n < RELAY_MIN || (r->rfd < 0 && !bulk))
+        return p2i_fd_read(fd, buf, n);
+    if (r->rfd < 0 && !r->armed) {
+        /* A stream may turn bulk on its last bytes: its next read sees
+         * EOF, and a relay made for it (a pipe, four fcntl calls) would go
+         * unused.  So the first bulk read goes to the source, and a relay
+         * is made once that found more to come. */
+        k = p2i_fd_read(fd, buf, n);
+        r->armed = k > 0;
+        return k;
+    }
+    if (r->rfd < 0 && !relay_make(r))
         return p2i_fd_read(fd, buf, n);
     /* No more than the read out of the relay will take at once: what it
      * left would cost a second read, and a short one, per block. */

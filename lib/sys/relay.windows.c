@@ -10,6 +10,7 @@ void p2i_relay_init(struct relay *r)
     r->rfd = r->wfd = -1;
     r->held = 0;
     r->off = true;
+    r->armed = false;
 }
 
 void p2i_relay_close(struct relay *r)

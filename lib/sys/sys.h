@@ -148,6 +148,7 @@ struct relay {
     int rfd, wfd;  /* -1 until made */
     size_t held;   /* bytes in it: read out before the source is asked again */
     bool off;      /* never to be made: refused once, or none on this system */
+    bool armed;    /* a bulk read found bytes: the next one makes the relay */
 };
 void p2i_relay_init(struct relay *r);
 /* p2i_fd_read of the pipe fd through r: the bytes r holds first, else what

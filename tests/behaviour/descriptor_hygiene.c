@@ -209,7 +209,7 @@ START_TEST(failed_spawns_leave_nothing)
     char *abs[] = {"/nonexistent/popen2-test/no-such-program", "arg", NULL};
     char *path[] = {"popen2-test-no-such-program", NULL};
     FILE *const sentinel = (FILE *)&b;
-    int i, n = under_valgrind() ? 64 : 1024, r = 0;
+    int i, n = under_valgrind() ? 64 : POPEN2_TEST_TSAN ? 128 : 1024, r = 0;
 
     for (i = 0; i < n; i++) {
         char **argv = i % 2 ? abs : path;
