@@ -150,20 +150,6 @@ static inline bool under_valgrind(void)
     return getenv("POPEN2_UNDER_VALGRIND") != NULL || (pre && strstr(pre, "vgpreload"));
 }
 
-/* Built with ThreadSanitizer, whose handling of fork makes a spawn cost
- * about 20 ms (0.45 ms in a plain build): loops of spawns run fewer rounds
- * there, so they hold on a loaded machine within their timeout. */
-#if defined(__SANITIZE_THREAD__)
-#define POPEN2_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define POPEN2_TEST_TSAN 1
-#endif
-#endif
-#ifndef POPEN2_TEST_TSAN
-#define POPEN2_TEST_TSAN 0
-#endif
-
 /* Whether the library reaches children through pidfds here: it was built
  * with them (a build without, as macOS and the BSDs take, goes by process
  * id) and the kernel has them (valgrind does not know the call).  What the

@@ -31,18 +31,24 @@ static inline int count_fds(void)
     return count_dir("/proc/self/fd");
 }
 
+/* Built with ThreadSanitizer (gcc says so one way, clang another). */
+#if defined(__SANITIZE_THREAD__)
+#define POPEN2_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define POPEN2_TEST_TSAN 1
+#endif
+#endif
+#ifndef POPEN2_TEST_TSAN
+#define POPEN2_TEST_TSAN 0
+#endif
+
 /* ThreadSanitizer runs a background thread of
  * its own from the first pthread_create on (and in every forked child from
  * then on), which would make every "threads back to 1" check fail under
  * --enable-sanitizers=thread.  Start it before main, and leave it out. */
-#if defined(__SANITIZE_THREAD__)
+#if POPEN2_TEST_TSAN
 #define POPEN2_TEST_RUNTIME_THREADS 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define POPEN2_TEST_RUNTIME_THREADS 1
-#endif
-#endif
-#ifdef POPEN2_TEST_RUNTIME_THREADS
 #include <pthread.h>
 static void *popen2_test_noop(void *arg)
 {

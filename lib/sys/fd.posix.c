@@ -129,17 +129,21 @@ int p2i_fd_lift(int fd)
 #define READ_ALIGN 64
 #define READ_GRAIN 4096
 
-/* How far below buf a landing read starts its bytes: 0 for a plain read. */
+/* How far past buf a landing read puts its bytes: 0 for a plain read. */
 static size_t landing(const void *buf, size_t n)
 {
     return n < ALIGN_READ_MIN ? 0 : (size_t)(-(uintptr_t)buf & (READ_ALIGN - 1));
 }
 
+/* What a read that lands pad bytes past buf asks for: whole pages of what fits. */
+static size_t landing_size(size_t pad, size_t n)
+{
+    return pad ? (n - pad) & ~(size_t)(READ_GRAIN - 1) : n;
+}
+
 size_t p2i_fd_read_size(const void *buf, size_t n)
 {
-    size_t pad = landing(buf, n);
-
-    return pad ? (n - pad) & ~(size_t)(READ_GRAIN - 1) : n;
+    return landing_size(landing(buf, n), n);
 }
 
 ssize_t p2i_fd_read(int fd, void *buf, size_t n)
@@ -149,7 +153,7 @@ ssize_t p2i_fd_read(int fd, void *buf, size_t n)
 
     if (pad == 0)
         return read(fd, buf, n);
-    k = read(fd, (char *)buf + pad, p2i_fd_read_size(buf, n));
+    k = read(fd, (char *)buf + pad, landing_size(pad, n));
     if (k > 0)
         memmove(buf, (char *)buf + pad, (size_t)k);
     return k;

@@ -202,7 +202,7 @@ END_TEST
 START_TEST(child_writes_1gib_without_newline)
 {
     /* valgrind and TSan copy at a small fraction of native speed. */
-#if defined(__SANITIZE_THREAD__)
+#if POPEN2_TEST_TSAN
     size_t want = 256 * (size_t)MIB;
 #else
     size_t want = under_valgrind() ? 64 * (size_t)MIB : 1024 * (size_t)MIB;
