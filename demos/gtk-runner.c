@@ -145,7 +145,7 @@ static struct {
     gint64 t_main, last_tick, max_gap;
 
     bool shot_taken;
-    int shot_tries; /* at a window not drawn yet */
+    int shot_tries; /* made so far (a window not drawn yet is tried again) */
     int rc;
 } app;
 
@@ -622,14 +622,15 @@ static gboolean on_screenshot(gpointer data)
     app.shot_source = 0;
     if (!app.shot_taken) {
         r = save_screenshot(app.screenshot, &why);
-        if (r == SHOT_NOT_YET && ++app.shot_tries < SHOT_TRIES) {
+        app.shot_tries++;
+        if (r == SHOT_NOT_YET && app.shot_tries < SHOT_TRIES) {
             app.shot_source = g_timeout_add(SETTLE_MS, on_screenshot, NULL);
             return G_SOURCE_REMOVE;
         }
         app.shot_taken = true;
         if (r != SHOT_SAVED) {
             fprintf(stderr, "gtk-runner: cannot save the screenshot to %s: %s (%d tries)\n",
-                    app.screenshot, why, app.shot_tries + (r == SHOT_FAILED));
+                    app.screenshot, why, app.shot_tries);
             app.rc = 1;
         }
     }
@@ -688,10 +689,21 @@ static void finish_run(void)
     maybe_quit();
 }
 
-static gboolean on_child_event(gint fd, GIOCondition cond, gpointer data)
+/* Keeps the child's status once it has ended.  poll() only looks, it never
+ * waits; reaping also keeps the event descriptor from reporting the exit
+ * again. */
+static void reap_if_ended(void)
 {
     int st;
 
+    if (!app.reaped && (st = popen2_poll(app.p)) != -1) {
+        app.reaped = true;
+        app.wstatus = st;
+    }
+}
+
+static gboolean on_child_event(gint fd, GIOCondition cond, gpointer data)
+{
     (void)fd;
     (void)cond;
     (void)data;
@@ -702,12 +714,7 @@ static gboolean on_child_event(gint fd, GIOCondition cond, gpointer data)
     show(&app.err);
     trim_view();
     scroll_to_end();
-    /* The descriptor also reports the exit; reaping keeps it from firing
-     * again.  poll() only looks, it never waits. */
-    if (!app.reaped && (st = popen2_poll(app.p)) != -1) {
-        app.reaped = true;
-        app.wstatus = st;
-    }
+    reap_if_ended(); /* the descriptor also reports the exit */
     if (app.out.eof && app.err.eof && app.reaped) {
         app.source = 0;
         finish_run();
@@ -718,8 +725,6 @@ static gboolean on_child_event(gint fd, GIOCondition cond, gpointer data)
 
 static gboolean on_grace_over(gpointer data)
 {
-    int st;
-
     (void)data;
     if (!app.running)
         return G_SOURCE_REMOVE;
@@ -738,10 +743,7 @@ static gboolean on_grace_over(gpointer data)
     app.grace_source = 0;
     /* The output stays open, but the status may be known: reported, not
      * lost with the object. */
-    if (!app.reaped && (st = popen2_poll(app.p)) != -1) {
-        app.reaped = true;
-        app.wstatus = st;
-    }
+    reap_if_ended();
     finish_run();
     return G_SOURCE_REMOVE;
 }
@@ -1119,7 +1121,7 @@ static void report(void)
     printf("limit_bytes=%zu\n", (size_t)app.limit_mib << 20);
     printf("last_line=%s\n", line);
     if (app.screenshot)
-        printf("screenshot_tries=%d\n", app.shot_tries + 1);
+        printf("screenshot_tries=%d\n", app.shot_tries);
     printf("view_lines=%d\nview_chars=%d\n", gtk_text_buffer_get_line_count(app.buf),
            gtk_text_buffer_get_char_count(app.buf));
     printf("tick_ms=%d\nticks=%ld\n", TICK_MS, app.ticks);
